@@ -1,0 +1,105 @@
+#include "HeadlessRunner.h"
+
+#include <QCoreApplication>
+
+namespace tollgate {
+
+namespace {
+void printLine(FILE *stream, const QByteArray &line)
+{
+    std::fwrite(line.constData(), 1, size_t(line.size()), stream);
+    std::fputc('\n', stream);
+    std::fflush(stream);
+}
+
+QByteArray formatDuration(qint64 us)
+{
+    if (us < 0)
+        return QByteArrayLiteral("-");
+    if (us < 10'000)
+        return QByteArray::number(double(us) / 1000.0, 'f', 2) + "ms";
+    if (us < 10'000'000)
+        return QByteArray::number(double(us) / 1000.0, 'f', 0) + "ms";
+    return QByteArray::number(double(us) / 1e6, 'f', 1) + "s";
+}
+} // namespace
+
+HeadlessRunner::HeadlessRunner(const GatewayConfig &config, bool logRequests, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_logRequests(logRequests)
+{
+    connect(&m_gateway, &Gateway::started, this, &HeadlessRunner::onStarted);
+    connect(&m_gateway, &Gateway::startFailed, this, &HeadlessRunner::onStartFailed);
+    connect(&m_gateway, &Gateway::stopped, qApp, &QCoreApplication::quit);
+    if (m_logRequests)
+        connect(&m_gateway, &Gateway::requestFinished, this, &HeadlessRunner::onRequestFinished);
+}
+
+void HeadlessRunner::start()
+{
+    m_gateway.start(m_config);
+}
+
+void HeadlessRunner::stop()
+{
+    if (m_isStopping)
+        return;
+    m_isStopping = true;
+    printLine(stderr, QByteArrayLiteral("tollgate: stopping"));
+    m_gateway.stop();
+}
+
+void HeadlessRunner::onStarted(quint16 port)
+{
+    QHostAddress shown = m_config.listenAddress;
+    if (shown == QHostAddress::AnyIPv4 || shown == QHostAddress::Any)
+        shown = QHostAddress::LocalHost;
+    else if (shown == QHostAddress::AnyIPv6)
+        shown = QHostAddress::LocalHostIPv6;
+    QString host = shown.toString();
+    if (shown.protocol() == QAbstractSocket::IPv6Protocol)
+        host = QLatin1Char('[') + host + QLatin1Char(']');
+    const QByteArray baseUrl = QStringLiteral("http://%1:%2").arg(host).arg(port).toUtf8();
+
+    printLine(stderr, "tollgate " TOLLGATE_VERSION ": listening on " + baseUrl + ", upstream "
+                  + m_config.upstream.toString().toUtf8());
+    if (m_config.upstreamKey.isEmpty())
+        printLine(stderr, QByteArrayLiteral(
+                              "tollgate: TOLLGATE_UPSTREAM_KEY is not set: requests with the "
+                              "virtual key will be answered 401"));
+    printLine(stdout, "export ANTHROPIC_BASE_URL=" + baseUrl);
+    if (!m_config.virtualKeys.isEmpty())
+        printLine(stdout, "export ANTHROPIC_API_KEY=" + m_config.virtualKeys.first());
+}
+
+void HeadlessRunner::onStartFailed(const QString &error)
+{
+    printLine(stderr, "tollgate: " + error.toUtf8());
+    QCoreApplication::exit(1);
+}
+
+void HeadlessRunner::onRequestFinished(const RequestRecord &record)
+{
+    printLine(stdout, formatRecord(record));
+}
+
+QByteArray HeadlessRunner::formatRecord(const RequestRecord &record)
+{
+    QByteArray line = record.startedAt.toString(Qt::ISODateWithMs).toUtf8();
+    line += ' ' + record.method + ' ' + record.target + ' ' + QByteArray::number(record.status);
+    if (record.isStreaming)
+        line += " sse";
+    line += " ttfb=" + formatDuration(record.ttfbUs) + " total=" + formatDuration(record.totalUs);
+    line += " in=" + QByteArray::number(record.requestBytes)
+        + " out=" + QByteArray::number(record.responseBytes);
+    if (!record.sessionId.isEmpty())
+        line += " session=" + record.sessionId.left(36);
+    if (record.isPassthroughAuth)
+        line += " auth=passthrough";
+    if (!record.error.isEmpty())
+        line += " error=\"" + record.error.toUtf8() + '"';
+    return line;
+}
+
+} // namespace tollgate

@@ -1,0 +1,290 @@
+#include "Exchange.h"
+
+#include "MonotonicClock.h"
+#include "config/GatewayConfig.h"
+#include "http/ClientConnection.h"
+#include "http/ErrorResponse.h"
+#include "upstream/ConnectionPool.h"
+#include "upstream/UpstreamTarget.h"
+
+namespace tollgate {
+
+namespace {
+// Above this much output queued for the client, upstream reads pause (back-pressure).
+constexpr qint64 kPauseAbove = 1024 * 1024;
+
+bool startsWithNoCase(const QByteArray &value, const char *prefix)
+{
+    const qsizetype n = qsizetype(qstrlen(prefix));
+    return value.size() >= n && qstrnicmp(value.constData(), prefix, n) == 0;
+}
+} // namespace
+
+Exchange::Exchange(ClientConnection *client, HttpRequest &&request,
+                   ClientAuthenticator::Result auth, RequestRecord record,
+                   const Context &context, QObject *parent)
+    : QObject(parent)
+    , m_client(client)
+    , m_request(std::move(request))
+    , m_auth(auth)
+    , m_record(std::move(record))
+    , m_context(context)
+{
+}
+
+Exchange::~Exchange()
+{
+    if (m_upstream)
+        m_upstream->abort();
+}
+
+void Exchange::start()
+{
+    if (m_auth == ClientAuthenticator::Result::VirtualKey && m_context.config->upstreamKey.isEmpty()) {
+        failBeforeResponse(401, QStringLiteral("Tollgate has no upstream API key configured "
+                                               "(set TOLLGATE_UPSTREAM_KEY)"));
+        return;
+    }
+    m_upstreamRequest = buildUpstreamRequest();
+    sendUpstream(false);
+}
+
+QByteArray Exchange::buildUpstreamRequest() const
+{
+    const UpstreamTarget &target = *m_context.target;
+    const bool swapCredential = m_auth == ClientAuthenticator::Result::VirtualKey;
+    const QList<QByteArray> connectionTokens = m_request.headers.connectionTokens();
+
+    QByteArray out;
+    qsizetype headSize = 64 + target.pathPrefix.size() + m_request.target.size();
+    for (const HeaderList::Field &f : m_request.headers.fields())
+        headSize += f.name.size() + f.value.size() + 4;
+    out.reserve(headSize + m_request.body.size() + m_context.config->upstreamKey.size() + 64);
+
+    out.append(m_request.method).append(' ');
+    out.append(target.pathPrefix).append(m_request.target);
+    out.append(" HTTP/1.1\r\n");
+    HeaderList::write(out, QByteArrayLiteral("Host"), target.hostHeader);
+    for (const HeaderList::Field &f : m_request.headers.fields()) {
+        // Everything else goes through exactly as the client sent it: anthropic-version,
+        // anthropic-beta (never allowlisted), x-claude-code-session-id, x-stainless-*.
+        if (HeaderList::isHopByHop(f.name, connectionTokens)
+            || HeaderList::nameEquals(f.name, "host")
+            || HeaderList::nameEquals(f.name, "content-length")
+            || HeaderList::nameEquals(f.name, "expect"))
+            continue;
+        if (swapCredential && ClientAuthenticator::isCredentialHeader(f.name))
+            continue;
+        HeaderList::write(out, f.name, f.value);
+    }
+    if (swapCredential)
+        HeaderList::write(out, QByteArrayLiteral("x-api-key"), m_context.config->upstreamKey);
+    const bool methodHasBody = m_request.method == "POST" || m_request.method == "PUT"
+        || m_request.method == "PATCH";
+    if (methodHasBody || !m_request.body.isEmpty())
+        HeaderList::write(out, QByteArrayLiteral("Content-Length"),
+                          QByteArray::number(m_request.body.size()));
+    out.append("\r\n", 2);
+    out.append(m_request.body);
+    return out;
+}
+
+void Exchange::sendUpstream(bool freshConnection)
+{
+    ConnectionPool *pool = m_context.pool;
+    m_upstream = freshConnection ? pool->connectNew(*m_context.target)
+                                 : pool->acquire(*m_context.target);
+    m_upstream->send(m_upstreamRequest, this);
+}
+
+void Exchange::upstreamHead(const HttpParser &head)
+{
+    m_record.ttfbUs = monotonicUs() - m_request.receivedAtUs;
+    m_record.status = head.status();
+
+    const int status = head.status();
+    const bool hasNoBody = status == 204 || status == 304;
+    m_isLengthFramed = !hasNoBody && head.hasContentLength() && !head.isChunked();
+    const QList<QByteArray> connectionTokens = head.headers().connectionTokens();
+
+    QByteArray out;
+    out.reserve(512);
+    out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ');
+    out.append(head.reason()).append("\r\n", 2);
+    for (const HeaderList::Field &f : head.headers().fields()) {
+        if (HeaderList::isHopByHop(f.name, connectionTokens))
+            continue;
+        if (HeaderList::nameEquals(f.name, "content-length") && !m_isLengthFramed)
+            continue;
+        if (HeaderList::nameEquals(f.name, "content-type")
+            && startsWithNoCase(f.value.trimmed(), "text/event-stream"))
+            m_isSse = true;
+        if (HeaderList::nameEquals(f.name, "content-encoding")
+            && !startsWithNoCase(f.value.trimmed(), "identity"))
+            m_isEncoded = true;
+        HeaderList::write(out, f.name, f.value);
+    }
+    m_record.isStreaming = m_isSse;
+    using Framing = ClientConnection::Framing;
+    m_client->beginResponse(std::move(out), hasNoBody ? Framing::None
+                                : m_isLengthFramed ? Framing::Length
+                                                   : Framing::Chunked);
+}
+
+void Exchange::upstreamBody(const QByteArray &data)
+{
+    m_record.responseBytes += data.size();
+    m_client->writeBody(data);
+    if (m_client->bytesToWrite() > kPauseAbove && m_upstream) {
+        m_upstream->pauseReading();
+        m_client->setDrainedCallback([this] { onClientDrained(); });
+    }
+}
+
+void Exchange::onClientDrained()
+{
+    m_client->setDrainedCallback(nullptr);
+    if (m_upstream)
+        m_upstream->resumeReading();
+}
+
+void Exchange::upstreamComplete()
+{
+    UpstreamConnection *connection = m_upstream;
+    m_upstream = nullptr;
+    m_context.pool->release(connection);
+    // Finish first: ending the response may start the client's next pipelined request.
+    finish(Outcome::Complete);
+    m_client->finishResponse();
+}
+
+void Exchange::upstreamFailed(UpstreamConnection::Failure failure, const QString &message)
+{
+    UpstreamConnection *connection = m_upstream;
+    m_upstream = nullptr;
+    const bool wasReused = connection && connection->isReused();
+    const bool hadResponseBytes = connection && connection->hasResponseBytes();
+    if (!m_client->hasResponseStarted()) {
+        // A kept-alive connection the vendor closed while it sat idle: nothing of this
+        // request was processed, so one more try on a new connection is safe.
+        if (wasReused && !hadResponseBytes && !m_hasRetried
+            && failure == UpstreamConnection::Failure::Reset) {
+            m_hasRetried = true;
+            sendUpstream(true);
+            return;
+        }
+        const QString host = m_context.target->host;
+        switch (failure) {
+        case UpstreamConnection::Failure::Connect:
+            failBeforeResponse(502, QStringLiteral("Tollgate could not connect to the upstream %1: %2")
+                                        .arg(host, message));
+            break;
+        case UpstreamConnection::Failure::Tls:
+            failBeforeResponse(502, QStringLiteral("TLS handshake with the upstream %1 failed: %2")
+                                        .arg(host, message));
+            break;
+        case UpstreamConnection::Failure::Reset:
+        case UpstreamConnection::Failure::Protocol:
+            failBeforeResponse(502, QStringLiteral("The upstream %1 failed before answering: %2")
+                                        .arg(host, message));
+            break;
+        }
+        return;
+    }
+    failMidResponse(QByteArrayLiteral("api_error"),
+                    QStringLiteral("The upstream connection was lost mid-response: %1").arg(message));
+}
+
+void Exchange::failBeforeResponse(int status, const QString &message)
+{
+    m_record.status = status;
+    const QByteArray requestId = QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
+    finish(Outcome::Failed, message);
+    m_client->sendResponse(ErrorResponse::httpResponse(status, message, requestId, false), false);
+}
+
+void Exchange::failMidResponse(const QByteArray &errorType, const QString &message)
+{
+    // An SSE client gets an error event in Anthropic's shape and a clean end; any other
+    // body is cut off, so a truncated response never looks complete.
+    if (m_isSse && !m_isEncoded && !m_isLengthFramed) {
+        m_client->writeBody(ErrorResponse::sseEvent(errorType, message));
+        m_client->finishResponse(true);
+    } else {
+        m_client->abortResponse();
+    }
+    finish(Outcome::Failed, message);
+}
+
+void Exchange::checkTimeouts(qint64 nowUs)
+{
+    if (!m_upstream || m_isFinished)
+        return;
+    const GatewayConfig &config = *m_context.config;
+    const qint64 idleUs = nowUs - m_upstream->lastActivityUs();
+    int limitMs = 0;
+    QString what;
+    switch (m_upstream->phase()) {
+    case UpstreamConnection::Phase::Connecting:
+        limitMs = config.connectTimeoutMs;
+        what = QStringLiteral("connecting to");
+        break;
+    case UpstreamConnection::Phase::AwaitingResponse:
+        limitMs = config.firstByteTimeoutMs;
+        what = QStringLiteral("waiting for the first byte from");
+        break;
+    case UpstreamConnection::Phase::Receiving:
+        limitMs = config.idleTimeoutMs;
+        what = QStringLiteral("waiting for more data from");
+        break;
+    case UpstreamConnection::Phase::Idle:
+        return;
+    }
+    if (idleUs <= qint64(limitMs) * 1000)
+        return;
+    m_upstream->abort();
+    m_upstream = nullptr;
+    const QString message = QStringLiteral("Timed out after %1 ms %2 the upstream %3")
+                                .arg(limitMs)
+                                .arg(what, m_context.target->host);
+    if (m_client->hasResponseStarted())
+        failMidResponse(QByteArrayLiteral("timeout_error"), message);
+    else
+        failBeforeResponse(504, message);
+}
+
+void Exchange::clientGone()
+{
+    if (m_isFinished)
+        return;
+    if (m_upstream) {
+        m_upstream->abort();
+        m_upstream = nullptr;
+    }
+    finish(Outcome::Failed, QStringLiteral("client disconnected"));
+}
+
+void Exchange::cancel()
+{
+    if (m_isFinished)
+        return;
+    if (m_upstream) {
+        m_upstream->abort();
+        m_upstream = nullptr;
+    }
+    m_client->abortResponse();
+    finish(Outcome::Failed, QStringLiteral("gateway stopped"));
+}
+
+void Exchange::finish(Outcome outcome, const QString &error)
+{
+    if (m_isFinished)
+        return;
+    m_isFinished = true;
+    m_record.isComplete = outcome == Outcome::Complete;
+    m_record.error = error;
+    m_record.totalUs = monotonicUs() - m_request.receivedAtUs;
+    emit finished(this, m_record);
+}
+
+} // namespace tollgate

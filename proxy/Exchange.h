@@ -1,0 +1,75 @@
+#pragma once
+
+#include "RequestRecord.h"
+#include "http/HttpRequest.h"
+#include "keys/ClientAuthenticator.h"
+#include "upstream/UpstreamConnection.h"
+
+#include <QObject>
+
+namespace tollgate {
+
+class ClientConnection;
+class ConnectionPool;
+struct GatewayConfig;
+struct UpstreamTarget;
+
+// One client request forwarded upstream and its response streamed back: every read from
+// the vendor goes to the client at once. Owns the request while it is in flight and the
+// record of what happened; ends with finished().
+class Exchange : public QObject, private UpstreamConnection::Listener
+{
+    Q_OBJECT
+
+public:
+    struct Context
+    {
+        const GatewayConfig *config = nullptr;
+        const UpstreamTarget *target = nullptr;
+        ConnectionPool *pool = nullptr;
+    };
+
+    Exchange(ClientConnection *client, HttpRequest &&request, ClientAuthenticator::Result auth,
+             RequestRecord record, const Context &context, QObject *parent = nullptr);
+    ~Exchange() override;
+
+    void start();
+    // The client went away: stop the upstream request at once.
+    void clientGone();
+    // The gateway is stopping.
+    void cancel();
+    void checkTimeouts(qint64 nowUs);
+    ClientConnection *client() const { return m_client; }
+
+signals:
+    void finished(tollgate::Exchange *exchange, const tollgate::RequestRecord &record);
+
+private:
+    enum class Outcome { Complete, Failed };
+
+    QByteArray buildUpstreamRequest() const;
+    void sendUpstream(bool freshConnection);
+    void upstreamHead(const HttpParser &head) override;
+    void upstreamBody(const QByteArray &data) override;
+    void upstreamComplete() override;
+    void upstreamFailed(UpstreamConnection::Failure failure, const QString &message) override;
+    void failBeforeResponse(int status, const QString &message);
+    void failMidResponse(const QByteArray &errorType, const QString &message);
+    void finish(Outcome outcome, const QString &error = QString());
+    void onClientDrained();
+
+    ClientConnection *m_client;
+    HttpRequest m_request;
+    ClientAuthenticator::Result m_auth;
+    RequestRecord m_record;
+    Context m_context;
+    QByteArray m_upstreamRequest;
+    UpstreamConnection *m_upstream = nullptr;
+    bool m_hasRetried = false;
+    bool m_isSse = false;
+    bool m_isEncoded = false;
+    bool m_isLengthFramed = false;
+    bool m_isFinished = false;
+};
+
+} // namespace tollgate

@@ -1,0 +1,295 @@
+#include "ProxyServer.h"
+
+#include "Exchange.h"
+#include "MonotonicClock.h"
+#include "http/ErrorResponse.h"
+#include "upstream/ConnectionPool.h"
+
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+#include <algorithm>
+
+namespace tollgate {
+
+namespace {
+bool isBatchPath(const QByteArray &path)
+{
+    return path.startsWith("/v1/messages/batches");
+}
+
+bool isApiPath(const QByteArray &path)
+{
+    return path.startsWith("/v1/") || path == "/v1";
+}
+
+// "/v1/../x" must not reach a different resource than it appears to name.
+bool hasDotSegment(const QByteArray &path)
+{
+    for (const QByteArray &segment : path.split('/')) {
+        if (segment == "." || segment == ".." || segment.compare("%2e%2e", Qt::CaseInsensitive) == 0
+            || segment.compare("%2e", Qt::CaseInsensitive) == 0)
+            return true;
+    }
+    return false;
+}
+
+QByteArray pathOf(const QByteArray &target)
+{
+    const qsizetype q = target.indexOf('?');
+    return q < 0 ? target : target.left(q);
+}
+} // namespace
+
+ProxyServer::ProxyServer(const GatewayConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_target(UpstreamTarget::fromUrl(config.upstream))
+    , m_authenticator(config.virtualKeys, config.passthroughAuth)
+{
+    m_limits.maxHeaderBytes = config.maxHeaderBytes;
+    m_limits.maxBodyBytes = std::max(config.maxBodyBytes, config.maxBatchBodyBytes);
+    m_limits.headerReadTimeoutMs = config.headerReadTimeoutMs;
+    m_limits.keepAliveTimeoutMs = config.keepAliveTimeoutMs;
+}
+
+ProxyServer::~ProxyServer() = default;
+
+void ProxyServer::start()
+{
+    // http-parser's own header cap is process-wide; keep it above ours so that ours, with
+    // its 431 answer, is the one that applies.
+    http_parser_set_max_header_size(uint32_t(std::max<qint64>(m_config.maxHeaderBytes * 2, 80 * 1024)));
+
+    m_pool = new ConnectionPool(this);
+    m_server = new QTcpServer(this);
+    m_server->setListenBacklogSize(1024);
+    m_server->setMaxPendingConnections(1024);
+    connect(m_server, &QTcpServer::newConnection, this, &ProxyServer::onNewConnection);
+    if (!m_server->listen(m_config.listenAddress, m_config.port)) {
+        const QString error = QStringLiteral("cannot listen on %1:%2: %3")
+                                  .arg(m_config.listenAddress.toString())
+                                  .arg(m_config.port)
+                                  .arg(m_server->errorString());
+        delete m_server;
+        m_server = nullptr;
+        emit startFailed(error);
+        return;
+    }
+    // One coarse timer applies every timeout: cheaper than a timer per connection and
+    // precise enough (a quarter of the shortest timeout, at most a second).
+    const int shortest = std::min({m_config.connectTimeoutMs, m_config.firstByteTimeoutMs,
+                                   m_config.idleTimeoutMs, m_config.headerReadTimeoutMs,
+                                   m_config.keepAliveTimeoutMs, m_config.upstreamIdleTimeoutMs});
+    m_sweepTimer = new QTimer(this);
+    m_sweepTimer->setInterval(std::clamp(shortest / 4, 10, 1000));
+    connect(m_sweepTimer, &QTimer::timeout, this, &ProxyServer::sweep);
+    m_sweepTimer->start();
+    emit started(m_server->serverPort());
+}
+
+void ProxyServer::stop()
+{
+    if (m_sweepTimer)
+        m_sweepTimer->stop();
+    if (m_server)
+        m_server->close();
+    const QList<Exchange *> exchanges = m_exchanges.values();
+    for (Exchange *exchange : exchanges)
+        exchange->cancel();
+    const QList<ClientConnection *> connections = m_connections.values();
+    for (ClientConnection *connection : connections)
+        connection->close();
+    if (m_pool)
+        m_pool->closeAll();
+    emit stopped();
+    // Deleted on this thread: the Gateway ends the thread, which runs deferred deletes.
+    deleteLater();
+}
+
+void ProxyServer::onNewConnection()
+{
+    while (QTcpSocket *socket = m_server->nextPendingConnection()) {
+        auto *connection = new ClientConnection(socket, this, m_limits, this);
+        m_connections.insert(connection);
+    }
+}
+
+ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const HttpParser &head)
+{
+    ClientConnection::HeadDecision decision;
+    const QByteArray path = pathOf(head.target());
+    decision.maxBodyBytes = isBatchPath(path) ? m_config.maxBatchBodyBytes : m_config.maxBodyBytes;
+    if (!head.target().startsWith('/')) {
+        decision.refuseStatus = 400;
+        decision.message = QStringLiteral("Tollgate expects an origin-form request target "
+                                          "such as /v1/messages");
+        return decision;
+    }
+    const QByteArray method = head.method();
+    if (method == "HEAD" || method == "OPTIONS" || !isApiPath(path))
+        return decision;
+    // Refuse a wrong key before reading a body of up to 256 MiB.
+    const ClientAuthenticator::Result auth = m_authenticator.authenticate(head.headers());
+    if (auth == ClientAuthenticator::Result::Missing) {
+        decision.refuseStatus = 401;
+        decision.message = QStringLiteral("No API key: set ANTHROPIC_API_KEY to a Tollgate "
+                                          "virtual key");
+    } else if (auth == ClientAuthenticator::Result::Rejected) {
+        decision.refuseStatus = 401;
+        decision.message = QStringLiteral("invalid x-api-key: this is not a Tollgate virtual "
+                                          "key (tollgate --headless prints yours)");
+    }
+    return decision;
+}
+
+void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&request)
+{
+    const QByteArray path = request.path();
+    if (request.method == "HEAD") {
+        // Claude Code probes HEAD / (its docs name HEAD /api/hello): answer at once.
+        answerLocally(connection, request, 200,
+                      QByteArrayLiteral("content-type: application/json\r\n"
+                                        "content-length: 0\r\n"),
+                      QByteArray());
+        return;
+    }
+    if (request.method == "OPTIONS") {
+        QByteArray headers = QByteArrayLiteral("access-control-allow-origin: *\r\n"
+                                               "access-control-allow-methods: GET, POST, PUT, "
+                                               "PATCH, DELETE, OPTIONS\r\n"
+                                               "access-control-max-age: 86400\r\n");
+        const QByteArray asked = request.headers.value(QByteArrayLiteral("access-control-request-headers"));
+        headers += "access-control-allow-headers: "
+            + (asked.isEmpty() ? QByteArrayLiteral("*") : asked) + "\r\n";
+        headers += "content-length: 0\r\n";
+        answerLocally(connection, request, 204, headers, QByteArray());
+        return;
+    }
+    if (hasDotSegment(path)) {
+        answerError(connection, request, 400, QStringLiteral("Path with dot segments refused"));
+        return;
+    }
+    if (path == "/tollgate/health") {
+        if (request.method != "GET") {
+            answerError(connection, request, 405, QStringLiteral("Use GET for /tollgate/health"));
+            return;
+        }
+        answerLocally(connection, request, 200,
+                      QByteArrayLiteral("content-type: application/json\r\n"),
+                      QByteArrayLiteral("{\"status\":\"ok\",\"version\":\"" TOLLGATE_VERSION "\"}"));
+        return;
+    }
+    if (!isApiPath(path)) {
+        answerError(connection, request, 404,
+                    QStringLiteral("Not found: Tollgate serves the Anthropic API under /v1/"));
+        return;
+    }
+
+    const ClientAuthenticator::Result auth = m_authenticator.authenticate(request.headers);
+    RequestRecord record = newRecord(request.method, request.target, request.headers);
+    record.requestBytes = request.body.size();
+    record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
+    Exchange::Context context;
+    context.config = &m_config;
+    context.target = &m_target;
+    context.pool = m_pool;
+    auto *exchange = new Exchange(connection, std::move(request), auth, std::move(record), context,
+                                  this);
+    m_exchanges.insert(connection, exchange);
+    connect(exchange, &Exchange::finished, this, &ProxyServer::onExchangeFinished);
+    exchange->start();
+}
+
+void ProxyServer::answerLocally(ClientConnection *connection, const HttpRequest &request,
+                                int status, const QByteArray &extraHeaders, const QByteArray &body)
+{
+    QByteArray out;
+    out.reserve(256 + body.size());
+    out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ');
+    out.append(ErrorResponse::reasonPhrase(status)).append("\r\n");
+    out.append(extraHeaders);
+    if (!body.isEmpty())
+        out.append("content-length: ").append(QByteArray::number(body.size())).append("\r\n");
+    out.append("\r\n").append(body);
+    emitLocalRecord(newRecord(request.method, request.target, request.headers), status,
+                    request.receivedAtUs, QString());
+    connection->sendResponse(out, false);
+}
+
+void ProxyServer::answerError(ClientConnection *connection, const HttpRequest &request, int status,
+                              const QString &message)
+{
+    RequestRecord record = newRecord(request.method, request.target, request.headers);
+    const QByteArray requestId = requestIdFor(record);
+    emitLocalRecord(std::move(record), status, request.receivedAtUs, message);
+    connection->sendResponse(ErrorResponse::httpResponse(status, message, requestId, false), false);
+}
+
+QByteArray ProxyServer::requestRefused(ClientConnection *, const HttpParser &head, int status,
+                                       const QString &message)
+{
+    RequestRecord record = newRecord(head.method(), head.target(), head.headers());
+    const QByteArray requestId = requestIdFor(record);
+    emitLocalRecord(std::move(record), status, monotonicUs(), message);
+    return requestId;
+}
+
+QByteArray ProxyServer::requestIdFor(const RequestRecord &record)
+{
+    return QByteArrayLiteral("req_tg_") + QByteArray::number(record.id);
+}
+
+RequestRecord ProxyServer::newRecord(const QByteArray &method, const QByteArray &target,
+                                     const HeaderList &headers)
+{
+    RequestRecord record;
+    record.id = m_nextId++;
+    record.startedAt = QDateTime::currentDateTimeUtc();
+    record.method = method;
+    record.target = target;
+    record.sessionId = headers.value(QByteArrayLiteral("x-claude-code-session-id"));
+    return record;
+}
+
+void ProxyServer::emitLocalRecord(RequestRecord record, int status, qint64 receivedAtUs,
+                                  const QString &error)
+{
+    record.status = status;
+    record.isComplete = error.isEmpty();
+    record.error = error;
+    record.ttfbUs = 0;
+    record.totalUs = monotonicUs() - receivedAtUs;
+    emit requestFinished(record);
+}
+
+void ProxyServer::onExchangeFinished(Exchange *exchange, const RequestRecord &record)
+{
+    if (m_exchanges.value(exchange->client()) == exchange)
+        m_exchanges.remove(exchange->client());
+    exchange->deleteLater();
+    emit requestFinished(record);
+}
+
+void ProxyServer::connectionClosed(ClientConnection *connection)
+{
+    m_connections.remove(connection);
+    if (Exchange *exchange = m_exchanges.value(connection))
+        exchange->clientGone();
+}
+
+void ProxyServer::sweep()
+{
+    const qint64 now = monotonicUs();
+    const QList<Exchange *> exchanges = m_exchanges.values();
+    for (Exchange *exchange : exchanges)
+        exchange->checkTimeouts(now);
+    const QList<ClientConnection *> connections = m_connections.values();
+    for (ClientConnection *connection : connections) {
+        if (m_connections.contains(connection))
+            connection->checkTimeouts(now);
+    }
+    m_pool->closeIdle(now, qint64(m_config.upstreamIdleTimeoutMs) * 1000);
+}
+
+} // namespace tollgate

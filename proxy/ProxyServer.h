@@ -1,0 +1,74 @@
+#pragma once
+
+#include "RequestRecord.h"
+#include "config/GatewayConfig.h"
+#include "http/ClientConnection.h"
+#include "keys/ClientAuthenticator.h"
+#include "upstream/UpstreamTarget.h"
+
+#include <QHash>
+#include <QObject>
+#include <QSet>
+
+class QTcpServer;
+class QTimer;
+
+namespace tollgate {
+
+class ConnectionPool;
+class Exchange;
+
+// The gateway as it runs on the proxy thread: accepts clients, answers what it answers
+// itself (HEAD probes, CORS preflights, health, errors) and hands /v1/* requests to an
+// Exchange. Owns every socket; created and driven by Gateway.
+class ProxyServer : public QObject, private ClientConnection::Handler
+{
+    Q_OBJECT
+
+public:
+    explicit ProxyServer(const GatewayConfig &config, QObject *parent = nullptr);
+    ~ProxyServer() override;
+
+    void start();
+    void stop();
+
+signals:
+    void started(quint16 port);
+    void startFailed(const QString &error);
+    void stopped();
+    void requestFinished(const tollgate::RequestRecord &record);
+
+private:
+    ClientConnection::HeadDecision checkHead(ClientConnection *connection,
+                                             const HttpParser &head) override;
+    void handleRequest(ClientConnection *connection, HttpRequest &&request) override;
+    QByteArray requestRefused(ClientConnection *connection, const HttpParser &head, int status,
+                        const QString &message) override;
+    void connectionClosed(ClientConnection *connection) override;
+
+    void onNewConnection();
+    void onExchangeFinished(Exchange *exchange, const RequestRecord &record);
+    void sweep();
+    void answerLocally(ClientConnection *connection, const HttpRequest &request, int status,
+                       const QByteArray &extraHeaders, const QByteArray &body);
+    void answerError(ClientConnection *connection, const HttpRequest &request, int status,
+                     const QString &message);
+    RequestRecord newRecord(const QByteArray &method, const QByteArray &target,
+                            const HeaderList &headers);
+    static QByteArray requestIdFor(const RequestRecord &record);
+    void emitLocalRecord(RequestRecord record, int status, qint64 receivedAtUs,
+                         const QString &error);
+
+    GatewayConfig m_config;
+    UpstreamTarget m_target;
+    ClientAuthenticator m_authenticator;
+    ClientConnection::Limits m_limits;
+    QTcpServer *m_server = nullptr;
+    ConnectionPool *m_pool = nullptr;
+    QTimer *m_sweepTimer = nullptr;
+    QSet<ClientConnection *> m_connections;
+    QHash<ClientConnection *, Exchange *> m_exchanges;
+    quint64 m_nextId = 1;
+};
+
+} // namespace tollgate

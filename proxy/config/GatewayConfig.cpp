@@ -1,0 +1,28 @@
+#include "GatewayConfig.h"
+
+namespace tollgate {
+
+QString GatewayConfig::validate() const
+{
+    if (!upstream.isValid() || upstream.host().isEmpty())
+        return QStringLiteral("upstream URL is not valid: %1").arg(upstream.toString());
+    const QString scheme = upstream.scheme();
+    if (scheme != QLatin1String("http") && scheme != QLatin1String("https"))
+        return QStringLiteral("upstream URL must be http or https: %1").arg(upstream.toString());
+    if (upstream.hasQuery() || upstream.hasFragment())
+        return QStringLiteral("upstream URL must not have a query or fragment");
+    if (virtualKeys.isEmpty() && !passthroughAuth)
+        return QStringLiteral("no virtual key configured");
+    for (const QByteArray &key : virtualKeys) {
+        if (key.size() < 16)
+            return QStringLiteral("virtual keys must be at least 16 characters");
+    }
+    if (connectTimeoutMs <= 0 || firstByteTimeoutMs <= 0 || idleTimeoutMs <= 0
+        || headerReadTimeoutMs <= 0 || keepAliveTimeoutMs <= 0 || upstreamIdleTimeoutMs <= 0)
+        return QStringLiteral("timeouts must be positive");
+    if (maxHeaderBytes < 1024 || maxBodyBytes < 1024 || maxBatchBodyBytes < 1024)
+        return QStringLiteral("size limits must be at least 1 KiB");
+    return {};
+}
+
+} // namespace tollgate

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QList>
+#include <QString>
+#include <QUrl>
+
+namespace tollgate {
+
+// Everything the gateway needs to run, as plain values. The app fills it from the
+// command line (and later from the settings file); tests fill it directly.
+struct GatewayConfig
+{
+    QHostAddress listenAddress = QHostAddress::LocalHost;
+    quint16 port = 8787; // 0 picks a free port (tests)
+
+    // Base URL of the vendor; may carry a path prefix (https://host/prefix).
+    QUrl upstream = QUrl(QStringLiteral("https://api.anthropic.com"));
+    QByteArray upstreamKey; // sent as x-api-key in place of the client's credential
+
+    QList<QByteArray> virtualKeys; // credentials clients must present
+    bool passthroughAuth = false; // forward a non-virtual credential untouched
+
+    // Claude Code gives up after 300 s without a byte, so the upstream timeouts are
+    // longer than that and never fire first.
+    int connectTimeoutMs = 10'000;
+    int firstByteTimeoutMs = 600'000;
+    int idleTimeoutMs = 360'000;
+
+    int headerReadTimeoutMs = 30'000; // client must send its header block within this
+    int keepAliveTimeoutMs = 120'000; // idle client connection is closed after this
+    int upstreamIdleTimeoutMs = 30'000; // pooled upstream connection is closed after this
+
+    // Anthropic's limits: 32 MB for Messages and token counting, 256 MB for batches.
+    qint64 maxHeaderBytes = 64 * 1024;
+    qint64 maxBodyBytes = 32LL * 1024 * 1024;
+    qint64 maxBatchBodyBytes = 256LL * 1024 * 1024;
+
+    // Returns an empty string when the config is usable, otherwise what is wrong.
+    QString validate() const;
+};
+
+} // namespace tollgate

@@ -1,0 +1,308 @@
+#include "ClientConnection.h"
+
+#include "../MonotonicClock.h"
+#include "ErrorResponse.h"
+
+#include <QTcpSocket>
+
+namespace tollgate {
+
+namespace {
+// Above this much unsent output, upstream reads pause until the client catches up.
+constexpr qint64 kDrainedBelow = 256 * 1024;
+} // namespace
+
+ClientConnection::ClientConnection(QTcpSocket *socket, Handler *handler, const Limits &limits,
+                                   QObject *parent)
+    : QObject(parent)
+    , m_socket(socket)
+    , m_handler(handler)
+    , m_limits(limits)
+    , m_parser(HttpParser::Kind::Request)
+{
+    m_socket->setParent(this);
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_parser.setMaxBodyBytes(m_limits.maxBodyBytes);
+    m_stateSinceUs = monotonicUs();
+    m_lastReadUs = m_stateSinceUs;
+    connect(m_socket, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
+    connect(m_socket, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
+    connect(m_socket, &QTcpSocket::bytesWritten, this, &ClientConnection::onBytesWritten);
+    if (m_socket->bytesAvailable() > 0)
+        onReadyRead();
+}
+
+ClientConnection::~ClientConnection() = default;
+
+qint64 ClientConnection::bytesToWrite() const
+{
+    return m_socket->bytesToWrite();
+}
+
+void ClientConnection::setDrainedCallback(std::function<void()> callback)
+{
+    m_drainedCallback = std::move(callback);
+}
+
+void ClientConnection::onReadyRead()
+{
+    if (m_state == State::Closed || m_state == State::Closing) {
+        m_socket->readAll();
+        return;
+    }
+    if (m_pending.isEmpty())
+        m_pending = m_socket->readAll();
+    else
+        m_pending.append(m_socket->readAll());
+    m_lastReadUs = monotonicUs();
+    if (m_state == State::Responding) {
+        // A pipelined request waits for the current response; bound what it may hold.
+        if (m_pending.size() > m_limits.maxHeaderBytes + m_limits.maxBodyBytes)
+            close();
+        return;
+    }
+    processInput();
+}
+
+void ClientConnection::processInput()
+{
+    if (m_isProcessing)
+        return; // the outer call continues with the new state
+    m_isProcessing = true;
+    while ((m_state == State::Idle || m_state == State::Reading) && !m_pending.isEmpty()) {
+        if (!stepParser())
+            break;
+    }
+    m_isProcessing = false;
+}
+
+// Feeds pending bytes once; returns false when more input is needed or the connection ends.
+bool ClientConnection::stepParser()
+{
+    if (m_state == State::Idle) {
+        m_state = State::Reading;
+        m_stateSinceUs = monotonicUs();
+        m_isHeadChecked = false;
+    }
+    const qsizetype consumed = m_parser.feed(m_pending.constData(), m_pending.size());
+    if (consumed >= m_pending.size())
+        m_pending.clear();
+    else
+        m_pending.remove(0, consumed);
+
+    if (m_parser.isHeadComplete() && !m_isHeadChecked && !m_parser.isUpgrade()
+        && !m_parser.isHeaderOverflow()) {
+        m_isHeadChecked = true;
+        if (m_parser.headBytes() > m_limits.maxHeaderBytes) {
+            refuse(431, QStringLiteral("Request header block is larger than %1 bytes")
+                            .arg(m_limits.maxHeaderBytes));
+            return false;
+        }
+        const HeadDecision decision = m_handler->checkHead(this, m_parser);
+        if (decision.refuseStatus != 0) {
+            refuse(decision.refuseStatus, decision.message);
+            return false;
+        }
+        m_requestMaxBody = decision.maxBodyBytes;
+        if (m_parser.hasContentLength() && m_parser.contentLength() > quint64(m_requestMaxBody)) {
+            refuse(413, QStringLiteral("Request body of %1 bytes is larger than the limit of %2")
+                            .arg(m_parser.contentLength())
+                            .arg(m_requestMaxBody));
+            return false;
+        }
+        const QByteArray expect = m_parser.headers().value(QByteArrayLiteral("expect"));
+        if (!expect.isNull() && !m_parser.isMessageComplete()) {
+            if (qstricmp(expect.trimmed().constData(), "100-continue") != 0) {
+                refuse(417, QStringLiteral("Unsupported Expect header"));
+                return false;
+            }
+            write(QByteArrayLiteral("HTTP/1.1 100 Continue\r\n\r\n"));
+        }
+    }
+
+    if (m_parser.isUpgrade()) {
+        refuse(400, QStringLiteral("Protocol upgrades and CONNECT are not supported"));
+        return false;
+    }
+    if (m_parser.hasError()) {
+        if (m_parser.isHeaderOverflow())
+            refuse(431, QStringLiteral("Request header block is too large"));
+        else if (m_parser.isBodyOverflow())
+            refuse(413, QStringLiteral("Request body is larger than the limit"));
+        else
+            refuse(400, QStringLiteral("Malformed HTTP request: %1").arg(m_parser.errorString()));
+        return false;
+    }
+    if (!m_parser.isHeadComplete() && m_parser.headBytes() > m_limits.maxHeaderBytes) {
+        refuse(431, QStringLiteral("Request header block is larger than %1 bytes")
+                        .arg(m_limits.maxHeaderBytes));
+        return false;
+    }
+    if (m_isHeadChecked && m_parser.bodyBytesSeen() > m_requestMaxBody) {
+        refuse(413, QStringLiteral("Request body is larger than the limit of %1 bytes")
+                        .arg(m_requestMaxBody));
+        return false;
+    }
+    if (!m_parser.isMessageComplete())
+        return consumed > 0;
+
+    HttpRequest request;
+    request.method = m_parser.method();
+    request.target = m_parser.target();
+    request.httpMinor = m_parser.httpMinor();
+    request.headers = m_parser.headers();
+    request.body = m_parser.takeBody();
+    request.isChunked = m_parser.isChunked();
+    request.receivedAtUs = monotonicUs();
+    m_closeAfterResponse = !m_parser.shouldKeepAlive();
+    m_hasResponseStarted = false;
+    m_state = State::Responding;
+    m_stateSinceUs = request.receivedAtUs;
+    m_handler->handleRequest(this, std::move(request));
+    return true;
+}
+
+void ClientConnection::refuse(int status, const QString &message)
+{
+    const QByteArray requestId = m_handler->requestRefused(this, m_parser, status, message);
+    m_state = State::Responding;
+    sendResponse(ErrorResponse::httpResponse(status, message, requestId, true), true);
+}
+
+void ClientConnection::write(const QByteArray &bytes)
+{
+    m_socket->write(bytes);
+    // Write now instead of on the next event-loop pass: every event reaches the client
+    // as soon as it was read.
+    m_socket->flush();
+}
+
+void ClientConnection::beginResponse(QByteArray head, Framing framing)
+{
+    if (m_state != State::Responding)
+        return;
+    m_hasResponseStarted = true;
+    m_isChunkedResponse = false;
+    if (framing == Framing::Chunked) {
+        if (m_parser.httpMinor() >= 1) {
+            m_isChunkedResponse = true;
+            head.append("Transfer-Encoding: chunked\r\n");
+        } else {
+            m_closeAfterResponse = true; // HTTP/1.0: the body ends with the connection
+        }
+    }
+    if (m_closeAfterResponse)
+        head.append("Connection: close\r\n");
+    head.append("\r\n");
+    write(head);
+}
+
+void ClientConnection::writeBody(const QByteArray &data)
+{
+    if (m_state != State::Responding || data.isEmpty())
+        return;
+    if (!m_isChunkedResponse) {
+        write(data);
+        return;
+    }
+    QByteArray chunk;
+    chunk.reserve(data.size() + 16);
+    chunk.append(QByteArray::number(data.size(), 16)).append("\r\n", 2);
+    chunk.append(data).append("\r\n", 2);
+    write(chunk);
+}
+
+void ClientConnection::finishResponse(bool forceClose)
+{
+    if (m_state != State::Responding)
+        return;
+    if (m_isChunkedResponse)
+        write(QByteArrayLiteral("0\r\n\r\n"));
+    if (forceClose || m_closeAfterResponse) {
+        m_state = State::Closing;
+        m_stateSinceUs = monotonicUs();
+        m_socket->disconnectFromHost();
+        return;
+    }
+    m_state = State::Idle;
+    m_isChunkedResponse = false;
+    m_hasResponseStarted = false;
+    m_drainedCallback = nullptr;
+    m_parser.resume();
+    m_stateSinceUs = monotonicUs();
+    processInput();
+}
+
+void ClientConnection::sendResponse(const QByteArray &bytes, bool closeAfter)
+{
+    if (m_state != State::Responding)
+        return;
+    m_hasResponseStarted = true;
+    write(bytes);
+    m_isChunkedResponse = false;
+    finishResponse(closeAfter);
+}
+
+void ClientConnection::abortResponse()
+{
+    if (m_state == State::Closed || m_state == State::Closing)
+        return;
+    m_state = State::Closing;
+    m_stateSinceUs = monotonicUs();
+    m_socket->disconnectFromHost();
+}
+
+void ClientConnection::close()
+{
+    if (m_state == State::Closed)
+        return;
+    m_socket->abort();
+    onDisconnected();
+}
+
+void ClientConnection::onBytesWritten()
+{
+    if (m_drainedCallback && m_socket->bytesToWrite() < kDrainedBelow)
+        m_drainedCallback();
+}
+
+void ClientConnection::onDisconnected()
+{
+    if (m_state == State::Closed)
+        return;
+    m_state = State::Closed;
+    m_drainedCallback = nullptr;
+    m_handler->connectionClosed(this);
+    deleteLater();
+}
+
+void ClientConnection::checkTimeouts(qint64 nowUs)
+{
+    switch (m_state) {
+    case State::Idle:
+        if (nowUs - m_stateSinceUs > qint64(m_limits.keepAliveTimeoutMs) * 1000)
+            close();
+        break;
+    case State::Reading:
+        // The head must arrive within the header timeout; a body may take longer as long
+        // as bytes keep coming.
+        if (!m_parser.isHeadComplete()
+            && nowUs - m_stateSinceUs > qint64(m_limits.headerReadTimeoutMs) * 1000) {
+            refuse(408, QStringLiteral("Timed out reading the request header"));
+        } else if (m_parser.isHeadComplete()
+                   && nowUs - m_lastReadUs > qint64(m_limits.headerReadTimeoutMs) * 1000) {
+            refuse(408, QStringLiteral("Timed out reading the request body"));
+        }
+        break;
+    case State::Closing:
+        // A client that stops reading must not keep the connection forever.
+        if (nowUs - m_stateSinceUs > qint64(m_limits.headerReadTimeoutMs) * 1000)
+            close();
+        break;
+    case State::Responding:
+    case State::Closed:
+        break;
+    }
+}
+
+} // namespace tollgate

@@ -1,0 +1,111 @@
+#pragma once
+
+#include "HttpParser.h"
+#include "HttpRequest.h"
+
+#include <QObject>
+#include <QString>
+#include <functional>
+
+class QTcpSocket;
+
+namespace tollgate {
+
+// One client connection: reads requests one at a time (pipelined ones wait their turn),
+// enforces the header and body limits and the client-side timeouts, and writes the
+// response framing (Content-Length or chunked, keep-alive or close). What to answer is
+// decided by the Handler.
+class ClientConnection : public QObject
+{
+    Q_OBJECT
+
+public:
+    // Decision on a request head, taken before its body is read.
+    struct HeadDecision
+    {
+        int refuseStatus = 0; // non-zero: answer this error and close
+        QString message;
+        qint64 maxBodyBytes = 0; // body limit for this request
+    };
+
+    class Handler
+    {
+    public:
+        virtual ~Handler() = default;
+        virtual HeadDecision checkHead(ClientConnection *connection, const HttpParser &head) = 0;
+        virtual void handleRequest(ClientConnection *connection, HttpRequest &&request) = 0;
+        // Refused or malformed requests, answered by the connection itself; returns the
+        // request id for the error body.
+        virtual QByteArray requestRefused(ClientConnection *connection, const HttpParser &head,
+                                    int status, const QString &message)
+            = 0;
+        virtual void connectionClosed(ClientConnection *connection) = 0;
+    };
+
+    enum class Framing {
+        None, // no body (204, 304, HEAD)
+        Length, // the head already carries Content-Length
+        Chunked, // chunked to HTTP/1.1 clients, close-delimited to HTTP/1.0 ones
+    };
+
+    struct Limits
+    {
+        qint64 maxHeaderBytes = 64 * 1024;
+        qint64 maxBodyBytes = 256LL * 1024 * 1024; // hard cap; the handler sets the real one
+        int headerReadTimeoutMs = 30'000;
+        int keepAliveTimeoutMs = 120'000;
+    };
+
+    ClientConnection(QTcpSocket *socket, Handler *handler, const Limits &limits,
+                     QObject *parent = nullptr);
+    ~ClientConnection() override;
+
+    // Response side, one response per request, in order.
+    // head: status line and header lines (each ending in CRLF), no blank line.
+    void beginResponse(QByteArray head, Framing framing);
+    void writeBody(const QByteArray &data);
+    void finishResponse(bool forceClose = false);
+    // Ends the connection now: a truncated body must not look complete to the client.
+    void abortResponse();
+    // A complete response built elsewhere (local answers and errors).
+    void sendResponse(const QByteArray &bytes, bool closeAfter);
+
+    bool isResponding() const { return m_state == State::Responding; }
+    bool hasResponseStarted() const { return m_hasResponseStarted; }
+    qint64 bytesToWrite() const;
+    // Called once the client has taken the queued output (back-pressure for upstream reads).
+    void setDrainedCallback(std::function<void()> callback);
+
+    // Applies the header-read and keep-alive timeouts; called periodically.
+    void checkTimeouts(qint64 nowUs);
+    void close();
+
+private:
+    enum class State { Idle, Reading, Responding, Closing, Closed };
+
+    void onReadyRead();
+    void onDisconnected();
+    void onBytesWritten();
+    void processInput();
+    bool stepParser();
+    void refuse(int status, const QString &message);
+    void write(const QByteArray &bytes);
+
+    QTcpSocket *m_socket;
+    Handler *m_handler;
+    Limits m_limits;
+    HttpParser m_parser;
+    QByteArray m_pending; // received, not yet parsed
+    State m_state = State::Idle;
+    bool m_isProcessing = false;
+    bool m_isHeadChecked = false;
+    bool m_hasResponseStarted = false;
+    bool m_isChunkedResponse = false;
+    bool m_closeAfterResponse = false;
+    qint64 m_requestMaxBody = 0;
+    qint64 m_stateSinceUs = 0;
+    qint64 m_lastReadUs = 0;
+    std::function<void()> m_drainedCallback;
+};
+
+} // namespace tollgate

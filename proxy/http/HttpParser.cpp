@@ -1,0 +1,210 @@
+#include "HttpParser.h"
+
+namespace tollgate {
+
+namespace {
+HttpParser *self(http_parser *p)
+{
+    return static_cast<HttpParser *>(p->data);
+}
+} // namespace
+
+const http_parser_settings &HttpParser::settings()
+{
+    static const http_parser_settings s = [] {
+        http_parser_settings v;
+        http_parser_settings_init(&v);
+        v.on_message_begin = &HttpParser::onMessageBegin;
+        v.on_url = &HttpParser::onUrl;
+        v.on_status = &HttpParser::onStatus;
+        v.on_header_field = &HttpParser::onHeaderField;
+        v.on_header_value = &HttpParser::onHeaderValue;
+        v.on_headers_complete = &HttpParser::onHeadersComplete;
+        v.on_body = &HttpParser::onBody;
+        v.on_message_complete = &HttpParser::onMessageComplete;
+        return v;
+    }();
+    return s;
+}
+
+HttpParser::HttpParser(Kind kind)
+    : m_kind(kind)
+{
+    reset();
+}
+
+void HttpParser::reset()
+{
+    http_parser_init(&m_parser, m_kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE);
+    m_parser.data = this;
+    m_errno = HPE_OK;
+    clearMessage();
+}
+
+void HttpParser::clearMessage()
+{
+    m_target.clear();
+    m_status = 0;
+    m_reason.clear();
+    m_httpMinor = 1;
+    m_headers.clear();
+    m_lastWasValue = true;
+    m_isHeadComplete = false;
+    m_isMessageComplete = false;
+    m_isInterim = false;
+    m_isUpgrade = false;
+    m_isChunked = false;
+    m_hasContentLength = false;
+    m_shouldKeepAlive = false;
+    m_isBodyOverflow = false;
+    m_contentLength = 0;
+    m_headBytes = 0;
+    m_body.clear();
+    m_bodyBytesSeen = 0;
+}
+
+void HttpParser::resume()
+{
+    clearMessage();
+    if (m_errno == HPE_PAUSED) {
+        http_parser_pause(&m_parser, 0);
+        m_errno = HPE_OK;
+    }
+}
+
+qsizetype HttpParser::feed(const char *data, qsizetype size)
+{
+    if (hasError() || m_isMessageComplete || m_isUpgrade || size <= 0)
+        return 0;
+    const size_t n = http_parser_execute(&m_parser, &settings(), data, size_t(size));
+    m_errno = HTTP_PARSER_ERRNO(&m_parser);
+    if (m_parser.upgrade)
+        m_isUpgrade = true;
+    return qsizetype(n);
+}
+
+void HttpParser::feedEof()
+{
+    if (hasError() || m_isMessageComplete)
+        return;
+    http_parser_execute(&m_parser, &settings(), nullptr, 0);
+    m_errno = HTTP_PARSER_ERRNO(&m_parser);
+}
+
+bool HttpParser::isHeaderOverflow() const
+{
+    return m_errno == HPE_HEADER_OVERFLOW;
+}
+
+QString HttpParser::errorString() const
+{
+    if (m_isBodyOverflow)
+        return QStringLiteral("body too large");
+    return QString::fromLatin1(http_errno_description(m_errno));
+}
+
+QByteArray HttpParser::method() const
+{
+    return QByteArray(http_method_str(http_method(m_parser.method)));
+}
+
+QByteArray HttpParser::takeBody()
+{
+    QByteArray out;
+    out.swap(m_body);
+    return out;
+}
+
+int HttpParser::onMessageBegin(http_parser *p)
+{
+    self(p)->clearMessage();
+    return 0;
+}
+
+int HttpParser::onUrl(http_parser *p, const char *at, size_t length)
+{
+    self(p)->m_target.append(at, qsizetype(length));
+    return 0;
+}
+
+int HttpParser::onStatus(http_parser *p, const char *at, size_t length)
+{
+    self(p)->m_reason.append(at, qsizetype(length));
+    return 0;
+}
+
+int HttpParser::onHeaderField(http_parser *p, const char *at, size_t length)
+{
+    HttpParser *s = self(p);
+    // http-parser may deliver one name in several pieces when it spans reads.
+    if (s->m_lastWasValue)
+        s->m_headers.append(QByteArray(at, qsizetype(length)), QByteArray());
+    else
+        s->m_headers.fields().last().name.append(at, qsizetype(length));
+    s->m_lastWasValue = false;
+    return 0;
+}
+
+int HttpParser::onHeaderValue(http_parser *p, const char *at, size_t length)
+{
+    HttpParser *s = self(p);
+    if (s->m_headers.isEmpty())
+        return 0;
+    s->m_headers.fields().last().value.append(at, qsizetype(length));
+    s->m_lastWasValue = true;
+    return 0;
+}
+
+int HttpParser::onHeadersComplete(http_parser *p)
+{
+    HttpParser *s = self(p);
+    s->m_httpMinor = p->http_minor;
+    if (s->m_kind == Kind::Response) {
+        s->m_status = int(p->status_code);
+        // Interim responses (100 Continue and the like) are not the answer; skip them.
+        if (s->m_status >= 100 && s->m_status < 200 && s->m_status != 101) {
+            s->m_isInterim = true;
+            return 0;
+        }
+    }
+    s->m_isHeadComplete = true;
+    s->m_headBytes = qsizetype(p->nread);
+    s->m_isChunked = (p->flags & F_CHUNKED) != 0;
+    s->m_hasContentLength = (p->flags & F_CONTENTLENGTH) != 0;
+    s->m_contentLength = s->m_hasContentLength ? p->content_length : 0;
+    s->m_shouldKeepAlive = http_should_keep_alive(p) != 0;
+    if (s->m_maxBodyBytes > 0 && s->m_hasContentLength
+        && s->m_contentLength > quint64(s->m_maxBodyBytes)) {
+        // Refused from the header alone; the caller answers 413 without reading the body.
+        s->m_isBodyOverflow = true;
+        return -1;
+    }
+    return 0;
+}
+
+int HttpParser::onBody(http_parser *p, const char *at, size_t length)
+{
+    HttpParser *s = self(p);
+    s->m_bodyBytesSeen += qint64(length);
+    if (s->m_maxBodyBytes > 0 && s->m_bodyBytesSeen > s->m_maxBodyBytes) {
+        s->m_isBodyOverflow = true;
+        return -1;
+    }
+    s->m_body.append(at, qsizetype(length));
+    return 0;
+}
+
+int HttpParser::onMessageComplete(http_parser *p)
+{
+    HttpParser *s = self(p);
+    if (s->m_isInterim) {
+        s->clearMessage();
+        return 0;
+    }
+    s->m_isMessageComplete = true;
+    s->m_shouldKeepAlive = http_should_keep_alive(p) != 0;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+} // namespace tollgate

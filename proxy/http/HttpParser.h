@@ -1,0 +1,100 @@
+#pragma once
+
+#include "HeaderList.h"
+
+#include <QByteArray>
+#include <QString>
+#include <http_parser.h>
+
+namespace tollgate {
+
+// Incremental HTTP/1.1 message parser over nodejs/http-parser, for requests (client side)
+// and responses (upstream side). It collects the head (request line or status line and
+// the header fields, exactly as received) and the de-chunked body, and stops after each
+// complete message so that pipelined requests are taken one at a time.
+class HttpParser
+{
+public:
+    enum class Kind { Request, Response };
+
+    explicit HttpParser(Kind kind);
+    HttpParser(const HttpParser &) = delete;
+    HttpParser &operator=(const HttpParser &) = delete;
+
+    // Starts over for a new connection.
+    void reset();
+    // Continues after a complete message (the next pipelined one).
+    void resume();
+
+    // Parses up to size bytes; returns how many it consumed. It stops early after a
+    // complete message (isMessageComplete()) or on an error (hasError()).
+    qsizetype feed(const char *data, qsizetype size);
+    // Tells the parser the peer closed; completes a close-delimited body.
+    void feedEof();
+
+    bool hasError() const { return m_errno != HPE_OK && m_errno != HPE_PAUSED; }
+    bool isHeaderOverflow() const;
+    bool isBodyOverflow() const { return m_isBodyOverflow; }
+    QString errorString() const;
+
+    bool isHeadComplete() const { return m_isHeadComplete; }
+    bool isMessageComplete() const { return m_isMessageComplete; }
+    bool isUpgrade() const { return m_isUpgrade; }
+    // Bytes of the head read so far (request or status line plus header block).
+    qsizetype headBytes() const { return m_isHeadComplete ? m_headBytes : qsizetype(m_parser.nread); }
+
+    QByteArray method() const; // requests
+    const QByteArray &target() const { return m_target; } // requests: origin-form target
+    int status() const { return m_status; } // responses
+    const QByteArray &reason() const { return m_reason; } // responses
+    int httpMinor() const { return m_httpMinor; }
+    const HeaderList &headers() const { return m_headers; }
+    bool isChunked() const { return m_isChunked; }
+    bool hasContentLength() const { return m_hasContentLength; }
+    quint64 contentLength() const { return m_contentLength; }
+    bool shouldKeepAlive() const { return m_shouldKeepAlive; }
+
+    // Body bytes parsed since the last call (de-chunked).
+    QByteArray takeBody();
+    qsizetype bodySize() const { return m_body.size(); }
+    // Bodies larger than this fail the parse with isBodyOverflow(); 0: no limit.
+    void setMaxBodyBytes(qint64 limit) { m_maxBodyBytes = limit; }
+    qint64 bodyBytesSeen() const { return m_bodyBytesSeen; }
+
+private:
+    static int onMessageBegin(http_parser *p);
+    static int onUrl(http_parser *p, const char *at, size_t length);
+    static int onStatus(http_parser *p, const char *at, size_t length);
+    static int onHeaderField(http_parser *p, const char *at, size_t length);
+    static int onHeaderValue(http_parser *p, const char *at, size_t length);
+    static int onHeadersComplete(http_parser *p);
+    static int onBody(http_parser *p, const char *at, size_t length);
+    static int onMessageComplete(http_parser *p);
+    static const http_parser_settings &settings();
+    void clearMessage();
+
+    Kind m_kind;
+    http_parser m_parser;
+    http_errno m_errno = HPE_OK;
+    QByteArray m_target;
+    int m_status = 0;
+    QByteArray m_reason;
+    int m_httpMinor = 1;
+    HeaderList m_headers;
+    bool m_lastWasValue = true;
+    bool m_isHeadComplete = false;
+    bool m_isMessageComplete = false;
+    bool m_isInterim = false;
+    bool m_isUpgrade = false;
+    bool m_isChunked = false;
+    bool m_hasContentLength = false;
+    bool m_shouldKeepAlive = false;
+    bool m_isBodyOverflow = false;
+    quint64 m_contentLength = 0;
+    qsizetype m_headBytes = 0;
+    QByteArray m_body;
+    qint64 m_bodyBytesSeen = 0;
+    qint64 m_maxBodyBytes = 0;
+};
+
+} // namespace tollgate

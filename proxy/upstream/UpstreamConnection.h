@@ -1,0 +1,84 @@
+#pragma once
+
+#include "../http/HttpParser.h"
+#include "UpstreamTarget.h"
+
+#include <QObject>
+#include <QString>
+
+class QTcpSocket;
+
+namespace tollgate {
+
+// One keep-alive HTTP/1.1 connection to the vendor (plain TCP or TLS), carrying one
+// exchange at a time. It writes the request, parses the response and hands the head and
+// every body read to its Listener as they arrive; it never buffers a response.
+class UpstreamConnection : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class Phase { Idle, Connecting, AwaitingResponse, Receiving };
+    enum class Failure { Connect, Tls, Reset, Protocol };
+
+    class Listener
+    {
+    public:
+        virtual ~Listener() = default;
+        virtual void upstreamHead(const HttpParser &head) = 0;
+        virtual void upstreamBody(const QByteArray &data) = 0;
+        virtual void upstreamComplete() = 0;
+        virtual void upstreamFailed(Failure failure, const QString &message) = 0;
+    };
+
+    UpstreamConnection(const UpstreamTarget &target, QObject *parent = nullptr);
+    ~UpstreamConnection() override;
+
+    const UpstreamTarget &target() const { return m_target; }
+    // Sends one request; connects first when needed.
+    void send(const QByteArray &request, Listener *listener);
+    // The listener is gone (client left, timeout): the connection cannot be reused.
+    void abort();
+
+    Phase phase() const { return m_phase; }
+    qint64 lastActivityUs() const { return m_lastActivityUs; }
+    bool isReused() const { return m_exchangeCount > 1; }
+    bool hasResponseBytes() const { return m_hasResponseBytes; }
+    // Connected, idle, nothing unexpected pending: may carry the next request.
+    bool isReusable() const;
+
+    // Back-pressure: stop reading while the client has not taken what it was sent.
+    void pauseReading();
+    void resumeReading();
+
+signals:
+    // The connection is gone; the pool forgets it.
+    void closed(tollgate::UpstreamConnection *connection);
+
+private:
+    void onConnected();
+    void onReadyRead();
+    void onDisconnected();
+    void onErrorOccurred();
+    void process(const QByteArray &data);
+    void finishExchange();
+    void fail(Failure failure, const QString &message);
+    void shutDown();
+
+    UpstreamTarget m_target;
+    QTcpSocket *m_socket = nullptr;
+    HttpParser m_parser;
+    Listener *m_listener = nullptr;
+    QByteArray m_request; // waiting for the connection
+    Phase m_phase = Phase::Idle;
+    bool m_isConnected = false;
+    bool m_isHeadDelivered = false;
+    bool m_hasResponseBytes = false;
+    bool m_isReusable = false;
+    bool m_isPaused = false;
+    bool m_isShutDown = false;
+    int m_exchangeCount = 0;
+    qint64 m_lastActivityUs = 0;
+};
+
+} // namespace tollgate

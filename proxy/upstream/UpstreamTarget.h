@@ -1,0 +1,23 @@
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+#include <QUrl>
+
+namespace tollgate {
+
+// Where requests go: the vendor's base URL split into what a connection needs (scheme,
+// host, port) and what each request needs (Host header, path prefix).
+struct UpstreamTarget
+{
+    bool isTls = true;
+    QString host;
+    quint16 port = 443;
+    QByteArray hostHeader; // host[:port], port omitted when it is the scheme's default
+    QByteArray pathPrefix; // "" or "/prefix" without a trailing slash
+    QByteArray poolKey; // scheme://host:port
+
+    static UpstreamTarget fromUrl(const QUrl &url);
+};
+
+} // namespace tollgate
