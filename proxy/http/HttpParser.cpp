@@ -168,7 +168,14 @@ int HttpParser::onHeadersComplete(http_parser *p)
         }
     }
     s->m_isHeadComplete = true;
-    s->m_headBytes = qsizetype(p->nread);
+    // The size of the head as received, give or take optional whitespace the parser
+    // drops (http-parser resets its own counter before this callback).
+    qsizetype size = s->m_kind == Kind::Request
+        ? qsizetype(qstrlen(http_method_str(http_method(p->method)))) + s->m_target.size() + 12
+        : s->m_reason.size() + 15;
+    for (const HeaderList::Field &f : s->m_headers.fields())
+        size += f.name.size() + f.value.size() + 4;
+    s->m_headBytes = size + 2;
     s->m_isChunked = (p->flags & F_CHUNKED) != 0;
     s->m_hasContentLength = (p->flags & F_CONTENTLENGTH) != 0;
     s->m_contentLength = s->m_hasContentLength ? p->content_length : 0;

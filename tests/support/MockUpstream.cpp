@@ -417,7 +417,8 @@ void MockUpstream::requestComplete(Connection *conn)
 
 MockResponse MockUpstream::defaultResponse(const MockRequest &request) const
 {
-    const QByteArray path = request.target.left(request.target.indexOf('?'));
+    const qsizetype query = request.target.indexOf('?');
+    const QByteArray path = query < 0 ? request.target : request.target.left(query);
     MockResponse response;
     if (request.method == "POST" && path == "/v1/messages") {
         QByteArray model = QJsonDocument::fromJson(request.body)

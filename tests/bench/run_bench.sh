@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# Tollgate benchmark: the same load against three subjects, side by side, in one run.
+#   direct    loadgen -> mock                  (the floor: what the harness itself costs)
+#   tollgate  loadgen -> tollgate -> mock
+#   nginx     loadgen -> nginx -> mock         (the reference: a tuned C proxy)
+# Placement: mock and loadgen on CPU 0, the subject alone on CPU 1.
+#
+# usage: tests/bench/run_bench.sh [--quick] [--subjects "direct tollgate nginx"]
+#                                 [--phases "lat tput stream hold big"] [BUILD_DIR]
+# env:   QUICK=1, SUBJECTS, PHASES, BUILD_DIR (default: build/ at the repo root),
+#        RESULTS (default: BUILD_DIR/tests/bench/results/bench-<time>.jsonl), KEEP_TMP=1,
+#        MOCK_BIN, LOADGEN_BIN, TOLLGATE_BIN, NGINX_BIN to override binaries.
+# Builds nothing: build the tree first (targets tollgate, tollgate_bench_mock,
+# tollgate_bench_loadgen). See tests/bench/README.md for what each figure means.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+QUICK=${QUICK:-0}
+SUBJECTS=${SUBJECTS:-"direct tollgate nginx"}
+PHASES=${PHASES:-"lat tput stream hold big"}
+BUILD_DIR=${BUILD_DIR:-$repo/build}
+while (($#)); do
+    case $1 in
+    --quick) QUICK=1 ;;
+    --subjects) SUBJECTS=$2; shift ;;
+    --phases) PHASES=$2; shift ;;
+    -h | --help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -*) echo "run_bench: unknown option $1" >&2; exit 2 ;;
+    *) BUILD_DIR=$1 ;;
+    esac
+    shift
+done
+BUILD_DIR=$(cd "$BUILD_DIR" 2>/dev/null && pwd) || { echo "run_bench: no build dir" >&2; exit 2; }
+
+MOCK_BIN=${MOCK_BIN:-$BUILD_DIR/tests/bench/tollgate_bench_mock}
+LOADGEN_BIN=${LOADGEN_BIN:-$BUILD_DIR/tests/bench/tollgate_bench_loadgen}
+TOLLGATE_BIN=${TOLLGATE_BIN:-$BUILD_DIR/app/tollgate}
+NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
+VIRTUAL_KEY=tg-bench-0123456789abcdef
+
+for bin in "$MOCK_BIN" "$LOADGEN_BIN"; do
+    [[ -x $bin ]] || { echo "run_bench: missing $bin (build the bench targets first)" >&2; exit 2; }
+done
+
+# Mock and loadgen share CPU 0; the subject gets CPU 1 to itself.
+if (($(nproc) >= 2)); then
+    HARNESS_CPU=0 SUBJECT_CPU=1
+else
+    echo "run_bench: only one CPU; everything shares CPU 0, figures are not comparable" >&2
+    HARNESS_CPU=0 SUBJECT_CPU=0
+fi
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" # 500 streams need 1000+ descriptors
+
+TMP=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
+RESULTS=${RESULTS:-$BUILD_DIR/tests/bench/results/bench-$(date +%Y%m%d-%H%M%S).jsonl}
+mkdir -p "$(dirname "$RESULTS")"
+: >"$RESULTS"
+
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        for _ in {1..30}; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    pids=()
+    if [[ ${KEEP_TMP:-0} == 1 ]]; then
+        echo "run_bench: logs kept in $TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Stops one process we started (by pid) and forgets it.
+stop_pid() {
+    local pid=$1 rest=() p
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in {1..30}; do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for p in "${pids[@]}"; do [[ $p == "$pid" ]] || rest+=("$p"); done
+    pids=("${rest[@]}")
+}
+
+# Sets REPLY to a port from 19000 up that nothing listens on and we have not handed out.
+handed_out=" "
+free_port() {
+    local p
+    for ((p = 19000; p < 20000; p++)); do
+        [[ $handed_out == *" $p "* ]] && continue
+        if [[ -z $(ss -Htln "sport = :$p") ]]; then
+            handed_out+="$p "
+            REPLY=$p
+            return 0
+        fi
+    done
+    echo "run_bench: no free port in 19000-19999" >&2
+    exit 1
+}
+
+json_field() { # json_field NAME <<<LINE -> the number after "NAME":
+    sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.]*\).*/\1/p"
+}
+
+proc_kib() { # proc_kib PID VmRSS|VmHWM
+    awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo -1
+}
+
+loadgen() {
+    taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" "$@"
+}
+
+# Per-phase loadgen arguments: QUICK=1 shrinks every phase to a smoke run.
+phase_args() {
+    if [[ $QUICK == 1 ]]; then
+        case $1 in
+        lat) echo --warmup 50 --requests 300 ;;
+        tput) echo --concurrency 32 --warmup-seconds 0.5 --seconds 2 ;;
+        stream) echo --warmup 1 --requests 5 --events 100 --bytes 200 --delay-us 2000 ;;
+        hold) echo --streams 50 --ramp-ms 100 --events 20 --bytes 200 --delay-us 100000 ;;
+        big) echo --warmup 1 --requests 5 --body-bytes 1048576 ;;
+        esac
+    else
+        case $1 in
+        lat) echo --warmup 200 --requests 2000 ;;
+        tput) echo --concurrency 32 --warmup-seconds 2 --seconds 10 ;;
+        stream) echo --warmup 2 --requests 30 --events 100 --bytes 200 --delay-us 2000 ;;
+        hold) echo --streams 500 --ramp-ms 100 --events 100 --bytes 200 --delay-us 100000 ;;
+        big) echo --warmup 3 --requests 30 --body-bytes 1048576 ;;
+        esac
+    fi
+}
+
+write_nginx_conf() { # write_nginx_conf DIR LISTEN_PORT
+    local dir=$1 port=$2 user_line=""
+    mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
+    ((EUID == 0)) && user_line="user root;"
+    # master_process off: one process, so RSS and CPU time compare 1:1 with tollgate's.
+    cat >"$dir/nginx.conf" <<EOF
+$user_line
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 65536;
+pid $dir/nginx.pid;
+lock_file $dir/nginx.lock;
+error_log $dir/error.log warn;
+events {
+    worker_connections 8192;
+}
+http {
+    access_log off;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    client_max_body_size 64m;
+    client_body_buffer_size 2m;
+    upstream mock {
+        server 127.0.0.1:$MOCK_PORT;
+        keepalive 128;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header x-api-key sk-bench;
+            proxy_buffering off;
+            proxy_request_buffering off;
+            proxy_read_timeout 300s;
+        }
+    }
+}
+EOF
+}
+
+# Starts a subject on SUBJECT_CPU; sets SUBJECT_PID, SUBJECT_PORT, STARTUP_S.
+start_subject() {
+    local name=$1 t0 probe answered
+    free_port
+    SUBJECT_PORT=$REPLY
+    case $name in
+    tollgate)
+        t0=${EPOCHREALTIME//[.,]/}
+        TOLLGATE_UPSTREAM_KEY=sk-bench taskset -c "$SUBJECT_CPU" "$TOLLGATE_BIN" --headless \
+            --port "$SUBJECT_PORT" --upstream "http://127.0.0.1:$MOCK_PORT" \
+            --virtual-key "$VIRTUAL_KEY" >"$TMP/tollgate.log" 2>&1 &
+        ;;
+    nginx)
+        write_nginx_conf "$TMP/nginx" "$SUBJECT_PORT"
+        t0=${EPOCHREALTIME//[.,]/}
+        taskset -c "$SUBJECT_CPU" "$NGINX_BIN" -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" \
+            -e "$TMP/nginx/error.log" >"$TMP/nginx.log" 2>&1 &
+        ;;
+    esac
+    SUBJECT_PID=$!
+    pids+=("$SUBJECT_PID")
+    # Time from exec until `HEAD /` is answered (loadgen polls every 1 ms).
+    probe=$(loadgen --mode probe --subject "$name" --port "$SUBJECT_PORT" --timeout-seconds 10) || true
+    answered=$(json_field answered_realtime_us <<<"$probe")
+    if [[ -z $answered || $answered -lt 0 ]] || ! kill -0 "$SUBJECT_PID" 2>/dev/null; then
+        echo "run_bench: $name did not answer on port $SUBJECT_PORT; its log:" >&2
+        tail -n 20 "$TMP/$name.log" "$TMP/nginx/error.log" 2>/dev/null >&2 || true
+        return 1
+    fi
+    STARTUP_S=$(awk -v us=$((answered - t0)) 'BEGIN { printf "%.4f", us / 1e6 }')
+}
+
+run_phases() { # run_phases SUBJECT PORT [PID]
+    local name=$1 port=$2 pid=${3:-} phase line limit
+    local pid_args=()
+    [[ -n $pid ]] && pid_args=(--pid "$pid")
+    for phase in $PHASES; do
+        case $phase in
+        tput | stream) limit=120 ;;
+        *) limit=180 ;;
+        esac
+        echo "run_bench: $name: $phase" >&2
+        # shellcheck disable=SC2046 # phase_args is a word list on purpose
+        if line=$(timeout "$limit" taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode "$phase" \
+            --subject "$name" --port "$port" --key "$VIRTUAL_KEY" "${pid_args[@]}" \
+            $(phase_args "$phase")); then
+            echo "$line" >>"$RESULTS"
+            echo "  $line" >&2
+        else
+            echo "{\"mode\":\"$phase\",\"subject\":\"$name\",\"failed\":true}" >>"$RESULTS"
+            echo "run_bench: $name: $phase failed (exit $?)" >&2
+        fi
+        if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+            echo "run_bench: $name died during $phase" >&2
+            return 1
+        fi
+        sleep 0.5 # let sockets in TIME_WAIT and the subject's timers settle
+    done
+}
+
+run_subject() {
+    local name=$1 idle alive=true log_lines=0
+    case $name in
+    direct)
+        run_phases direct "$MOCK_PORT" || true
+        return
+        ;;
+    tollgate)
+        [[ -x $TOLLGATE_BIN ]] || { echo "run_bench: skipping tollgate: no $TOLLGATE_BIN" >&2; return; }
+        ;;
+    nginx)
+        [[ -x $NGINX_BIN ]] || { echo "run_bench: skipping nginx: no $NGINX_BIN" >&2; return; }
+        ;;
+    *)
+        echo "run_bench: unknown subject $name" >&2
+        return
+        ;;
+    esac
+    if ! start_subject "$name"; then
+        echo "{\"mode\":\"proc\",\"subject\":\"$name\",\"failed\":true}" >>"$RESULTS"
+        stop_pid "$SUBJECT_PID"
+        return
+    fi
+    sleep 0.3 # idle RSS: after start-up work (and any deferred initialisation) is done
+    idle=$(proc_kib "$SUBJECT_PID" VmRSS)
+    echo "run_bench: $name: pid $SUBJECT_PID, start-up ${STARTUP_S}s, idle RSS ${idle} KiB" >&2
+    run_phases "$name" "$SUBJECT_PORT" "$SUBJECT_PID" || alive=false
+    local peak final
+    peak=$(proc_kib "$SUBJECT_PID" VmHWM)
+    final=$(proc_kib "$SUBJECT_PID" VmRSS)
+    [[ -f $TMP/$name.log ]] && log_lines=$(wc -l <"$TMP/$name.log")
+    echo "{\"mode\":\"proc\",\"subject\":\"$name\",\"startup_s\":$STARTUP_S,\"idle_rss_kib\":${idle:--1},\"peak_rss_kib\":${peak:--1},\"final_rss_kib\":${final:--1},\"alive\":$alive,\"log_lines\":$log_lines}" >>"$RESULTS"
+    stop_pid "$SUBJECT_PID"
+    [[ ${KEEP_TMP:-0} == 1 && -f $TMP/$name.log ]] && cp "$TMP/$name.log" "$TMP/$name.log.kept"
+    sleep 1
+}
+
+free_port
+MOCK_PORT=$REPLY
+taskset -c "$HARNESS_CPU" "$MOCK_BIN" "$MOCK_PORT" >"$TMP/mock.log" 2>&1 &
+MOCK_PID=$!
+pids+=("$MOCK_PID")
+loadgen --mode probe --subject mock --port "$MOCK_PORT" --timeout-seconds 5 >/dev/null \
+    || { echo "run_bench: mock did not start" >&2; cat "$TMP/mock.log" >&2; exit 1; }
+
+echo "{\"mode\":\"meta\",\"date\":\"$(date -Is)\",\"quick\":$QUICK,\"phases\":\"$PHASES\",\"subjects\":\"$SUBJECTS\",\"kernel\":\"$(uname -r)\",\"cpus\":$(nproc),\"cpu_model\":\"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)\"}" >>"$RESULTS"
+echo "run_bench: mock on 127.0.0.1:$MOCK_PORT (CPU $HARNESS_CPU), results in $RESULTS" >&2
+
+for subject in $SUBJECTS; do
+    run_subject "$subject"
+done
+
+python3 "$here/summarize.py" "$RESULTS"

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "Gateway.h"
+
+#include <QList>
+#include <QObject>
+
+namespace tollgate::test {
+
+// A real Gateway (on its own proxy thread) started for one test, pointed at a mock
+// upstream, with the records of every finished request collected.
+class GatewayHarness : public QObject
+{
+    Q_OBJECT
+
+public:
+    static QByteArray virtualKey() { return QByteArrayLiteral("tg-test-0123456789abcdef0123"); }
+    static QByteArray upstreamKey() { return QByteArrayLiteral("sk-ant-api03-upstream-test-key"); }
+
+    explicit GatewayHarness(QObject *parent = nullptr);
+    ~GatewayHarness() override;
+
+    // A config for 127.0.0.1, any free port, the given upstream base URL and the test keys.
+    static GatewayConfig configFor(const QByteArray &upstreamBaseUrl);
+
+    bool start(const GatewayConfig &config, int timeoutMs = 5000);
+    bool stop(int timeoutMs = 5000);
+    quint16 port() const { return m_gateway.port(); }
+    Gateway &gateway() { return m_gateway; }
+    const QList<RequestRecord> &records() const { return m_records; }
+    bool waitForRecords(int n, int timeoutMs = 5000);
+
+private:
+    Gateway m_gateway;
+    QList<RequestRecord> m_records;
+};
+
+} // namespace tollgate::test
