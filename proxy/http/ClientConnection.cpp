@@ -93,6 +93,10 @@ bool ClientConnection::stepParser()
     if (m_parser.isHeadComplete() && !m_isHeadChecked && !m_parser.isUpgrade()
         && !m_parser.isHeaderOverflow()) {
         m_isHeadChecked = true;
+        if (m_parser.httpMajor() != 1) {
+            refuse(505, QStringLiteral("Only HTTP/1.0 and HTTP/1.1 are supported"));
+            return false;
+        }
         if (m_parser.headBytes() > m_limits.maxHeaderBytes) {
             refuse(431, QStringLiteral("Request header block is larger than %1 bytes")
                             .arg(m_limits.maxHeaderBytes));

@@ -46,6 +46,7 @@ void HttpParser::clearMessage()
     m_target.clear();
     m_status = 0;
     m_reason.clear();
+    m_httpMajor = 1;
     m_httpMinor = 1;
     m_headers.clear();
     m_lastWasValue = true;
@@ -158,6 +159,7 @@ int HttpParser::onHeaderValue(http_parser *p, const char *at, size_t length)
 int HttpParser::onHeadersComplete(http_parser *p)
 {
     HttpParser *s = self(p);
+    s->m_httpMajor = p->http_major;
     s->m_httpMinor = p->http_minor;
     if (s->m_kind == Kind::Response) {
         s->m_status = int(p->status_code);

@@ -47,6 +47,7 @@ public:
     const QByteArray &target() const { return m_target; } // requests: origin-form target
     int status() const { return m_status; } // responses
     const QByteArray &reason() const { return m_reason; } // responses
+    int httpMajor() const { return m_httpMajor; }
     int httpMinor() const { return m_httpMinor; }
     const HeaderList &headers() const { return m_headers; }
     bool isChunked() const { return m_isChunked; }
@@ -79,6 +80,7 @@ private:
     QByteArray m_target;
     int m_status = 0;
     QByteArray m_reason;
+    int m_httpMajor = 1;
     int m_httpMinor = 1;
     HeaderList m_headers;
     bool m_lastWasValue = true;

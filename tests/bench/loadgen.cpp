@@ -55,7 +55,10 @@ Micros clockMicros(clockid_t clock)
     return Micros(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-Micros monotonicMicros() { return clockMicros(CLOCK_MONOTONIC); }
+Micros monotonicMicros()
+{
+    return clockMicros(CLOCK_MONOTONIC);
+}
 
 // ---------------------------------------------------------------------------------------
 // Figures
@@ -212,8 +215,7 @@ int64_t processCpuMicros(pid_t pid)
     // Fields after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt
     // majflt cmajflt utime(14) stime(15).
     unsigned long long utime = 0, stime = 0;
-    if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime)
-        != 2)
+    if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -1;
     long ticks = sysconf(_SC_CLK_TCK);
     return int64_t((utime + stime) * 1000000ULL / (unsigned long long)ticks);
@@ -357,8 +359,17 @@ public:
     bool sawMessageStop() const { return m_sawStop; }
 
 private:
-    enum class State { Head, LengthBody, UntilClose, ChunkSize, ChunkData, ChunkDataEnd, Trailer,
-                       Done, Malformed };
+    enum class State {
+        Head,
+        LengthBody,
+        UntilClose,
+        ChunkSize,
+        ChunkData,
+        ChunkDataEnd,
+        Trailer,
+        Done,
+        Malformed
+    };
 
     size_t feedHead(const char *data, size_t len)
     {
@@ -650,8 +661,7 @@ public:
                 uint64_t key = events[i].data.u64;
                 if (key == kTimerKey) {
                     uint64_t expirations;
-                    while (read(m_timer, &expirations, sizeof expirations) > 0) {
-                    }
+                    while (read(m_timer, &expirations, sizeof expirations) > 0) { }
                     m_armedDue = -1; // expired: must be armed again even for the same time
                     continue;
                 }
@@ -737,7 +747,8 @@ private:
         }
         if (c.busy && !c.connecting && (what & EPOLLOUT))
             writeSome(c);
-        if (c.generation == generation && c.fd >= 0 && (what & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+        if (c.generation == generation && c.fd >= 0
+            && (what & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
             readSome(c);
     }
 
@@ -921,8 +932,8 @@ std::string streamBody(int events, int bytes, int64_t delayUs)
 {
     return R"({"model":"claude-sonnet-4-5","max_tokens":1024,"stream":true,)"
            R"("messages":[{"role":"user","content":"MOCK:e=)"
-        + std::to_string(events) + ",b=" + std::to_string(bytes) + ",d="
-        + std::to_string(delayUs) + R"( Say hi."}]})";
+        + std::to_string(events) + ",b=" + std::to_string(bytes) + ",d=" + std::to_string(delayUs)
+        + R"( Say hi."}]})";
 }
 
 // A valid Messages request of exactly `size` bytes (one long user message).
@@ -942,7 +953,10 @@ std::string bigBody(int64_t size)
     return body;
 }
 
-Micros secondsToMicros(double s) { return Micros(s * 1e6); }
+Micros secondsToMicros(double s)
+{
+    return Micros(s * 1e6);
+}
 
 // ---------------------------------------------------------------------------------------
 // Modes
@@ -1071,8 +1085,12 @@ int modeThroughput(Engine &engine, const Options &o)
     uint64_t total = 0;
     int active = concurrency;
     CpuWindow cpu;
+    bool windowClosed = false;
     engine.at(windowStart, [&] { cpu.start(o.pid); });
-    engine.at(windowEnd, [&] { cpu.end(o.pid); });
+    engine.at(windowEnd, [&] {
+        cpu.end(o.pid);
+        windowClosed = true;
+    });
 
     // Closed loop: each connection sends its next request as soon as the last one ends.
     std::vector<std::function<void()>> loops(static_cast<size_t>(concurrency));
@@ -1102,7 +1120,8 @@ int modeThroughput(Engine &engine, const Options &o)
     }
     for (auto &loop : loops)
         loop();
-    engine.run(windowEnd + secondsToMicros(drain), [&] { return active == 0; });
+    // Wait for the window-end sample too: the last requests may finish before it fires.
+    engine.run(windowEnd + secondsToMicros(drain), [&] { return active == 0 && windowClosed; });
 
     JsonLine j;
     j.add("mode", "tput").add("subject", o.subject).add("concurrency", concurrency);
@@ -1200,7 +1219,9 @@ int modeProbe(const Options &o, const sockaddr_in &target)
                 Micros answered = clockMicros(CLOCK_REALTIME);
                 close(fd);
                 JsonLine j;
-                j.add("mode", "probe").add("subject", o.subject).add("answered_realtime_us", answered);
+                j.add("mode", "probe")
+                    .add("subject", o.subject)
+                    .add("answered_realtime_us", answered);
                 j.add("status", strncmp(buf, "HTTP/", 5) == 0 ? atoi(buf + 9) : 0);
                 j.add("attempts", attempts);
                 j.print();

@@ -352,8 +352,9 @@ private:
 std::string MockServer::buildMessageResponse() const
 {
     // Sized so the whole body is 1024 bytes, like a short real answer.
-    const std::string head = R"({"id":"msg_bench_0123456789abcdef","type":"message","role":"assistant",)"
-                             R"("model":"claude-sonnet-4-5","content":[{"type":"text","text":")";
+    const std::string head =
+        R"({"id":"msg_bench_0123456789abcdef","type":"message","role":"assistant",)"
+        R"("model":"claude-sonnet-4-5","content":[{"type":"text","text":")";
     const std::string tail = R"("}],"stop_reason":"end_turn","stop_sequence":null,"usage":)"
                              R"({"input_tokens":12,"cache_creation_input_tokens":0,)"
                              R"("cache_read_input_tokens":0,"output_tokens":250,)"
@@ -425,8 +426,7 @@ void MockServer::run()
                 acceptAll();
             } else if (id == kTimerId) {
                 uint64_t expirations;
-                while (read(m_timer, &expirations, sizeof expirations) > 0) {
-                }
+                while (read(m_timer, &expirations, sizeof expirations) > 0) { }
                 fireTimers();
             } else if (id == kSignalId) {
                 m_stop = true;
@@ -500,8 +500,8 @@ void MockServer::processInput(Connection &c)
     while (!c.dead && !c.streaming && !c.closeAfterWrite && c.inPos < c.in.size()) {
         Request request;
         size_t consumed = 0;
-        ParseStatus status
-            = parseRequest(c.in.data() + c.inPos, c.in.size() - c.inPos, request, consumed);
+        ParseStatus status =
+            parseRequest(c.in.data() + c.inPos, c.in.size() - c.inPos, request, consumed);
         if (status == ParseStatus::Incomplete)
             break;
         if (status != ParseStatus::Complete) {
@@ -547,10 +547,10 @@ void MockServer::handleRequest(Connection &c, const Request &request)
             send(c, "ok\n", 3);
         return;
     }
-    static const std::string notFoundBody
-        = R"({"type":"error","error":{"type":"not_found_error","message":"no such path"}})";
-    static const std::string notFound
-        = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: "
+    static const std::string notFoundBody =
+        R"({"type":"error","error":{"type":"not_found_error","message":"no such path"}})";
+    static const std::string notFound =
+        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: "
         + std::to_string(notFoundBody.size()) + "\r\n\r\n" + notFoundBody;
     send(c, notFound);
 }
@@ -594,15 +594,16 @@ void MockServer::sendDelta(Connection &c)
     }
     // The stamp is taken as late as possible: right before the send() below.
     char stamp[48];
-    int stampLen = snprintf(stamp, sizeof stamp, "@T%lld#%d;", (long long)monotonicMicros(),
-                            c.nextSeq);
+    int stampLen =
+        snprintf(stamp, sizeof stamp, "@T%lld#%d;", (long long)monotonicMicros(), c.nextSeq);
     std::string text(stamp, size_t(stampLen));
     if (c.plan.bytes > stampLen)
         text.append(size_t(c.plan.bytes - stampLen), 'x');
     std::string out;
-    appendEventChunk(out, "content_block_delta",
-                     R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")"
-                         + text + "\"}}");
+    appendEventChunk(
+        out, "content_block_delta",
+        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")" + text
+            + "\"}}");
     send(c, out);
     ++m_deltas;
     ++c.nextSeq;
@@ -743,9 +744,10 @@ void MockServer::rearmTimer()
 
 void usage()
 {
-    fprintf(stderr, "usage: tollgate_bench_mock PORT [--events N] [--bytes B] [--delay-us D] "
-                    "[--quiet]\n"
-                    "  PORT 0 picks a free port; the port is printed on stdout.\n");
+    fprintf(stderr,
+            "usage: tollgate_bench_mock PORT [--events N] [--bytes B] [--delay-us D] "
+            "[--quiet]\n"
+            "  PORT 0 picks a free port; the port is printed on stdout.\n");
 }
 
 } // namespace

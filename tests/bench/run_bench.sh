@@ -121,6 +121,25 @@ proc_kib() { # proc_kib PID VmRSS|VmHWM
     awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo -1
 }
 
+# Interference check: user time of the whole machine minus that of our own processes.
+# The machine may be shared (a compiler running elsewhere skews every figure).
+CLK_TCK=$(getconf CLK_TCK)
+machine_user_s() { # user+nice time of all CPUs, seconds
+    awk -v t="$CLK_TCK" '$1 == "cpu" { printf "%.2f", ($2 + $3) / t }' /proc/stat
+}
+proc_user_s() { # proc_user_s PID: utime of a live process, seconds (0 if gone)
+    awk -v t="$CLK_TCK" '{ sub(/.*\) /, ""); printf "%.2f", $12 / t }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+children_user_s() { # user time of our reaped children (the loadgen runs), seconds
+    times | awk 'NR == 2 { split($1, a, /[ms]/); printf "%.2f", a[1] * 60 + a[2] }'
+}
+own_user_s() { # own_user_s [SUBJECT_PID]
+    local total
+    total=$(awk -v a="$(proc_user_s "$MOCK_PID")" -v b="$(children_user_s)" 'BEGIN { print a + b }')
+    [[ -n ${1:-} ]] && total=$(awk -v a="$total" -v b="$(proc_user_s "$1")" 'BEGIN { print a + b }')
+    echo "$total"
+}
+
 loadgen() {
     taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" "$@"
 }
@@ -255,11 +274,23 @@ run_phases() { # run_phases SUBJECT PORT [PID]
     done
 }
 
+# Writes the interference line for a subject: foreign user CPU seconds during its phases.
+report_interference() { # report_interference NAME MACHINE0 OWN0 T0 [PID]
+    local foreign wall
+    foreign=$(awk -v m0="$2" -v m1="$(machine_user_s)" -v o0="$3" -v o1="$(own_user_s "${5:-}")" \
+        'BEGIN { f = (m1 - m0) - (o1 - o0); printf "%.2f", f < 0 ? 0 : f }')
+    wall=$(awk -v t0="$4" -v t1="${EPOCHREALTIME//[.,]/}" 'BEGIN { printf "%.1f", (t1 - t0) / 1e6 }')
+    echo "{\"mode\":\"interference\",\"subject\":\"$1\",\"foreign_user_s\":$foreign,\"wall_s\":$wall}" >>"$RESULTS"
+    echo "run_bench: $1: other processes used ${foreign}s of user CPU in ${wall}s" >&2
+}
+
 run_subject() {
-    local name=$1 idle alive=true log_lines=0
+    local name=$1 idle alive=true log_lines=0 m0 o0 t0
     case $name in
     direct)
+        m0=$(machine_user_s) o0=$(own_user_s) t0=${EPOCHREALTIME//[.,]/}
         run_phases direct "$MOCK_PORT" || true
+        report_interference direct "$m0" "$o0" "$t0"
         return
         ;;
     tollgate)
@@ -281,7 +312,9 @@ run_subject() {
     sleep 0.3 # idle RSS: after start-up work (and any deferred initialisation) is done
     idle=$(proc_kib "$SUBJECT_PID" VmRSS)
     echo "run_bench: $name: pid $SUBJECT_PID, start-up ${STARTUP_S}s, idle RSS ${idle} KiB" >&2
+    m0=$(machine_user_s) o0=$(own_user_s "$SUBJECT_PID") t0=${EPOCHREALTIME//[.,]/}
     run_phases "$name" "$SUBJECT_PORT" "$SUBJECT_PID" || alive=false
+    report_interference "$name" "$m0" "$o0" "$t0" "$SUBJECT_PID"
     local peak final
     peak=$(proc_kib "$SUBJECT_PID" VmHWM)
     final=$(proc_kib "$SUBJECT_PID" VmRSS)

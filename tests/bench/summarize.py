@@ -134,6 +134,7 @@ def build_rows(results):
         ("CPU per event (us)", proxy_only(f("hold", "cpu_per_event_us")), "1f", "<= 25",
          at_most(25)),
         ("errors, all phases", lambda s: errors_total(results, s), "int", "0", at_most(0)),
+        ("other processes' CPU (s)", f("interference", "foreign_user_s"), "2f", "", None),
     ], {"streams": streams}
 
 
@@ -144,6 +145,8 @@ def fmt(value, kind):
         return f"{value:.0f}"
     if kind == "1f":
         return f"{value:.1f}"
+    if kind == "2f":
+        return f"{value:.2f}"
     return f"{value:.3f}"
 
 
@@ -190,6 +193,19 @@ def main(argv):
         print("  ".join("-" * w for w in widths))
         for row in table:
             print(line(row))
+
+    # The figures are only as good as the machine is quiet.
+    for subject in SUBJECTS:
+        record = results.get((subject, "interference"))
+        if not record:
+            continue
+        foreign, wall = record.get("foreign_user_s", 0), record.get("wall_s", 0)
+        if wall and foreign > 0.05 * wall:
+            print(f"warning: other processes used {foreign:.1f} s of CPU during the {wall:.0f} s "
+                  f"of {subject}'s phases; its figures are noisy, run again on a quiet machine")
+    for (subject, mode), record in sorted(results.items()):
+        if record.get("failed"):
+            print(f"warning: {subject}: {mode} failed (see run_bench.sh output)")
     return 0
 
 
