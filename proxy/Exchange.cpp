@@ -207,13 +207,14 @@ void Exchange::failMidResponse(const QByteArray &errorType, const QString &messa
 {
     // An SSE client gets an error event in Anthropic's shape and a clean end; any other
     // body is cut off, so a truncated response never looks complete.
+    // Recorded first: closing the client may report its disconnect synchronously.
+    finish(Outcome::Failed, message);
     if (m_isSse && !m_isEncoded && !m_isLengthFramed) {
         m_client->writeBody(ErrorResponse::sseEvent(errorType, message));
         m_client->finishResponse(true);
     } else {
         m_client->abortResponse();
     }
-    finish(Outcome::Failed, message);
 }
 
 void Exchange::checkTimeouts(qint64 nowUs)
@@ -272,8 +273,8 @@ void Exchange::cancel()
         m_upstream->abort();
         m_upstream = nullptr;
     }
-    m_client->abortResponse();
     finish(Outcome::Failed, QStringLiteral("gateway stopped"));
+    m_client->abortResponse();
 }
 
 void Exchange::finish(Outcome outcome, const QString &error)
