@@ -418,7 +418,11 @@ private:
             }
             line = eol + 2;
         }
-        if (m_status == 204 || m_status == 304 || (m_status >= 100 && m_status < 200))
+        if (m_status >= 100 && m_status < 200) {
+            m_head.clear(); // interim answer (100 Continue): the real one follows
+            return;
+        }
+        if (m_status == 204 || m_status == 304)
             m_state = State::Done;
         else if (chunked)
             m_state = State::ChunkSize;

@@ -85,7 +85,7 @@ trap 'exit 130' INT TERM
 
 # Stops one process we started (by pid) and forgets it.
 stop_pid() {
-    local pid=$1 rest=() p
+    local pid=$1
     kill -TERM "$pid" 2>/dev/null || true
     for _ in {1..30}; do
         kill -0 "$pid" 2>/dev/null || break
@@ -93,7 +93,12 @@ stop_pid() {
     done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    for p in "${pids[@]}"; do [[ $p == "$pid" ]] || rest+=("$p"); done
+    forget_pid "$pid"
+}
+
+forget_pid() { # drops a pid from the cleanup list once it is gone
+    local rest=() p
+    for p in "${pids[@]}"; do [[ $p == "$1" ]] || rest+=("$p"); done
     pids=("${rest[@]}")
 }
 
@@ -256,15 +261,23 @@ run_phases() { # run_phases SUBJECT PORT [PID]
         *) limit=180 ;;
         esac
         echo "run_bench: $name: $phase" >&2
+        # In the background plus `wait`, so Ctrl-C or a TERM reaches the cleanup trap at
+        # once instead of after the phase. timeout(1) passes a TERM on to loadgen.
         # shellcheck disable=SC2046 # phase_args is a word list on purpose
-        if line=$(timeout "$limit" taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode "$phase" \
+        timeout "$limit" taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode "$phase" \
             --subject "$name" --port "$port" --key "$VIRTUAL_KEY" "${pid_args[@]}" \
-            $(phase_args "$phase")); then
+            $(phase_args "$phase") >"$TMP/phase.json" &
+        local loadgen_pid=$! status=0
+        pids+=("$loadgen_pid")
+        wait "$loadgen_pid" || status=$?
+        forget_pid "$loadgen_pid"
+        line=$(<"$TMP/phase.json")
+        if ((status == 0)) && [[ $line == "{"* ]]; then
             echo "$line" >>"$RESULTS"
             echo "  $line" >&2
         else
             echo "{\"mode\":\"$phase\",\"subject\":\"$name\",\"failed\":true}" >>"$RESULTS"
-            echo "run_bench: $name: $phase failed (exit $?)" >&2
+            echo "run_bench: $name: $phase failed (exit $status)" >&2
         fi
         if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
             echo "run_bench: $name died during $phase" >&2
@@ -321,7 +334,6 @@ run_subject() {
     [[ -f $TMP/$name.log ]] && log_lines=$(wc -l <"$TMP/$name.log")
     echo "{\"mode\":\"proc\",\"subject\":\"$name\",\"startup_s\":$STARTUP_S,\"idle_rss_kib\":${idle:--1},\"peak_rss_kib\":${peak:--1},\"final_rss_kib\":${final:--1},\"alive\":$alive,\"log_lines\":$log_lines}" >>"$RESULTS"
     stop_pid "$SUBJECT_PID"
-    [[ ${KEEP_TMP:-0} == 1 && -f $TMP/$name.log ]] && cp "$TMP/$name.log" "$TMP/$name.log.kept"
     sleep 1
 }
 

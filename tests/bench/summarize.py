@@ -9,6 +9,7 @@ subtract the direct figure, so they show what the proxy itself costs.
 """
 
 import json
+import signal
 import sys
 
 SUBJECTS = ("direct", "tollgate", "nginx")
@@ -107,34 +108,35 @@ def build_rows(results):
 
     # (label, value function, format, target text, target check)
     return [
-        ("non-stream p50 c=1 (us)", f("lat", "p50_us"), "int", "", None),
-        ("non-stream p99 c=1 (us)", f("lat", "p99_us"), "int", "", None),
-        ("added latency p50 (us)", a("lat", "p50_us"), "int", "<= 1.5x nginx", within_nginx(1.5)),
-        ("added latency p99 (us)", a("lat", "p99_us"), "int", "<= 2x nginx", within_nginx(2.0)),
+        ("non-stream p50 c=1 (µs)", f("lat", "p50_us"), "int", "", None),
+        ("non-stream p99 c=1 (µs)", f("lat", "p99_us"), "int", "", None),
+        ("added latency p50 (µs)", a("lat", "p50_us"), "int", "<= 1.5x nginx", within_nginx(1.5)),
+        ("added latency p99 (µs)", a("lat", "p99_us"), "int", "<= 2x nginx", within_nginx(2.0)),
         ("throughput c=32 (req/s)", f("tput", "rps"), "int", "", None),
-        ("latency p99 c=32 (us)", f("tput", "p99_us"), "int", "", None),
-        ("per-event delay p50 (us)", f("stream", "event_p50_us"), "int", "", None),
-        ("per-event delay p99 (us)", f("stream", "event_p99_us"), "int", "", None),
-        ("added per-event delay p50 (us)", a("stream", "event_p50_us"), "int", "<= 1.5x nginx",
+        ("latency p99 c=32 (µs)", f("tput", "p99_us"), "int", "", None),
+        ("per-event delay p50 (µs)", f("stream", "event_p50_us"), "int", "", None),
+        ("per-event delay p99 (µs)", f("stream", "event_p99_us"), "int", "", None),
+        ("added per-event delay p50 (µs)", a("stream", "event_p50_us"), "int", "<= 1.5x nginx",
          within_nginx(1.5)),
-        ("added per-event delay p99 (us)", a("stream", "event_p99_us"), "int", "<= 2x nginx",
+        ("added per-event delay p99 (µs)", a("stream", "event_p99_us"), "int", "<= 2x nginx",
          within_nginx(2.0)),
-        ("stream TTFB p50 c=1 (us)", f("stream", "ttfb_p50_us"), "int", "", None),
+        ("stream TTFB p50 c=1 (µs)", f("stream", "ttfb_p50_us"), "int", "", None),
         (f"{n} streams completed", f("hold", "completed"), "int", f"all {n}", all_streams),
-        (f"event delay p50, {n} streams (us)", f("hold", "event_p50_us"), "int", "", None),
-        (f"event delay p99, {n} streams (us)", f("hold", "event_p99_us"), "int", "", None),
-        (f"TTFB p99, {n} streams (us)", f("hold", "ttfb_p99_us"), "int", "< 5000", below(5000)),
-        ("1 MiB body p50 (us)", f("big", "p50_us"), "int", "", None),
-        ("1 MiB body p99 (us)", f("big", "p99_us"), "int", "", None),
+        (f"event delay p50, {n} streams (µs)", f("hold", "event_p50_us"), "int", "", None),
+        (f"event delay p99, {n} streams (µs)", f("hold", "event_p99_us"), "int", "", None),
+        (f"TTFB p99, {n} streams (µs)", f("hold", "ttfb_p99_us"), "int", "< 5000", below(5000)),
+        ("1 MiB body p50 (µs)", f("big", "p50_us"), "int", "", None),
+        ("1 MiB body p99 (µs)", f("big", "p99_us"), "int", "", None),
         ("idle RSS (MiB)", proxy_only(f("proc", "idle_rss_kib", mib)), "1f", "<= 30", at_most(30)),
         ("peak RSS (MiB)", proxy_only(f("proc", "peak_rss_kib", mib)), "1f", "<= 64", at_most(64)),
         ("start-up (s)", proxy_only(f("proc", "startup_s")), "3f", "< 0.2", below(0.2)),
-        ("CPU per request (us)", proxy_only(f("tput", "cpu_per_req_us")), "1f", "<= 50",
+        ("CPU per request (µs)", proxy_only(f("tput", "cpu_per_req_us")), "1f", "<= 50",
          at_most(50)),
-        ("CPU per event (us)", proxy_only(f("hold", "cpu_per_event_us")), "1f", "<= 25",
+        ("CPU per event (µs)", proxy_only(f("hold", "cpu_per_event_us")), "1f", "<= 25",
          at_most(25)),
         ("errors, all phases", lambda s: errors_total(results, s), "int", "0", at_most(0)),
-        ("other processes' CPU (s)", f("interference", "foreign_user_s"), "2f", "", None),
+        # Not a property of the subject: CPU that other programs took during its phases.
+        ("other processes' CPU (s)", f("interference", "foreign_user_s"), "2f", None, None),
     ], {"streams": streams}
 
 
@@ -165,7 +167,9 @@ def main(argv):
         values = {s: value_of(s) for s in SUBJECTS}
         tg, ngx = values["tollgate"], values["nginx"]
         ratio = "-"
-        if tg is not None and ngx is not None and ngx > 0:
+        if target is None:
+            target, ratio = "", ""  # a row without a ratio
+        elif tg is not None and ngx is not None and ngx > 0:
             ratio = f"{tg / ngx:.2f}"
         verdict = ""
         if check is not None:
@@ -210,4 +214,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet exit when piped into head
     sys.exit(main(sys.argv))

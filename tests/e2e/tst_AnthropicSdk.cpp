@@ -1,0 +1,91 @@
+// The official TypeScript SDK (npm @anthropic-ai/sdk) through Tollgate to the mock
+// upstream: non-streaming, streaming and token counting, and a wrong key.
+#include "GatewayHarness.h"
+#include "MockUpstream.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTest>
+
+using namespace tollgate;
+using namespace tollgate::test;
+
+class tst_AnthropicSdk final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void sdkCallsWorkThroughTollgate();
+
+private:
+    QString m_e2eDir = QStringLiteral(TOLLGATE_E2E_DIR);
+};
+
+void tst_AnthropicSdk::initTestCase()
+{
+    QVERIFY2(QFile::exists(m_e2eDir + QStringLiteral("/node_modules/@anthropic-ai/sdk/package.json")),
+             "Node packages missing: run `npm ci` in tests/e2e (scripts/test.sh does)");
+}
+
+void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
+{
+    MockUpstream mock;
+    QVERIFY(mock.listen());
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(GatewayHarness::configFor(mock.baseUrl())));
+
+    QProcess node;
+    node.setWorkingDirectory(m_e2eDir);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("ANTHROPIC_BASE_URL"),
+               QStringLiteral("http://127.0.0.1:%1").arg(gateway.port()));
+    env.insert(QStringLiteral("ANTHROPIC_API_KEY"), QString::fromLatin1(GatewayHarness::virtualKey()));
+    node.setProcessEnvironment(env);
+    node.start(QStringLiteral("node"), {QStringLiteral("sdk-client.mjs")});
+    QVERIFY(QTest::qWaitFor([&] { return node.state() == QProcess::NotRunning; }, 60000));
+    const QByteArray stderrText = node.readAllStandardError();
+    QVERIFY2(node.exitCode() == 0, stderrText.constData());
+    const QJsonObject out = QJsonDocument::fromJson(node.readAllStandardOutput()).object();
+    QVERIFY(!out.isEmpty());
+
+    const QJsonObject create = out.value(QLatin1String("create")).toObject();
+    QCOMPARE(create.value(QLatin1String("text")).toString(), QStringLiteral("Hello from the mock"));
+    QCOMPARE(create.value(QLatin1String("usage")).toObject().value(QLatin1String("output_tokens")).toInt(), 7);
+
+    const QJsonObject stream = out.value(QLatin1String("stream")).toObject();
+    QVERIFY(!stream.value(QLatin1String("text")).toString().isEmpty());
+    QCOMPARE(stream.value(QLatin1String("stopReason")).toString(), QStringLiteral("end_turn"));
+    const QJsonArray events = stream.value(QLatin1String("events")).toArray();
+    QCOMPARE(events.first().toString(), QStringLiteral("message_start"));
+    QCOMPARE(events.last().toString(), QStringLiteral("message_stop"));
+    QVERIFY(events.contains(QStringLiteral("content_block_delta")));
+    QCOMPARE(stream.value(QLatin1String("usage")).toObject()
+                 .value(QLatin1String("cache_read_input_tokens")).toInt(), 5000);
+
+    QCOMPARE(out.value(QLatin1String("countTokens")).toObject()
+                 .value(QLatin1String("input_tokens")).toInt(), 42);
+
+    const QJsonObject wrong = out.value(QLatin1String("wrongKey")).toObject();
+    QCOMPARE(wrong.value(QLatin1String("status")).toInt(), 401);
+    QCOMPARE(wrong.value(QLatin1String("name")).toString(), QStringLiteral("AuthenticationError"));
+    QCOMPARE(wrong.value(QLatin1String("type")).toString(), QStringLiteral("authentication_error"));
+
+    // What the upstream saw: three calls with the SDK's own headers and the upstream key.
+    QCOMPARE(mock.requests().size(), 3);
+    QCOMPARE(mock.requests().at(2).target, QByteArray("/v1/messages/count_tokens"));
+    for (const MockRequest &request : mock.requests()) {
+        QCOMPARE(request.header("x-api-key"), GatewayHarness::upstreamKey());
+        QCOMPARE(request.header("anthropic-version"), QByteArray("2023-06-01"));
+        QCOMPARE(request.header("x-stainless-lang"), QByteArray("js"));
+        QVERIFY(!request.header("x-stainless-package-version").isEmpty());
+    }
+    QVERIFY(gateway.waitForRecords(4));
+}
+
+QTEST_GUILESS_MAIN(tst_AnthropicSdk)
+#include "tst_AnthropicSdk.moc"
