@@ -58,9 +58,9 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         QStringLiteral("passthrough-auth"),
         QStringLiteral("Forward a credential that is not a virtual key untouched (Claude "
                        "subscription logins)."));
-    const QCommandLineOption connectTimeout(QStringLiteral("connect-timeout"),
-                                            QStringLiteral("Upstream connect timeout (default 10)."),
-                                            QStringLiteral("seconds"));
+    const QCommandLineOption connectTimeout(
+        QStringLiteral("connect-timeout"), QStringLiteral("Upstream connect timeout (default 10)."),
+        QStringLiteral("seconds"));
     const QCommandLineOption firstByteTimeout(
         QStringLiteral("first-byte-timeout"),
         QStringLiteral("Upstream time to first response byte (default 600)."),
@@ -90,7 +90,8 @@ CommandLine CommandLine::parse(const QStringList &arguments)
     result.wantsHelp = parser.isSet(helpOption);
     result.wantsVersion = parser.isSet(versionOption);
     if (!parser.positionalArguments().isEmpty()) {
-        result.error = QStringLiteral("unexpected argument: %1").arg(parser.positionalArguments().first());
+        result.error =
+            QStringLiteral("unexpected argument: %1").arg(parser.positionalArguments().first());
         return result;
     }
     result.isHeadless = parser.isSet(headless);

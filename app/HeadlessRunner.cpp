@@ -62,12 +62,13 @@ void HeadlessRunner::onStarted(quint16 port)
         host = QLatin1Char('[') + host + QLatin1Char(']');
     const QByteArray baseUrl = QStringLiteral("http://%1:%2").arg(host).arg(port).toUtf8();
 
-    printLine(stderr, "tollgate " TOLLGATE_VERSION ": listening on " + baseUrl + ", upstream "
+    printLine(stderr,
+              "tollgate " TOLLGATE_VERSION ": listening on " + baseUrl + ", upstream "
                   + m_config.upstream.toString().toUtf8());
     if (m_config.upstreamKey.isEmpty())
-        printLine(stderr, QByteArrayLiteral(
-                              "tollgate: TOLLGATE_UPSTREAM_KEY is not set: requests with the "
-                              "virtual key will be answered 401"));
+        printLine(stderr,
+                  QByteArrayLiteral("tollgate: TOLLGATE_UPSTREAM_KEY is not set: requests with the "
+                                    "virtual key will be answered 401"));
     printLine(stdout, "export ANTHROPIC_BASE_URL=" + baseUrl);
     if (!m_config.virtualKeys.isEmpty())
         printLine(stdout, "export ANTHROPIC_API_KEY=" + m_config.virtualKeys.first());

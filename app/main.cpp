@@ -43,7 +43,8 @@ int main(int argc, char *argv[])
 
     HeadlessRunner runner(cli.config, !cli.isQuiet);
     SignalWatcher signalWatcher;
-    QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &runner, &HeadlessRunner::stop);
+    QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &runner,
+                     &HeadlessRunner::stop);
     runner.start();
     return app.exec();
 }

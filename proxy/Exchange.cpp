@@ -21,8 +21,8 @@ bool startsWithNoCase(const QByteArray &value, const char *prefix)
 } // namespace
 
 Exchange::Exchange(ClientConnection *client, HttpRequest &&request,
-                   ClientAuthenticator::Result auth, RequestRecord record,
-                   const Context &context, QObject *parent)
+                   ClientAuthenticator::Result auth, RequestRecord record, const Context &context,
+                   QObject *parent)
     : QObject(parent)
     , m_client(client)
     , m_request(std::move(request))
@@ -40,9 +40,11 @@ Exchange::~Exchange()
 
 void Exchange::start()
 {
-    if (m_auth == ClientAuthenticator::Result::VirtualKey && m_context.config->upstreamKey.isEmpty()) {
-        failBeforeResponse(401, QStringLiteral("Tollgate has no upstream API key configured "
-                                               "(set TOLLGATE_UPSTREAM_KEY)"));
+    if (m_auth == ClientAuthenticator::Result::VirtualKey
+        && m_context.config->upstreamKey.isEmpty()) {
+        failBeforeResponse(401,
+                           QStringLiteral("Tollgate has no upstream API key configured "
+                                          "(set TOLLGATE_UPSTREAM_KEY)"));
         return;
     }
     m_upstreamRequest = buildUpstreamRequest();
@@ -79,8 +81,8 @@ QByteArray Exchange::buildUpstreamRequest() const
     }
     if (swapCredential)
         HeaderList::write(out, QByteArrayLiteral("x-api-key"), m_context.config->upstreamKey);
-    const bool methodHasBody = m_request.method == "POST" || m_request.method == "PUT"
-        || m_request.method == "PATCH";
+    const bool methodHasBody =
+        m_request.method == "POST" || m_request.method == "PUT" || m_request.method == "PATCH";
     if (methodHasBody || !m_request.body.isEmpty())
         HeaderList::write(out, QByteArrayLiteral("Content-Length"),
                           QByteArray::number(m_request.body.size()));
@@ -92,8 +94,8 @@ QByteArray Exchange::buildUpstreamRequest() const
 void Exchange::sendUpstream(bool freshConnection)
 {
     ConnectionPool *pool = m_context.pool;
-    m_upstream = freshConnection ? pool->connectNew(*m_context.target)
-                                 : pool->acquire(*m_context.target);
+    m_upstream =
+        freshConnection ? pool->connectNew(*m_context.target) : pool->acquire(*m_context.target);
     m_upstream->send(m_upstreamRequest, this);
 }
 
@@ -126,7 +128,8 @@ void Exchange::upstreamHead(const HttpParser &head)
     }
     m_record.isStreaming = m_isSse;
     using Framing = ClientConnection::Framing;
-    m_client->beginResponse(std::move(out), hasNoBody ? Framing::None
+    m_client->beginResponse(std::move(out),
+                            hasNoBody              ? Framing::None
                                 : m_isLengthFramed ? Framing::Length
                                                    : Framing::Chunked);
 }
@@ -176,23 +179,27 @@ void Exchange::upstreamFailed(UpstreamConnection::Failure failure, const QString
         const QString host = m_context.target->host;
         switch (failure) {
         case UpstreamConnection::Failure::Connect:
-            failBeforeResponse(502, QStringLiteral("Tollgate could not connect to the upstream %1: %2")
-                                        .arg(host, message));
+            failBeforeResponse(502,
+                               QStringLiteral("Tollgate could not connect to the upstream %1: %2")
+                                   .arg(host, message));
             break;
         case UpstreamConnection::Failure::Tls:
-            failBeforeResponse(502, QStringLiteral("TLS handshake with the upstream %1 failed: %2")
-                                        .arg(host, message));
+            failBeforeResponse(
+                502,
+                QStringLiteral("TLS handshake with the upstream %1 failed: %2").arg(host, message));
             break;
         case UpstreamConnection::Failure::Reset:
         case UpstreamConnection::Failure::Protocol:
-            failBeforeResponse(502, QStringLiteral("The upstream %1 failed before answering: %2")
-                                        .arg(host, message));
+            failBeforeResponse(
+                502,
+                QStringLiteral("The upstream %1 failed before answering: %2").arg(host, message));
             break;
         }
         return;
     }
-    failMidResponse(QByteArrayLiteral("api_error"),
-                    QStringLiteral("The upstream connection was lost mid-response: %1").arg(message));
+    failMidResponse(
+        QByteArrayLiteral("api_error"),
+        QStringLiteral("The upstream connection was lost mid-response: %1").arg(message));
 }
 
 void Exchange::failBeforeResponse(int status, const QString &message)

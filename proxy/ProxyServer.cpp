@@ -59,7 +59,8 @@ void ProxyServer::start()
 {
     // http-parser's own header cap is process-wide; keep it above ours so that ours, with
     // its 431 answer, is the one that applies.
-    http_parser_set_max_header_size(uint32_t(std::max<qint64>(m_config.maxHeaderBytes * 2, 80 * 1024)));
+    http_parser_set_max_header_size(
+        uint32_t(std::max<qint64>(m_config.maxHeaderBytes * 2, 80 * 1024)));
 
     m_pool = new ConnectionPool(this);
     m_server = new QTcpServer(this);
@@ -159,7 +160,8 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
                                                "access-control-allow-methods: GET, POST, PUT, "
                                                "PATCH, DELETE, OPTIONS\r\n"
                                                "access-control-max-age: 86400\r\n");
-        const QByteArray asked = request.headers.value(QByteArrayLiteral("access-control-request-headers"));
+        const QByteArray asked =
+            request.headers.value(QByteArrayLiteral("access-control-request-headers"));
         headers += "access-control-allow-headers: "
             + (asked.isEmpty() ? QByteArrayLiteral("*") : asked) + "\r\n";
         headers += "content-length: 0\r\n";
@@ -175,9 +177,9 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
             answerError(connection, request, 405, QStringLiteral("Use GET for /tollgate/health"));
             return;
         }
-        answerLocally(connection, request, 200,
-                      QByteArrayLiteral("content-type: application/json\r\n"),
-                      QByteArrayLiteral("{\"status\":\"ok\",\"version\":\"" TOLLGATE_VERSION "\"}"));
+        answerLocally(
+            connection, request, 200, QByteArrayLiteral("content-type: application/json\r\n"),
+            QByteArrayLiteral("{\"status\":\"ok\",\"version\":\"" TOLLGATE_VERSION "\"}"));
         return;
     }
     if (!isApiPath(path)) {
@@ -194,8 +196,8 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     context.config = &m_config;
     context.target = &m_target;
     context.pool = m_pool;
-    auto *exchange = new Exchange(connection, std::move(request), auth, std::move(record), context,
-                                  this);
+    auto *exchange =
+        new Exchange(connection, std::move(request), auth, std::move(record), context, this);
     m_exchanges.insert(connection, exchange);
     connect(exchange, &Exchange::finished, this, &ProxyServer::onExchangeFinished);
     exchange->start();

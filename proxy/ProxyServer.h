@@ -43,7 +43,7 @@ private:
                                              const HttpParser &head) override;
     void handleRequest(ClientConnection *connection, HttpRequest &&request) override;
     QByteArray requestRefused(ClientConnection *connection, const HttpParser &head, int status,
-                        const QString &message) override;
+                              const QString &message) override;
     void connectionClosed(ClientConnection *connection) override;
 
     void onNewConnection();

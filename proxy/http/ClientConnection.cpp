@@ -98,8 +98,9 @@ bool ClientConnection::stepParser()
             return false;
         }
         if (m_parser.headBytes() > m_limits.maxHeaderBytes) {
-            refuse(431, QStringLiteral("Request header block is larger than %1 bytes")
-                            .arg(m_limits.maxHeaderBytes));
+            refuse(431,
+                   QStringLiteral("Request header block is larger than %1 bytes")
+                       .arg(m_limits.maxHeaderBytes));
             return false;
         }
         const HeadDecision decision = m_handler->checkHead(this, m_parser);
@@ -109,9 +110,10 @@ bool ClientConnection::stepParser()
         }
         m_requestMaxBody = decision.maxBodyBytes;
         if (m_parser.hasContentLength() && m_parser.contentLength() > quint64(m_requestMaxBody)) {
-            refuse(413, QStringLiteral("Request body of %1 bytes is larger than the limit of %2")
-                            .arg(m_parser.contentLength())
-                            .arg(m_requestMaxBody));
+            refuse(413,
+                   QStringLiteral("Request body of %1 bytes is larger than the limit of %2")
+                       .arg(m_parser.contentLength())
+                       .arg(m_requestMaxBody));
             return false;
         }
         const QByteArray expect = m_parser.headers().value(QByteArrayLiteral("expect"));
@@ -138,13 +140,15 @@ bool ClientConnection::stepParser()
         return false;
     }
     if (!m_parser.isHeadComplete() && m_parser.headBytes() > m_limits.maxHeaderBytes) {
-        refuse(431, QStringLiteral("Request header block is larger than %1 bytes")
-                        .arg(m_limits.maxHeaderBytes));
+        refuse(431,
+               QStringLiteral("Request header block is larger than %1 bytes")
+                   .arg(m_limits.maxHeaderBytes));
         return false;
     }
     if (m_isHeadChecked && m_parser.bodyBytesSeen() > m_requestMaxBody) {
-        refuse(413, QStringLiteral("Request body is larger than the limit of %1 bytes")
-                        .arg(m_requestMaxBody));
+        refuse(413,
+               QStringLiteral("Request body is larger than the limit of %1 bytes")
+                   .arg(m_requestMaxBody));
         return false;
     }
     if (!m_parser.isMessageComplete())

@@ -37,8 +37,7 @@ public:
         // Refused or malformed requests, answered by the connection itself; returns the
         // request id for the error body.
         virtual QByteArray requestRefused(ClientConnection *connection, const HttpParser &head,
-                                    int status, const QString &message)
-            = 0;
+                                          int status, const QString &message) = 0;
         virtual void connectionClosed(ClientConnection *connection) = 0;
     };
 

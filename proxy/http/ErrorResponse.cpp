@@ -2,8 +2,8 @@
 
 #include "HeaderList.h"
 
-#include <QJsonDocument>
 #include <QJsonArray>
+#include <QJsonDocument>
 
 namespace tollgate {
 
@@ -91,7 +91,7 @@ QByteArray ErrorResponse::json(const QByteArray &type, const QString &message,
 QByteArray ErrorResponse::jsonString(const QString &text)
 {
     // QJsonDocument escapes correctly; strip the array brackets around the one string.
-    const QByteArray array = QJsonDocument(QJsonArray{text}).toJson(QJsonDocument::Compact);
+    const QByteArray array = QJsonDocument(QJsonArray {text}).toJson(QJsonDocument::Compact);
     return array.mid(1, array.size() - 2);
 }
 
@@ -103,7 +103,8 @@ QByteArray ErrorResponse::httpResponse(int status, const QString &message,
     out.reserve(body.size() + 200);
     out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ');
     out.append(reasonPhrase(status)).append("\r\n");
-    HeaderList::write(out, QByteArrayLiteral("content-type"), QByteArrayLiteral("application/json"));
+    HeaderList::write(out, QByteArrayLiteral("content-type"),
+                      QByteArrayLiteral("application/json"));
     HeaderList::write(out, QByteArrayLiteral("content-length"), QByteArray::number(body.size()));
     if (!requestId.isEmpty())
         HeaderList::write(out, QByteArrayLiteral("request-id"), requestId);

@@ -41,7 +41,10 @@ public:
     bool isMessageComplete() const { return m_isMessageComplete; }
     bool isUpgrade() const { return m_isUpgrade; }
     // Bytes of the head read so far (request or status line plus header block).
-    qsizetype headBytes() const { return m_isHeadComplete ? m_headBytes : qsizetype(m_parser.nread); }
+    qsizetype headBytes() const
+    {
+        return m_isHeadComplete ? m_headBytes : qsizetype(m_parser.nread);
+    }
 
     QByteArray method() const; // requests
     const QByteArray &target() const { return m_target; } // requests: origin-form target

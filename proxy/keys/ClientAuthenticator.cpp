@@ -40,7 +40,8 @@ bool ClientAuthenticator::isVirtualKey(const QByteArray &credential) const
 
 bool ClientAuthenticator::isCredentialHeader(const QByteArray &name)
 {
-    return HeaderList::nameEquals(name, "x-api-key") || HeaderList::nameEquals(name, "authorization");
+    return HeaderList::nameEquals(name, "x-api-key")
+        || HeaderList::nameEquals(name, "authorization");
 }
 
 ClientAuthenticator::Result ClientAuthenticator::authenticate(const HeaderList &headers) const

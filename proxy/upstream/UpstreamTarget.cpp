@@ -17,8 +17,8 @@ UpstreamTarget UpstreamTarget::fromUrl(const QUrl &url)
     while (prefix.endsWith('/'))
         prefix.chop(1);
     t.pathPrefix = prefix;
-    t.poolKey = (t.isTls ? QByteArrayLiteral("https://") : QByteArrayLiteral("http://"))
-        + t.hostHeader;
+    t.poolKey =
+        (t.isTls ? QByteArrayLiteral("https://") : QByteArrayLiteral("http://")) + t.hostHeader;
     return t;
 }
 

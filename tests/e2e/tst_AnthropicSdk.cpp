@@ -28,8 +28,9 @@ private:
 
 void tst_AnthropicSdk::initTestCase()
 {
-    QVERIFY2(QFile::exists(m_e2eDir + QStringLiteral("/node_modules/@anthropic-ai/sdk/package.json")),
-             "Node packages missing: run `npm ci` in tests/e2e (scripts/test.sh does)");
+    QVERIFY2(
+        QFile::exists(m_e2eDir + QStringLiteral("/node_modules/@anthropic-ai/sdk/package.json")),
+        "Node packages missing: run `npm ci` in tests/e2e (scripts/test.sh does)");
 }
 
 void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
@@ -44,7 +45,8 @@ void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("ANTHROPIC_BASE_URL"),
                QStringLiteral("http://127.0.0.1:%1").arg(gateway.port()));
-    env.insert(QStringLiteral("ANTHROPIC_API_KEY"), QString::fromLatin1(GatewayHarness::virtualKey()));
+    env.insert(QStringLiteral("ANTHROPIC_API_KEY"),
+               QString::fromLatin1(GatewayHarness::virtualKey()));
     node.setProcessEnvironment(env);
     node.start(QStringLiteral("node"), {QStringLiteral("sdk-client.mjs")});
     QVERIFY(QTest::qWaitFor([&] { return node.state() == QProcess::NotRunning; }, 60000));
@@ -55,7 +57,11 @@ void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
 
     const QJsonObject create = out.value(QLatin1String("create")).toObject();
     QCOMPARE(create.value(QLatin1String("text")).toString(), QStringLiteral("Hello from the mock"));
-    QCOMPARE(create.value(QLatin1String("usage")).toObject().value(QLatin1String("output_tokens")).toInt(), 7);
+    QCOMPARE(create.value(QLatin1String("usage"))
+                 .toObject()
+                 .value(QLatin1String("output_tokens"))
+                 .toInt(),
+             7);
 
     const QJsonObject stream = out.value(QLatin1String("stream")).toObject();
     QVERIFY(!stream.value(QLatin1String("text")).toString().isEmpty());
@@ -64,11 +70,17 @@ void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
     QCOMPARE(events.first().toString(), QStringLiteral("message_start"));
     QCOMPARE(events.last().toString(), QStringLiteral("message_stop"));
     QVERIFY(events.contains(QStringLiteral("content_block_delta")));
-    QCOMPARE(stream.value(QLatin1String("usage")).toObject()
-                 .value(QLatin1String("cache_read_input_tokens")).toInt(), 5000);
+    QCOMPARE(stream.value(QLatin1String("usage"))
+                 .toObject()
+                 .value(QLatin1String("cache_read_input_tokens"))
+                 .toInt(),
+             5000);
 
-    QCOMPARE(out.value(QLatin1String("countTokens")).toObject()
-                 .value(QLatin1String("input_tokens")).toInt(), 42);
+    QCOMPARE(out.value(QLatin1String("countTokens"))
+                 .toObject()
+                 .value(QLatin1String("input_tokens"))
+                 .toInt(),
+             42);
 
     const QJsonObject wrong = out.value(QLatin1String("wrongKey")).toObject();
     QCOMPARE(wrong.value(QLatin1String("status")).toInt(), 401);

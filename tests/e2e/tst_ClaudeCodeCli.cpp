@@ -34,12 +34,16 @@ MockResponse streamOf(const QByteArray &model, const QByteArray &block, const QB
     response.headers = {{"content-type", "text/event-stream"}, {"request-id", "req_e2e"}};
     response.events = {
         {"message_start", startEvent(model), 0},
-        {"content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":" + block + "}", 0},
+        {"content_block_start",
+         "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":" + block + "}", 0},
         {"ping", "{\"type\":\"ping\"}", 0},
-        {"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":" + delta + "}", 5},
+        {"content_block_delta",
+         "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":" + delta + "}", 5},
         {"content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}", 0},
-        {"message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"" + stopReason
-                              + "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":9}}", 0},
+        {"message_delta",
+         "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"" + stopReason
+             + "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":9}}",
+         0},
         {"message_stop", "{\"type\":\"message_stop\"}", 0},
     };
     return response;
@@ -47,7 +51,8 @@ MockResponse streamOf(const QByteArray &model, const QByteArray &block, const QB
 
 QByteArray modelOf(const QByteArray &body)
 {
-    const QByteArray model = QJsonDocument::fromJson(body).object().value(QLatin1String("model")).toString().toUtf8();
+    const QByteArray model =
+        QJsonDocument::fromJson(body).object().value(QLatin1String("model")).toString().toUtf8();
     return model.isEmpty() ? QByteArray("claude-opus-4-8") : model;
 }
 } // namespace
@@ -76,8 +81,7 @@ void tst_ClaudeCodeCli::completesToolLoopThroughTollgate()
     QVERIFY(mock.listen());
     int toolUses = 0;
     mock.setHandler([&toolUses](const MockRequest &request) {
-        if (!request.target.startsWith("/v1/messages?") && request.target != "/v1/messages")
-        {
+        if (!request.target.startsWith("/v1/messages?") && request.target != "/v1/messages") {
             MockResponse notFound;
             notFound.status = 404;
             notFound.body = MockUpstream::errorBody("not_found_error", "no");
@@ -87,11 +91,12 @@ void tst_ClaudeCodeCli::completesToolLoopThroughTollgate()
         const bool isMainLoop = request.body.contains("\"name\":\"Bash\"");
         if (isMainLoop && !request.body.contains("\"tool_result\"")) {
             ++toolUses;
-            return streamOf(model,
-                            "{\"type\":\"tool_use\",\"id\":\"toolu_e2e1\",\"name\":\"Bash\",\"input\":{}}",
-                            "{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"command\\\": \\\"echo "
-                                + kMarker + "\\\", \\\"description\\\": \\\"Print marker\\\"}\"}",
-                            "tool_use");
+            return streamOf(
+                model,
+                "{\"type\":\"tool_use\",\"id\":\"toolu_e2e1\",\"name\":\"Bash\",\"input\":{}}",
+                "{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"command\\\": \\\"echo "
+                    + kMarker + "\\\", \\\"description\\\": \\\"Print marker\\\"}\"}",
+                "tool_use");
         }
         const QByteArray text = isMainLoop ? "Done: the command printed the marker." : "Echo test";
         return streamOf(model, "{\"type\":\"text\",\"text\":\"\"}",
@@ -106,21 +111,24 @@ void tst_ClaudeCodeCli::completesToolLoopThroughTollgate()
     claude.setWorkingDirectory(workdir.path());
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("HOME"), home.path());
-    env.insert(QStringLiteral("ANTHROPIC_BASE_URL"), QStringLiteral("http://127.0.0.1:%1").arg(gateway.port()));
-    env.insert(QStringLiteral("ANTHROPIC_API_KEY"), QString::fromLatin1(GatewayHarness::virtualKey()));
+    env.insert(QStringLiteral("ANTHROPIC_BASE_URL"),
+               QStringLiteral("http://127.0.0.1:%1").arg(gateway.port()));
+    env.insert(QStringLiteral("ANTHROPIC_API_KEY"),
+               QString::fromLatin1(GatewayHarness::virtualKey()));
     env.insert(QStringLiteral("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"), QStringLiteral("1"));
     env.remove(QStringLiteral("ANTHROPIC_AUTH_TOKEN"));
     claude.setProcessEnvironment(env);
     claude.start(m_e2eDir + QStringLiteral("/node_modules/.bin/claude"),
-                 {QStringLiteral("-p"), QStringLiteral("run echo"), QStringLiteral("--output-format"),
-                  QStringLiteral("json"), QStringLiteral("--allowedTools"),
-                  QStringLiteral("Bash(echo:*)")});
+                 {QStringLiteral("-p"), QStringLiteral("run echo"),
+                  QStringLiteral("--output-format"), QStringLiteral("json"),
+                  QStringLiteral("--allowedTools"), QStringLiteral("Bash(echo:*)")});
     QVERIFY(QTest::qWaitFor([&] { return claude.state() == QProcess::NotRunning; }, 120000));
     const QByteArray output = claude.readAllStandardOutput();
     const QByteArray errors = claude.readAllStandardError();
     QVERIFY2(claude.exitCode() == 0, QByteArray(output + errors).constData());
 
-    const QJsonObject result = QJsonDocument::fromJson(output.trimmed().split('\n').last()).object();
+    const QJsonObject result =
+        QJsonDocument::fromJson(output.trimmed().split('\n').last()).object();
     QVERIFY2(!result.isEmpty(), output.constData());
     QCOMPARE(result.value(QLatin1String("is_error")).toBool(), false);
     QCOMPARE(result.value(QLatin1String("result")).toString(),

@@ -21,8 +21,12 @@ TestClient::Headers auth()
 
 QString errorType(const QByteArray &json)
 {
-    return QJsonDocument::fromJson(json).object().value(QLatin1String("error")).toObject()
-        .value(QLatin1String("type")).toString();
+    return QJsonDocument::fromJson(json)
+        .object()
+        .value(QLatin1String("error"))
+        .toObject()
+        .value(QLatin1String("type"))
+        .toString();
 }
 
 // A port nothing listens on.
@@ -89,7 +93,8 @@ void tst_Faults::abortsUpstreamWhenClientLeavesMidStream()
     client.connectTo(m_gateway->port());
     client.send("POST", "/v1/messages", auth(), "{\"stream\":true}");
     QVERIFY(client.waitUntil([&] {
-        return client.partialResponse() && client.partialResponse()->body.contains("content_block_delta");
+        return client.partialResponse()
+            && client.partialResponse()->body.contains("content_block_delta");
     }));
     client.abort();
     // The upstream request is cancelled at once, not after the remaining 5 s of stream.
@@ -186,7 +191,8 @@ void tst_Faults::answers502WhenTlsHandshakeFails()
             socket->disconnectFromHost();
         }
     });
-    restartWith(GatewayHarness::configFor("https://127.0.0.1:" + QByteArray::number(plain.serverPort())));
+    restartWith(
+        GatewayHarness::configFor("https://127.0.0.1:" + QByteArray::number(plain.serverPort())));
     TestClient client;
     client.connectTo(m_gateway->port());
     client.send("POST", "/v1/messages", auth(), "{}");

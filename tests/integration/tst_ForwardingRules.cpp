@@ -38,8 +38,8 @@ TestClient::Headers claudeCodeHeaders(const QByteArray &apiKey)
         const QByteArray name = p.second.toLatin1();
         if (name == "host" || name == "connection")
             continue;
-        const QByteArray value = name == "x-api-key" ? apiKey
-                                                     : headers.value(p.second).toString().toUtf8();
+        const QByteArray value =
+            name == "x-api-key" ? apiKey : headers.value(p.second).toString().toUtf8();
         out.append({name, value});
     }
     return out;
@@ -129,12 +129,14 @@ void tst_ForwardingRules::forwardsClaudeCodeHeadersByteForByte()
         forwarded.append(h);
     }
     QCOMPARE(forwarded, expected);
-    QCOMPARE(got.header("anthropic-beta"),
-             QByteArray("claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,"
-                        "thinking-token-count-2026-05-13,context-management-2025-06-27,"
-                        "prompt-caching-scope-2026-01-05,mid-conversation-system-2026-04-07,"
-                        "effort-2025-11-24"));
-    QCOMPARE(got.header("x-claude-code-session-id"), QByteArray("c8e25d8a-ea9b-4bcc-9f9e-420e53c64c85"));
+    QCOMPARE(
+        got.header("anthropic-beta"),
+        QByteArray("claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,"
+                   "thinking-token-count-2026-05-13,context-management-2025-06-27,"
+                   "prompt-caching-scope-2026-01-05,mid-conversation-system-2026-04-07,"
+                   "effort-2025-11-24"));
+    QCOMPARE(got.header("x-claude-code-session-id"),
+             QByteArray("c8e25d8a-ea9b-4bcc-9f9e-420e53c64c85"));
     QCOMPARE(got.header("host"), QByteArray("127.0.0.1:" + QByteArray::number(m_mock->port())));
     QCOMPARE(got.headerCount("host"), 1);
 }
@@ -167,8 +169,10 @@ void tst_ForwardingRules::replacesVirtualKeyWithUpstreamKey()
 void tst_ForwardingRules::stripsHopByHopHeadersBothWays()
 {
     MockResponse response = MockUpstream::messageJson();
-    response.headers = {{"Keep-Alive", "timeout=5"}, {"X-Upstream-Hop", "1"},
-                        {"Connection", "X-Upstream-Hop"}, {"Proxy-Authenticate", "Basic"},
+    response.headers = {{"Keep-Alive", "timeout=5"},
+                        {"X-Upstream-Hop", "1"},
+                        {"Connection", "X-Upstream-Hop"},
+                        {"Proxy-Authenticate", "Basic"},
                         {"x-end-to-end", "kept"}};
     m_mock->enqueue(response);
     TestClient client;
@@ -201,10 +205,11 @@ void tst_ForwardingRules::keepsQueryStringAndPathPrefix()
     m_mock->setHandler([](const MockRequest &) { return MockUpstream::messageJson(); });
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.send("POST", "/v1/messages?beta=true&x=%2Fy", {{"x-api-key", GatewayHarness::virtualKey()}},
-                "{}");
+    client.send("POST", "/v1/messages?beta=true&x=%2Fy",
+                {{"x-api-key", GatewayHarness::virtualKey()}}, "{}");
     QVERIFY(client.waitForResponses(1));
-    QCOMPARE(m_mock->requests().first().target, QByteArray("/gateway/anthropic/v1/messages?beta=true&x=%2Fy"));
+    QCOMPARE(m_mock->requests().first().target,
+             QByteArray("/gateway/anthropic/v1/messages?beta=true&x=%2Fy"));
 }
 
 void tst_ForwardingRules::forwardsBodyUnchanged()
@@ -213,7 +218,8 @@ void tst_ForwardingRules::forwardsBodyUnchanged()
     QVERIFY(body.size() > 70000);
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.send("POST", "/v1/messages?beta=true", {{"x-api-key", GatewayHarness::virtualKey()}}, body);
+    client.send("POST", "/v1/messages?beta=true", {{"x-api-key", GatewayHarness::virtualKey()}},
+                body);
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(m_mock->requests().first().body, body);
     QCOMPARE(m_mock->requests().first().header("content-length"), QByteArray::number(body.size()));
@@ -231,8 +237,8 @@ void tst_ForwardingRules::forwardsResponseHeadersAndErrorBodiesUntouched()
                         {"anthropic-ratelimit-unified-5h-utilization", "1.02"},
                         {"anthropic-ratelimit-requests-remaining", "0"},
                         {"content-type", "application/json"}};
-    response.body = MockUpstream::errorBody("rate_limit_error",
-                                            "This request would exceed your rate limit.");
+    response.body =
+        MockUpstream::errorBody("rate_limit_error", "This request would exceed your rate limit.");
     m_mock->enqueue(response);
     TestClient client;
     client.connectTo(m_gateway->port());
@@ -275,12 +281,15 @@ void tst_ForwardingRules::forwardsCountTokensModelsAndBatches_data()
 {
     QTest::addColumn<QByteArray>("method");
     QTest::addColumn<QByteArray>("target");
-    QTest::newRow("count_tokens") << QByteArray("POST") << QByteArray("/v1/messages/count_tokens?beta=true");
+    QTest::newRow("count_tokens") << QByteArray("POST")
+                                  << QByteArray("/v1/messages/count_tokens?beta=true");
     QTest::newRow("models") << QByteArray("GET") << QByteArray("/v1/models?limit=1000");
     QTest::newRow("model") << QByteArray("GET") << QByteArray("/v1/models/claude-opus-4-8");
     QTest::newRow("batch create") << QByteArray("POST") << QByteArray("/v1/messages/batches");
-    QTest::newRow("batch cancel") << QByteArray("POST") << QByteArray("/v1/messages/batches/msgbatch_1/cancel");
-    QTest::newRow("batch delete") << QByteArray("DELETE") << QByteArray("/v1/messages/batches/msgbatch_1");
+    QTest::newRow("batch cancel") << QByteArray("POST")
+                                  << QByteArray("/v1/messages/batches/msgbatch_1/cancel");
+    QTest::newRow("batch delete") << QByteArray("DELETE")
+                                  << QByteArray("/v1/messages/batches/msgbatch_1");
     QTest::newRow("unknown v1") << QByteArray("GET") << QByteArray("/v1/files?limit=2");
 }
 
@@ -306,10 +315,11 @@ void tst_ForwardingRules::forwardsCountTokensModelsAndBatches()
 void tst_ForwardingRules::refusesMissingOrWrongKey_data()
 {
     QTest::addColumn<TestClient::Headers>("headers");
-    QTest::newRow("none") << TestClient::Headers{};
-    QTest::newRow("wrong x-api-key") << TestClient::Headers{{"x-api-key", "sk-ant-api03-real-key"}};
-    QTest::newRow("wrong bearer") << TestClient::Headers{{"authorization", "Bearer nope"}};
-    QTest::newRow("empty") << TestClient::Headers{{"x-api-key", ""}};
+    QTest::newRow("none") << TestClient::Headers {};
+    QTest::newRow("wrong x-api-key")
+        << TestClient::Headers {{"x-api-key", "sk-ant-api03-real-key"}};
+    QTest::newRow("wrong bearer") << TestClient::Headers {{"authorization", "Bearer nope"}};
+    QTest::newRow("empty") << TestClient::Headers {{"x-api-key", ""}};
 }
 
 void tst_ForwardingRules::refusesMissingOrWrongKey()
@@ -341,9 +351,10 @@ void tst_ForwardingRules::passesSubscriptionLoginThroughUntouched()
     const QByteArray oauth = "Bearer sk-ant-oat01-subscription-token";
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.send("POST", "/v1/messages?beta=true",
-                {{"Authorization", oauth}, {"anthropic-beta", "oauth-2025-04-20,claude-code-20250219"}},
-                "{}");
+    client.send(
+        "POST", "/v1/messages?beta=true",
+        {{"Authorization", oauth}, {"anthropic-beta", "oauth-2025-04-20,claude-code-20250219"}},
+        "{}");
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(client.responses().first().status, 200);
     const MockRequest &got = m_mock->requests().first();
@@ -368,8 +379,11 @@ void tst_ForwardingRules::answersUnknownPathsWithAnthropicNotFound()
     client.send("GET", "/v1/../admin", {{"x-api-key", GatewayHarness::virtualKey()}});
     QVERIFY(client.waitForResponses(3));
     QCOMPARE(client.responses().at(0).status, 404);
-    QCOMPARE(errorOf(client.responses().at(0)).value(QLatin1String("error")).toObject()
-                 .value(QLatin1String("type")).toString(),
+    QCOMPARE(errorOf(client.responses().at(0))
+                 .value(QLatin1String("error"))
+                 .toObject()
+                 .value(QLatin1String("type"))
+                 .toString(),
              QStringLiteral("not_found_error"));
     QCOMPARE(client.responses().at(1).status, 404);
     QCOMPARE(client.responses().at(2).status, 400);
@@ -387,7 +401,8 @@ void tst_ForwardingRules::answersCorsPreflight()
     QVERIFY(client.waitForResponses(1));
     const TestClient::Response &r = client.responses().first();
     QCOMPARE(r.status, 204);
-    QCOMPARE(r.header("access-control-allow-headers"), QByteArray("x-api-key,anthropic-version,content-type"));
+    QCOMPARE(r.header("access-control-allow-headers"),
+             QByteArray("x-api-key,anthropic-version,content-type"));
     QVERIFY(r.header("access-control-allow-methods").contains("POST"));
     QCOMPARE(m_mock->requests().size(), 0);
 }
@@ -399,8 +414,10 @@ void tst_ForwardingRules::servesHealthEndpoint()
     client.send("GET", "/tollgate/health");
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(client.responses().first().status, 200);
-    QCOMPARE(QJsonDocument::fromJson(client.responses().first().body).object()
-                 .value(QLatin1String("status")).toString(),
+    QCOMPARE(QJsonDocument::fromJson(client.responses().first().body)
+                 .object()
+                 .value(QLatin1String("status"))
+                 .toString(),
              QStringLiteral("ok"));
 }
 

@@ -54,11 +54,13 @@ void tst_HeadlessApp::printsVersionAndHelp()
 void tst_HeadlessApp::rejectsBadArguments_data()
 {
     QTest::addColumn<QStringList>("arguments");
-    QTest::newRow("unknown option") << QStringList{QStringLiteral("--frobnicate")};
-    QTest::newRow("bad port") << QStringList{QStringLiteral("--port"), QStringLiteral("70000")};
-    QTest::newRow("bad listen") << QStringList{QStringLiteral("--listen"), QStringLiteral("localhost:1")};
-    QTest::newRow("bad timeout") << QStringList{QStringLiteral("--idle-timeout"), QStringLiteral("-1")};
-    QTest::newRow("positional") << QStringList{QStringLiteral("extra")};
+    QTest::newRow("unknown option") << QStringList {QStringLiteral("--frobnicate")};
+    QTest::newRow("bad port") << QStringList {QStringLiteral("--port"), QStringLiteral("70000")};
+    QTest::newRow("bad listen") << QStringList {QStringLiteral("--listen"),
+                                                QStringLiteral("localhost:1")};
+    QTest::newRow("bad timeout") << QStringList {QStringLiteral("--idle-timeout"),
+                                                 QStringLiteral("-1")};
+    QTest::newRow("positional") << QStringList {QStringLiteral("extra")};
 }
 
 void tst_HeadlessApp::rejectsBadArguments()
@@ -89,19 +91,22 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
     env.insert(QStringLiteral("TOLLGATE_UPSTREAM_KEY"), QStringLiteral("sk-ant-api03-from-env"));
     env.insert(QStringLiteral("XDG_CONFIG_HOME"), home.path());
     process.setProcessEnvironment(env);
-    process.start(binary(), {QStringLiteral("--headless"), QStringLiteral("--port"),
-                             QStringLiteral("0"), QStringLiteral("--upstream"),
-                             QString::fromLatin1(mock.baseUrl()), QStringLiteral("--virtual-key"),
-                             QStringLiteral("tg-cli-0123456789abcdef")});
+    process.start(binary(),
+                  {QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0"),
+                   QStringLiteral("--upstream"), QString::fromLatin1(mock.baseUrl()),
+                   QStringLiteral("--virtual-key"), QStringLiteral("tg-cli-0123456789abcdef")});
     QByteArray out;
-    QVERIFY(QTest::qWaitFor([&] {
-        out += process.readAllStandardOutput();
-        return out.contains("ANTHROPIC_API_KEY");
-    }, 5000));
-    const QRegularExpressionMatch match
-        = QRegularExpression(QStringLiteral("export ANTHROPIC_BASE_URL=http://127\\.0\\.0\\.1:(\\d+)\n"
-                                            "export ANTHROPIC_API_KEY=tg-cli-0123456789abcdef\n"))
-              .match(QString::fromUtf8(out));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            out += process.readAllStandardOutput();
+            return out.contains("ANTHROPIC_API_KEY");
+        },
+        5000));
+    const QRegularExpressionMatch match =
+        QRegularExpression(
+            QStringLiteral("export ANTHROPIC_BASE_URL=http://127\\.0\\.0\\.1:(\\d+)\n"
+                           "export ANTHROPIC_API_KEY=tg-cli-0123456789abcdef\n"))
+            .match(QString::fromUtf8(out));
     QVERIFY2(match.hasMatch(), out.constData());
     const quint16 port = quint16(match.captured(1).toUInt());
 
@@ -113,10 +118,12 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(client.responses().first().status, 200);
     QCOMPARE(mock.requests().first().header("x-api-key"), QByteArray("sk-ant-api03-from-env"));
-    QVERIFY(QTest::qWaitFor([&] {
-        out += process.readAllStandardOutput();
-        return out.contains("POST /v1/messages?beta=true 200");
-    }, 3000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            out += process.readAllStandardOutput();
+            return out.contains("POST /v1/messages?beta=true 200");
+        },
+        3000));
     QVERIFY(out.contains("session=sess-1"));
     // Neither key ever shows up in the log.
     QVERIFY(!out.contains("sk-ant-api03-from-env"));
@@ -137,13 +144,16 @@ void tst_HeadlessApp::keepsGeneratedKeyPrivateAndStable()
     for (QByteArray &key : keys) {
         QProcess process;
         process.setProcessEnvironment(env);
-        process.start(binary(), {QStringLiteral("--headless"), QStringLiteral("--port"),
-                                 QStringLiteral("0")});
+        process.start(
+            binary(),
+            {QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0")});
         QByteArray out;
-        QVERIFY(QTest::qWaitFor([&] {
-            out += process.readAllStandardOutput();
-            return out.contains("ANTHROPIC_API_KEY=");
-        }, 5000));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                out += process.readAllStandardOutput();
+                return out.contains("ANTHROPIC_API_KEY=");
+            },
+            5000));
         key = QRegularExpression(QStringLiteral("ANTHROPIC_API_KEY=(tg-local-[0-9a-f]{48})\n"))
                   .match(QString::fromUtf8(out))
                   .captured(1)
@@ -165,9 +175,10 @@ void tst_HeadlessApp::exitsWithErrorWhenPortIsTaken()
     QTcpServer squatter;
     QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
     QProcess process;
-    process.start(binary(), {QStringLiteral("--headless"), QStringLiteral("--port"),
-                             QString::number(squatter.serverPort()), QStringLiteral("--virtual-key"),
-                             QStringLiteral("tg-cli-0123456789abcdef")});
+    process.start(binary(),
+                  {QStringLiteral("--headless"), QStringLiteral("--port"),
+                   QString::number(squatter.serverPort()), QStringLiteral("--virtual-key"),
+                   QStringLiteral("tg-cli-0123456789abcdef")});
     QVERIFY(waitFinished(process, 5000));
     QCOMPARE(process.exitCode(), 1);
     QVERIFY(process.readAllStandardError().contains("cannot listen"));

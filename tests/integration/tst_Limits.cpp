@@ -14,8 +14,12 @@ using namespace tollgate::test;
 namespace {
 QString errorType(const QByteArray &json)
 {
-    return QJsonDocument::fromJson(json).object().value(QLatin1String("error")).toObject()
-        .value(QLatin1String("type")).toString();
+    return QJsonDocument::fromJson(json)
+        .object()
+        .value(QLatin1String("error"))
+        .toObject()
+        .value(QLatin1String("type"))
+        .toString();
 }
 
 QByteArray keyLine()
@@ -144,7 +148,8 @@ void tst_Limits::allowsLargerBodiesOnBatchEndpoints()
     const QByteArray body = "{\"requests\":[\"" + QByteArray(100 * 1024, 'c') + "\"]}";
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.send("POST", "/v1/messages/batches", {{"x-api-key", GatewayHarness::virtualKey()}}, body);
+    client.send("POST", "/v1/messages/batches", {{"x-api-key", GatewayHarness::virtualKey()}},
+                body);
     QVERIFY(client.waitForResponses(1));
     QVERIFY(client.responses().first().status != 413);
     QCOMPARE(m_mock->requests().first().body, body);
@@ -159,10 +164,12 @@ void tst_Limits::refusesMalformedRequests_data()
 {
     QTest::addColumn<QByteArray>("raw");
     QTest::addColumn<int>("status");
-    QTest::newRow("binary garbage") << QByteArray("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) << 400;
+    QTest::newRow("binary garbage")
+        << QByteArray("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) << 400;
     QTest::newRow("http/0.9") << QByteArray("GET /v1/models\r\n\r\n") << 505;
     QTest::newRow("http/2 preface") << QByteArray("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") << 400;
-    QTest::newRow("bad header line") << QByteArray("GET /v1/models HTTP/1.1\r\nno colon here\r\n\r\n") << 400;
+    QTest::newRow("bad header line")
+        << QByteArray("GET /v1/models HTTP/1.1\r\nno colon here\r\n\r\n") << 400;
     QTest::newRow("bad content-length")
         << QByteArray("POST /v1/messages HTTP/1.1\r\nContent-Length: 1x\r\n\r\n") << 400;
     QTest::newRow("length and chunked")
@@ -172,11 +179,14 @@ void tst_Limits::refusesMalformedRequests_data()
     QTest::newRow("bad chunk") << QByteArray("POST /v1/messages HTTP/1.1\r\n" + keyLine()
                                              + "Transfer-Encoding: chunked\r\n\r\nxyz\r\n")
                                << 400;
-    QTest::newRow("absolute form") << QByteArray("GET http://example.com/v1/models HTTP/1.1\r\nHost: x\r\n\r\n") << 400;
-    QTest::newRow("connect") << QByteArray("CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: x\r\n\r\n") << 400;
-    QTest::newRow("websocket upgrade")
-        << QByteArray("GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-        << 400;
+    QTest::newRow("absolute form")
+        << QByteArray("GET http://example.com/v1/models HTTP/1.1\r\nHost: x\r\n\r\n") << 400;
+    QTest::newRow("connect") << QByteArray(
+        "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+                             << 400;
+    QTest::newRow("websocket upgrade") << QByteArray(
+        "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+                                       << 400;
     QTest::newRow("unknown expect")
         << QByteArray("POST /v1/messages HTTP/1.1\r\nx-api-key: " + GatewayHarness::virtualKey()
                       + "\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n")

@@ -90,8 +90,9 @@ void tst_Streaming::forwardsPingAndUnknownEventsUnchanged()
                        {"ping", "{\"type\":\"ping\"}", 5},
                        {"", ": a comment line has no event name", 5},
                        {"future_event", "{\"type\":\"future_event\",\"x\":\"é\"}", 5},
-                       {"error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
-                                 "\"message\":\"Overloaded\"}}",
+                       {"error",
+                        "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                        "\"message\":\"Overloaded\"}}",
                         5}};
     m_mock->enqueue(response);
     TestClient client;
@@ -119,10 +120,12 @@ void tst_Streaming::streamsBatchResultsWithoutBuffering()
     client.connectTo(m_gateway->port());
     client.send("GET", "/v1/messages/batches/msgbatch_01/results", auth());
     // The first line arrives long before the stream ends.
-    QVERIFY(client.waitUntil([&] {
-        const TestClient::Response *p = client.partialResponse();
-        return p && p->body.contains("\"custom_id\":\"a\"");
-    }, 250));
+    QVERIFY(client.waitUntil(
+        [&] {
+            const TestClient::Response *p = client.partialResponse();
+            return p && p->body.contains("\"custom_id\":\"a\"");
+        },
+        250));
     QVERIFY(client.responses().isEmpty());
     QVERIFY(client.waitForResponses(1));
     QVERIFY(client.responses().first().body.contains("\"custom_id\":\"b\""));
@@ -167,9 +170,8 @@ void tst_Streaming::runsFiveHundredConcurrentStreams()
 {
     // Qt 6.4's QNetworkAccessManager would run 6 of these and queue the rest.
     const int streams = 500;
-    m_mock->setHandler([](const MockRequest &) {
-        return MockUpstream::messageStream("claude-opus-4-8", 4, 250);
-    });
+    m_mock->setHandler(
+        [](const MockRequest &) { return MockUpstream::messageStream("claude-opus-4-8", 4, 250); });
     std::vector<std::unique_ptr<TestClient>> clients;
     for (int i = 0; i < streams; ++i) {
         clients.push_back(std::make_unique<TestClient>());
@@ -178,13 +180,15 @@ void tst_Streaming::runsFiveHundredConcurrentStreams()
     }
     // All streams are open upstream at the same time.
     QVERIFY(QTest::qWaitFor([&] { return m_mock->openConnections() >= streams; }, 15000));
-    QVERIFY(QTest::qWaitFor([&] {
-        for (const auto &c : clients) {
-            if (c->responses().isEmpty())
-                return false;
-        }
-        return true;
-    }, 30000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            for (const auto &c : clients) {
+                if (c->responses().isEmpty())
+                    return false;
+            }
+            return true;
+        },
+        30000));
     for (const auto &c : clients) {
         QCOMPARE(c->responses().first().status, 200);
         QVERIFY(c->responses().first().complete);
@@ -213,10 +217,12 @@ void tst_Streaming::deliversLargeBodyToSlowReaderCompletely()
     // Now read everything: it all arrives, and the stream completes.
     reader.setReadBufferSize(0);
     QByteArray all;
-    QVERIFY(QTest::qWaitFor([&] {
-        all += reader.readAll();
-        return all.endsWith("0\r\n\r\n") && all.size() > 8 * 1024 * 1024;
-    }, 15000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            all += reader.readAll();
+            return all.endsWith("0\r\n\r\n") && all.size() > 8 * 1024 * 1024;
+        },
+        15000));
     const QByteArray body = all.mid(all.indexOf("\r\n\r\n") + 4);
     QCOMPARE(body.count('x'), qsizetype(8 * 1024 * 1024));
 }

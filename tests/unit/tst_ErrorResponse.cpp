@@ -42,33 +42,38 @@ void tst_ErrorResponse::usesAnthropicErrorTypes()
 
 void tst_ErrorResponse::escapesMessages()
 {
-    const QByteArray json = ErrorResponse::json("api_error", QStringLiteral("a \"quoted\"\nline ü"),
-                                                "req_tg_1");
+    const QByteArray json =
+        ErrorResponse::json("api_error", QStringLiteral("a \"quoted\"\nline ü"), "req_tg_1");
     QVERIFY(json.startsWith("{\"type\":\"error\",\"error\":{\"type\":\"api_error\""));
     QJsonParseError error;
     const QJsonObject root = QJsonDocument::fromJson(json, &error).object();
     QCOMPARE(error.error, QJsonParseError::NoError);
-    QCOMPARE(root.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString(),
-             QStringLiteral("a \"quoted\"\nline ü"));
+    QCOMPARE(
+        root.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString(),
+        QStringLiteral("a \"quoted\"\nline ü"));
     QCOMPARE(root.value(QLatin1String("request_id")).toString(), QStringLiteral("req_tg_1"));
 }
 
 void tst_ErrorResponse::buildsCompleteHttpResponse()
 {
-    const QByteArray response = ErrorResponse::httpResponse(413, QStringLiteral("too big"), "req_tg_2", true);
+    const QByteArray response =
+        ErrorResponse::httpResponse(413, QStringLiteral("too big"), "req_tg_2", true);
     QVERIFY(response.startsWith("HTTP/1.1 413 Content Too Large\r\n"));
     QVERIFY(response.contains("\r\nrequest-id: req_tg_2\r\n"));
     QVERIFY(response.contains("\r\nconnection: close\r\n"));
     const QByteArray body = response.mid(response.indexOf("\r\n\r\n") + 4);
-    QVERIFY(response.contains(QByteArray("content-length: " + QByteArray::number(body.size()) + "\r\n")));
+    QVERIFY(response.contains(
+        QByteArray("content-length: " + QByteArray::number(body.size()) + "\r\n")));
     QVERIFY(body.contains("\"request_too_large\""));
 }
 
 void tst_ErrorResponse::buildsSseErrorEvent()
 {
-    const QByteArray event = ErrorResponse::sseEvent("overloaded_error", QStringLiteral("Overloaded"));
-    QCOMPARE(event, QByteArray("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
-                               "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"));
+    const QByteArray event =
+        ErrorResponse::sseEvent("overloaded_error", QStringLiteral("Overloaded"));
+    QCOMPARE(event,
+             QByteArray("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                        "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"));
 }
 
 QTEST_APPLESS_MAIN(tst_ErrorResponse)

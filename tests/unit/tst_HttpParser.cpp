@@ -131,8 +131,10 @@ void tst_HttpParser::reportsMalformedRequests_data()
     QTest::newRow("garbage") << QByteArray("\x01\x02\x03 nonsense\r\n\r\n");
     QTest::newRow("bad version") << QByteArray("GET / HTTP/9\r\n\r\n");
     QTest::newRow("bad header") << QByteArray("GET / HTTP/1.1\r\nBad Header\r\n\r\n");
-    QTest::newRow("bad content-length") << QByteArray("POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n");
-    QTest::newRow("bad chunk size") << QByteArray("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    QTest::newRow("bad content-length")
+        << QByteArray("POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n");
+    QTest::newRow("bad chunk size")
+        << QByteArray("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
     QTest::newRow("two content-lengths")
         << QByteArray("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
 }
@@ -150,8 +152,9 @@ void tst_HttpParser::reportsMalformedRequests()
 void tst_HttpParser::refusesContentLengthWithChunked()
 {
     // Both framings at once is the classic request-smuggling shape.
-    const QByteArray raw = "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-                           "0\r\n\r\n";
+    const QByteArray raw =
+        "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "0\r\n\r\n";
     HttpParser parser(HttpParser::Kind::Request);
     parser.feed(raw.constData(), raw.size());
     QVERIFY(parser.hasError());
@@ -159,7 +162,8 @@ void tst_HttpParser::refusesContentLengthWithChunked()
 
 void tst_HttpParser::skipsInterimResponses()
 {
-    const QByteArray raw = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+    const QByteArray raw =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
     HttpParser parser(HttpParser::Kind::Response);
     parser.feed(raw.constData(), raw.size());
     QVERIFY(parser.isMessageComplete());
@@ -182,7 +186,8 @@ void tst_HttpParser::completesCloseDelimitedResponseAtEof()
 
 void tst_HttpParser::reportsUpgradeRequests()
 {
-    const QByteArray raw = "GET /v1/x HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+    const QByteArray raw =
+        "GET /v1/x HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
     HttpParser parser(HttpParser::Kind::Request);
     parser.feed(raw.constData(), raw.size());
     QVERIFY(parser.isUpgrade());

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Tollgate needs: to build and run it, or (--test) to run
+# its test suite too. Does nothing when everything is already there.
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config ca-certificates
+          qt6-base-dev libqt6sql6-sqlite libqt6sql6-psql qt6-charts-dev qtkeychain-qt6-dev
+          libhttp-parser-dev zlib1g-dev)
+if [[ "${1:-}" == "--test" ]]; then
+    packages+=(clang-format nginx-light procps)
+    # Node.js 18 or later for the end-to-end clients (@anthropic-ai/sdk, Claude Code).
+    if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 18 )); then
+        packages+=(nodejs npm)
+    fi
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+    if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what Tollgate needs (Debian 12), builds it in build/ and runs it. Arguments go
+# to tollgate, e.g. scripts/run.sh --port 9000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build --target tollgate
+exec build/app/tollgate --headless "$@"
