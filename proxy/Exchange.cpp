@@ -263,16 +263,15 @@ void Exchange::checkTimeouts(qint64 nowUs)
 
 void Exchange::clientGone()
 {
-    if (m_isFinished)
-        return;
-    if (m_upstream) {
-        m_upstream->abort();
-        m_upstream = nullptr;
-    }
-    finish(Outcome::Failed, QStringLiteral("client disconnected"));
+    abandon(QStringLiteral("client disconnected"), false);
 }
 
 void Exchange::cancel()
+{
+    abandon(QStringLiteral("gateway stopped"), true);
+}
+
+void Exchange::abandon(const QString &reason, bool closeClient)
 {
     if (m_isFinished)
         return;
@@ -280,8 +279,9 @@ void Exchange::cancel()
         m_upstream->abort();
         m_upstream = nullptr;
     }
-    finish(Outcome::Failed, QStringLiteral("gateway stopped"));
-    m_client->abortResponse();
+    finish(Outcome::Failed, reason);
+    if (closeClient)
+        m_client->abortResponse();
 }
 
 void Exchange::finish(Outcome outcome, const QString &error)

@@ -55,6 +55,7 @@ private:
     void upstreamFailed(UpstreamConnection::Failure failure, const QString &message) override;
     void failBeforeResponse(int status, const QString &message);
     void failMidResponse(const QByteArray &errorType, const QString &message);
+    void abandon(const QString &reason, bool closeClient);
     void finish(Outcome outcome, const QString &error = QString());
     void onClientDrained();
 

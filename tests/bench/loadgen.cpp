@@ -647,9 +647,10 @@ public:
             Micros now = monotonicMicros();
             if (now >= deadline) {
                 m_stopping = true;
-                for (auto &c : m_connections) {
-                    if (c->busy)
-                        fail(*c, Failure::Timeout);
+                // By index: a callback could still add connections (none should: stopping).
+                for (size_t i = 0; i < m_connections.size(); ++i) {
+                    if (m_connections[i]->busy)
+                        fail(*m_connections[i], Failure::Timeout);
                 }
                 return;
             }

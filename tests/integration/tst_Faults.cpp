@@ -19,16 +19,6 @@ TestClient::Headers auth()
     return {{"x-api-key", GatewayHarness::virtualKey()}};
 }
 
-QString errorType(const QByteArray &json)
-{
-    return QJsonDocument::fromJson(json)
-        .object()
-        .value(QLatin1String("error"))
-        .toObject()
-        .value(QLatin1String("type"))
-        .toString();
-}
-
 // A port nothing listens on.
 quint16 closedPort()
 {
@@ -126,7 +116,7 @@ void tst_Faults::endsStreamWithErrorEventWhenUpstreamResets()
     const QByteArray data = r.body.mid(at + 19).trimmed();
     QCOMPARE(QJsonDocument::fromJson(data).object().value(QLatin1String("type")).toString(),
              QStringLiteral("error"));
-    QCOMPARE(errorType(data), QStringLiteral("api_error"));
+    QCOMPARE(GatewayHarness::errorType(data), QStringLiteral("api_error"));
     QVERIFY(m_gateway->waitForRecords(1));
     QVERIFY(!m_gateway->records().first().isComplete);
 }
@@ -160,7 +150,7 @@ void tst_Faults::answers502WhenUpstreamRefusesConnection()
     QVERIFY(client.waitForResponses(1));
     const TestClient::Response &r = client.responses().first();
     QCOMPARE(r.status, 502);
-    QCOMPARE(errorType(r.body), QStringLiteral("api_error"));
+    QCOMPARE(GatewayHarness::errorType(r.body), QStringLiteral("api_error"));
     QVERIFY(r.header("request-id").startsWith("req_tg_"));
     QVERIFY(m_gateway->waitForRecords(1));
     QCOMPARE(m_gateway->records().first().status, 502);
@@ -177,7 +167,8 @@ void tst_Faults::answers502WhenUpstreamClosesWithoutAnswer()
     client.send("POST", "/v1/messages", auth(), "{}");
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(client.responses().first().status, 502);
-    QCOMPARE(errorType(client.responses().first().body), QStringLiteral("api_error"));
+    QCOMPARE(GatewayHarness::errorType(client.responses().first().body),
+             QStringLiteral("api_error"));
 }
 
 void tst_Faults::answers502WhenTlsHandshakeFails()
@@ -199,7 +190,7 @@ void tst_Faults::answers502WhenTlsHandshakeFails()
     QVERIFY(client.waitForResponses(1, 10000));
     const TestClient::Response &r = client.responses().first();
     QCOMPARE(r.status, 502);
-    QCOMPARE(errorType(r.body), QStringLiteral("api_error"));
+    QCOMPARE(GatewayHarness::errorType(r.body), QStringLiteral("api_error"));
     QVERIFY2(r.body.contains("TLS") || r.body.contains("connect"), r.body.constData());
 }
 
@@ -219,7 +210,7 @@ void tst_Faults::answers504WhenFirstByteTimesOut()
     QVERIFY(client.waitForResponses(1, 3000));
     const TestClient::Response &r = client.responses().first();
     QCOMPARE(r.status, 504);
-    QCOMPARE(errorType(r.body), QStringLiteral("timeout_error"));
+    QCOMPARE(GatewayHarness::errorType(r.body), QStringLiteral("timeout_error"));
     const qint64 waited = r.headAtUs - sentAt;
     QVERIFY2(waited >= 300'000 && waited < 1'500'000, qPrintable(QString::number(waited)));
     QVERIFY(upstreamGone.count() > 0 || upstreamGone.wait(1000));
@@ -240,7 +231,7 @@ void tst_Faults::endsStreamWhenUpstreamFallsSilent()
     QCOMPARE(client.responses().size(), 1);
     const QByteArray body = client.responses().first().body;
     QVERIFY(body.contains("event: error"));
-    QCOMPARE(errorType(body.mid(body.lastIndexOf("data: ") + 6).trimmed()),
+    QCOMPARE(GatewayHarness::errorType(body.mid(body.lastIndexOf("data: ") + 6).trimmed()),
              QStringLiteral("timeout_error"));
 }
 

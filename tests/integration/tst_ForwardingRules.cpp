@@ -45,10 +45,6 @@ TestClient::Headers claudeCodeHeaders(const QByteArray &apiKey)
     return out;
 }
 
-QJsonObject errorOf(const TestClient::Response &response)
-{
-    return QJsonDocument::fromJson(response.body).object();
-}
 } // namespace
 
 class tst_ForwardingRules final : public QObject
@@ -331,10 +327,7 @@ void tst_ForwardingRules::refusesMissingOrWrongKey()
     QVERIFY(client.waitForResponses(1));
     const TestClient::Response &r = client.responses().first();
     QCOMPARE(r.status, 401);
-    const QJsonObject body = errorOf(r);
-    QCOMPARE(body.value(QLatin1String("type")).toString(), QStringLiteral("error"));
-    QCOMPARE(body.value(QLatin1String("error")).toObject().value(QLatin1String("type")).toString(),
-             QStringLiteral("authentication_error"));
+    QCOMPARE(GatewayHarness::errorType(r.body), QStringLiteral("authentication_error"));
     QVERIFY(!r.header("request-id").isEmpty());
     QVERIFY(!r.body.contains("sk-ant-api03-real-key"));
     QCOMPARE(m_mock->requests().size(), 0);
@@ -379,11 +372,7 @@ void tst_ForwardingRules::answersUnknownPathsWithAnthropicNotFound()
     client.send("GET", "/v1/../admin", {{"x-api-key", GatewayHarness::virtualKey()}});
     QVERIFY(client.waitForResponses(3));
     QCOMPARE(client.responses().at(0).status, 404);
-    QCOMPARE(errorOf(client.responses().at(0))
-                 .value(QLatin1String("error"))
-                 .toObject()
-                 .value(QLatin1String("type"))
-                 .toString(),
+    QCOMPARE(GatewayHarness::errorType(client.responses().at(0).body),
              QStringLiteral("not_found_error"));
     QCOMPARE(client.responses().at(1).status, 404);
     QCOMPARE(client.responses().at(2).status, 400);

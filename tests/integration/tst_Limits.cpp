@@ -12,16 +12,6 @@ using namespace tollgate;
 using namespace tollgate::test;
 
 namespace {
-QString errorType(const QByteArray &json)
-{
-    return QJsonDocument::fromJson(json)
-        .object()
-        .value(QLatin1String("error"))
-        .toObject()
-        .value(QLatin1String("type"))
-        .toString();
-}
-
 QByteArray keyLine()
 {
     return "x-api-key: " + GatewayHarness::virtualKey() + "\r\n";
@@ -95,7 +85,8 @@ void tst_Limits::refusesOversizedHeaderBlock()
     client.sendRaw(head + "Content-Length: 2\r\n\r\n{}");
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(client.responses().first().status, 431);
-    QCOMPARE(errorType(client.responses().first().body), QStringLiteral("invalid_request_error"));
+    QCOMPARE(GatewayHarness::errorType(client.responses().first().body),
+             QStringLiteral("invalid_request_error"));
     QVERIFY(client.waitForClose());
     QCOMPARE(m_mock->requests().size(), 0);
 }
@@ -110,7 +101,7 @@ void tst_Limits::refusesOversizedBodyBeforeReadingIt()
     QVERIFY(client.waitForResponses(1, 2000));
     const TestClient::Response &r = client.responses().first();
     QCOMPARE(r.status, 413);
-    QCOMPARE(errorType(r.body), QStringLiteral("request_too_large"));
+    QCOMPARE(GatewayHarness::errorType(r.body), QStringLiteral("request_too_large"));
     QVERIFY(client.waitForClose());
     QCOMPARE(m_mock->requests().size(), 0);
     QVERIFY(m_gateway->waitForRecords(1));

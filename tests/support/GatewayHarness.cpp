@@ -1,5 +1,7 @@
 #include "GatewayHarness.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -13,6 +15,14 @@ GatewayHarness::GatewayHarness(QObject *parent)
 }
 
 GatewayHarness::~GatewayHarness() = default;
+
+QString GatewayHarness::errorType(const QByteArray &body)
+{
+    const QJsonObject root = QJsonDocument::fromJson(body).object();
+    if (root.value(QLatin1String("type")).toString() != QLatin1String("error"))
+        return {};
+    return root.value(QLatin1String("error")).toObject().value(QLatin1String("type")).toString();
+}
 
 GatewayConfig GatewayHarness::configFor(const QByteArray &upstreamBaseUrl)
 {

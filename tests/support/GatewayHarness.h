@@ -20,6 +20,9 @@ public:
     explicit GatewayHarness(QObject *parent = nullptr);
     ~GatewayHarness() override;
 
+    // error.type of an Anthropic-shaped error body (empty when it is not one).
+    static QString errorType(const QByteArray &body);
+
     // A config for 127.0.0.1, any free port, the given upstream base URL and the test keys.
     static GatewayConfig configFor(const QByteArray &upstreamBaseUrl);
 
