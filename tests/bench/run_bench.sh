@@ -26,7 +26,7 @@ while (($#)); do
     --quick) QUICK=1 ;;
     --subjects) SUBJECTS=$2; shift ;;
     --phases) PHASES=$2; shift ;;
-    -h | --help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) echo "run_bench: unknown option $1" >&2; exit 2 ;;
     *) BUILD_DIR=$1 ;;
     esac
