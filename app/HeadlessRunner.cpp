@@ -31,7 +31,10 @@ HeadlessRunner::HeadlessRunner(const GatewayConfig &config, bool logRequests, QO
 {
     connect(&m_gateway, &Gateway::started, this, &HeadlessRunner::onStarted);
     connect(&m_gateway, &Gateway::startFailed, this, &HeadlessRunner::onStartFailed);
-    connect(&m_gateway, &Gateway::stopped, qApp, &QCoreApplication::quit);
+    connect(&m_gateway, &Gateway::stopped, this, [this] {
+        flushLog();
+        QCoreApplication::quit();
+    });
     if (m_logRequests)
         connect(&m_gateway, &Gateway::requestFinished, this, &HeadlessRunner::onRequestFinished);
 }
@@ -82,7 +85,18 @@ void HeadlessRunner::onStartFailed(const QString &error)
 
 void HeadlessRunner::onRequestFinished(const RequestRecord &record)
 {
-    printLine(stdout, formatRecord(record));
+    // Records arrive in batches; their lines leave in one write after the batch.
+    if (m_log.isEmpty())
+        QMetaObject::invokeMethod(this, &HeadlessRunner::flushLog, Qt::QueuedConnection);
+    m_log += formatRecord(record);
+    m_log += '\n';
+}
+
+void HeadlessRunner::flushLog()
+{
+    std::fwrite(m_log.constData(), 1, size_t(m_log.size()), stdout);
+    std::fflush(stdout);
+    m_log.clear();
 }
 
 QByteArray HeadlessRunner::formatRecord(const RequestRecord &record)

@@ -25,11 +25,13 @@ private:
     void onStarted(quint16 port);
     void onStartFailed(const QString &error);
     void onRequestFinished(const RequestRecord &record);
+    void flushLog();
 
     Gateway m_gateway;
     GatewayConfig m_config;
     bool m_logRequests;
     bool m_isStopping = false;
+    QByteArray m_log; // lines not yet written
 };
 
 } // namespace tollgate

@@ -138,6 +138,11 @@ void Exchange::upstreamBody(const QByteArray &data)
 {
     m_record.responseBytes += data.size();
     m_client->writeBody(data);
+}
+
+void Exchange::upstreamReadProcessed()
+{
+    m_client->flush();
     if (m_client->bytesToWrite() > kPauseAbove && m_upstream) {
         m_upstream->pauseReading();
         m_client->setDrainedCallback([this] { onClientDrained(); });

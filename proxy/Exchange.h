@@ -51,6 +51,7 @@ private:
     void sendUpstream(bool freshConnection);
     void upstreamHead(const HttpParser &head) override;
     void upstreamBody(const QByteArray &data) override;
+    void upstreamReadProcessed() override;
     void upstreamComplete() override;
     void upstreamFailed(UpstreamConnection::Failure failure, const QString &message) override;
     void failBeforeResponse(int status, const QString &message);

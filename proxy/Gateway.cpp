@@ -2,12 +2,17 @@
 
 #include "ProxyServer.h"
 
+#ifdef TOLLGATE_HAVE_EPOLL_DISPATCHER
+#include "EpollEventDispatcher.h"
+#endif
+
 namespace tollgate {
 
 Gateway::Gateway(QObject *parent)
     : QObject(parent)
 {
     qRegisterMetaType<tollgate::RequestRecord>();
+    qRegisterMetaType<QList<tollgate::RequestRecord>>();
     m_thread.setObjectName(QStringLiteral("tollgate-proxy"));
 }
 
@@ -32,6 +37,10 @@ void Gateway::start(const GatewayConfig &config)
         return;
     }
     m_config = config;
+#ifdef TOLLGATE_HAVE_EPOLL_DISPATCHER
+    // Owned by the thread, which deletes it when it finishes; a restart needs a new one.
+    m_thread.setEventDispatcher(new EpollEventDispatcher);
+#endif
     m_thread.start();
     m_server = new ProxyServer(config);
     m_server->moveToThread(&m_thread);
@@ -39,7 +48,7 @@ void Gateway::start(const GatewayConfig &config)
     connect(m_server, &ProxyServer::started, this, &Gateway::onServerStarted);
     connect(m_server, &ProxyServer::startFailed, this, &Gateway::onServerStartFailed);
     connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
-    connect(m_server, &ProxyServer::requestFinished, this, &Gateway::requestFinished);
+    connect(m_server, &ProxyServer::requestsFinished, this, &Gateway::onRecords);
     QMetaObject::invokeMethod(m_server, &ProxyServer::start, Qt::QueuedConnection);
 }
 
@@ -69,6 +78,12 @@ void Gateway::onServerStopped()
 {
     shutDownThread();
     emit stopped();
+}
+
+void Gateway::onRecords(const QList<RequestRecord> &records)
+{
+    for (const RequestRecord &record : records)
+        emit requestFinished(record);
 }
 
 void Gateway::shutDownThread()

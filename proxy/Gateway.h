@@ -41,6 +41,7 @@ private:
     void onServerStarted(quint16 port);
     void onServerStartFailed(const QString &error);
     void onServerStopped();
+    void onRecords(const QList<tollgate::RequestRecord> &records);
     void shutDownThread();
 
     GatewayConfig m_config;

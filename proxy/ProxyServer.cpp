@@ -5,6 +5,7 @@
 #include "http/ErrorResponse.h"
 #include "upstream/ConnectionPool.h"
 
+#include <QAbstractEventDispatcher>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTimer>
@@ -13,6 +14,9 @@
 namespace tollgate {
 
 namespace {
+// Finished-request records reach the owner's thread at most this late.
+constexpr int kRecordBatchMs = 20;
+
 bool isBatchPath(const QByteArray &path)
 {
     return path.startsWith("/v1/messages/batches");
@@ -86,6 +90,14 @@ void ProxyServer::start()
     m_sweepTimer->setInterval(std::clamp(shortest / 4, 10, 1000));
     connect(m_sweepTimer, &QTimer::timeout, this, &ProxyServer::sweep);
     m_sweepTimer->start();
+    m_recordTimer = new QTimer(this);
+    m_recordTimer->setSingleShot(true);
+    m_recordTimer->setInterval(kRecordBatchMs);
+    connect(m_recordTimer, &QTimer::timeout, this, &ProxyServer::deliverRecords);
+    // A finished exchange may still be on the call stack that finished it; it is deleted
+    // once the loop is back at the top, without posting an event per request.
+    connect(QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, this,
+            &ProxyServer::deleteFinishedExchanges);
     emit started(m_server->serverPort());
 }
 
@@ -103,6 +115,7 @@ void ProxyServer::stop()
         connection->close();
     if (m_pool)
         m_pool->closeAll();
+    deliverRecords();
     emit stopped();
     // Deleted on this thread: the Gateway ends the thread, which runs deferred deletes.
     deleteLater();
@@ -262,15 +275,36 @@ void ProxyServer::emitLocalRecord(RequestRecord record, int status, qint64 recei
     record.error = error;
     record.ttfbUs = 0;
     record.totalUs = monotonicUs() - receivedAtUs;
-    emit requestFinished(record);
+    addRecord(record);
 }
 
 void ProxyServer::onExchangeFinished(Exchange *exchange, const RequestRecord &record)
 {
     if (m_exchanges.value(exchange->client()) == exchange)
         m_exchanges.remove(exchange->client());
-    exchange->deleteLater();
-    emit requestFinished(record);
+    m_finishedExchanges.append(exchange);
+    addRecord(record);
+}
+
+void ProxyServer::deleteFinishedExchanges()
+{
+    qDeleteAll(m_finishedExchanges);
+    m_finishedExchanges.clear();
+}
+
+void ProxyServer::addRecord(const RequestRecord &record)
+{
+    m_records.append(record);
+    if (m_recordTimer && !m_recordTimer->isActive())
+        m_recordTimer->start();
+}
+
+void ProxyServer::deliverRecords()
+{
+    if (m_records.isEmpty())
+        return;
+    emit requestsFinished(m_records);
+    m_records.clear();
 }
 
 void ProxyServer::connectionClosed(ClientConnection *connection)
@@ -292,6 +326,7 @@ void ProxyServer::sweep()
             connection->checkTimeouts(now);
     }
     m_pool->closeIdle(now, qint64(m_config.upstreamIdleTimeoutMs) * 1000);
+    deleteFinishedExchanges(); // in case the loop never got to wait
 }
 
 } // namespace tollgate

@@ -36,7 +36,9 @@ signals:
     void started(quint16 port);
     void startFailed(const QString &error);
     void stopped();
-    void requestFinished(const tollgate::RequestRecord &record);
+    // Records of finished requests, delivered in batches: one cross-thread wake-up per
+    // batch instead of one per request.
+    void requestsFinished(const QList<tollgate::RequestRecord> &records);
 
 private:
     ClientConnection::HeadDecision checkHead(ClientConnection *connection,
@@ -49,6 +51,9 @@ private:
     void onNewConnection();
     void onExchangeFinished(Exchange *exchange, const RequestRecord &record);
     void sweep();
+    void addRecord(const RequestRecord &record);
+    void deliverRecords();
+    void deleteFinishedExchanges();
     void answerLocally(ClientConnection *connection, const HttpRequest &request, int status,
                        const QByteArray &extraHeaders, const QByteArray &body);
     void answerError(ClientConnection *connection, const HttpRequest &request, int status,
@@ -66,6 +71,9 @@ private:
     QTcpServer *m_server = nullptr;
     ConnectionPool *m_pool = nullptr;
     QTimer *m_sweepTimer = nullptr;
+    QTimer *m_recordTimer = nullptr;
+    QList<RequestRecord> m_records; // waiting for the next delivery
+    QList<Exchange *> m_finishedExchanges; // deleted when the loop is about to wait
     QSet<ClientConnection *> m_connections;
     QHash<ClientConnection *, Exchange *> m_exchanges;
     quint64 m_nextId = 1;

@@ -122,7 +122,8 @@ bool ClientConnection::stepParser()
                 refuse(417, QStringLiteral("Unsupported Expect header"));
                 return false;
             }
-            write(QByteArrayLiteral("HTTP/1.1 100 Continue\r\n\r\n"));
+            m_out.append("HTTP/1.1 100 Continue\r\n\r\n");
+            flush();
         }
     }
 
@@ -177,12 +178,16 @@ void ClientConnection::refuse(int status, const QString &message)
     sendResponse(ErrorResponse::httpResponse(status, message, requestId, true), true);
 }
 
-void ClientConnection::write(const QByteArray &bytes)
+void ClientConnection::flush()
 {
-    m_socket->write(bytes);
-    // Write now instead of on the next event-loop pass: every event reaches the client
+    if (m_out.isEmpty())
+        return;
+    // One write per upstream read, sent now rather than on the next event-loop pass: the
+    // head and the first body bytes leave together, and every event reaches the client
     // as soon as it was read.
+    m_socket->write(m_out);
     m_socket->flush();
+    m_out.resize(0);
 }
 
 void ClientConnection::beginResponse(QByteArray head, Framing framing)
@@ -202,7 +207,7 @@ void ClientConnection::beginResponse(QByteArray head, Framing framing)
     if (m_closeAfterResponse)
         head.append("Connection: close\r\n");
     head.append("\r\n");
-    write(head);
+    m_out.append(head);
 }
 
 void ClientConnection::writeBody(const QByteArray &data)
@@ -210,14 +215,11 @@ void ClientConnection::writeBody(const QByteArray &data)
     if (m_state != State::Responding || data.isEmpty())
         return;
     if (!m_isChunkedResponse) {
-        write(data);
+        m_out.append(data);
         return;
     }
-    QByteArray chunk;
-    chunk.reserve(data.size() + 16);
-    chunk.append(QByteArray::number(data.size(), 16)).append("\r\n", 2);
-    chunk.append(data).append("\r\n", 2);
-    write(chunk);
+    m_out.append(QByteArray::number(data.size(), 16)).append("\r\n", 2);
+    m_out.append(data).append("\r\n", 2);
 }
 
 void ClientConnection::finishResponse(bool forceClose)
@@ -225,7 +227,8 @@ void ClientConnection::finishResponse(bool forceClose)
     if (m_state != State::Responding)
         return;
     if (m_isChunkedResponse)
-        write(QByteArrayLiteral("0\r\n\r\n"));
+        m_out.append("0\r\n\r\n", 5);
+    flush();
     if (forceClose || m_closeAfterResponse) {
         m_state = State::Closing;
         m_stateSinceUs = monotonicUs();
@@ -246,7 +249,7 @@ void ClientConnection::sendResponse(const QByteArray &bytes, bool closeAfter)
     if (m_state != State::Responding)
         return;
     m_hasResponseStarted = true;
-    write(bytes);
+    m_out.append(bytes);
     m_isChunkedResponse = false;
     finishResponse(closeAfter);
 }
@@ -255,6 +258,7 @@ void ClientConnection::abortResponse()
 {
     if (m_state == State::Closed || m_state == State::Closing)
         return;
+    flush();
     m_state = State::Closing;
     m_stateSinceUs = monotonicUs();
     m_socket->disconnectFromHost();

@@ -59,10 +59,12 @@ public:
                      QObject *parent = nullptr);
     ~ClientConnection() override;
 
-    // Response side, one response per request, in order.
+    // Response side, one response per request, in order. Output is queued until flush()
+    // (finishResponse() and sendResponse() flush themselves).
     // head: status line and header lines (each ending in CRLF), no blank line.
     void beginResponse(QByteArray head, Framing framing);
     void writeBody(const QByteArray &data);
+    void flush();
     void finishResponse(bool forceClose = false);
     // Ends the connection now: a truncated body must not look complete to the client.
     void abortResponse();
@@ -88,13 +90,13 @@ private:
     void processInput();
     bool stepParser();
     void refuse(int status, const QString &message);
-    void write(const QByteArray &bytes);
 
     QTcpSocket *m_socket;
     Handler *m_handler;
     Limits m_limits;
     HttpParser m_parser;
     QByteArray m_pending; // received, not yet parsed
+    QByteArray m_out; // response bytes queued for the next flush()
     State m_state = State::Idle;
     bool m_isProcessing = false;
     bool m_isHeadChecked = false;

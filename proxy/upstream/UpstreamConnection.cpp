@@ -120,7 +120,9 @@ void UpstreamConnection::process(const QByteArray &data)
         // Anything after the response on this connection means it is out of step.
         m_isReusable = m_parser.shouldKeepAlive() && consumed == data.size();
         finishExchange();
+        return;
     }
+    listener->upstreamReadProcessed();
 }
 
 void UpstreamConnection::finishExchange()

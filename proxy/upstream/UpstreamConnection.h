@@ -27,6 +27,8 @@ public:
         virtual ~Listener() = default;
         virtual void upstreamHead(const HttpParser &head) = 0;
         virtual void upstreamBody(const QByteArray &data) = 0;
+        // Everything one read brought has been delivered (a good moment to flush).
+        virtual void upstreamReadProcessed() = 0;
         virtual void upstreamComplete() = 0;
         virtual void upstreamFailed(Failure failure, const QString &message) = 0;
     };
