@@ -1,5 +1,7 @@
 #include "HeadlessRunner.h"
 
+#include "ThreadPriority.h"
+
 #include <QCoreApplication>
 
 namespace tollgate {
@@ -55,6 +57,8 @@ void HeadlessRunner::stop()
 
 void HeadlessRunner::onStarted(quint16 port)
 {
+    // The proxy thread exists now (it keeps its priority); this thread only logs.
+    lowerCurrentThreadPriority();
     QHostAddress shown = m_config.listenAddress;
     if (shown == QHostAddress::AnyIPv4 || shown == QHostAddress::Any)
         shown = QHostAddress::LocalHost;
