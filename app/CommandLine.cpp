@@ -49,6 +49,11 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         QStringLiteral("Upstream base URL, may carry a path prefix (default "
                        "https://api.anthropic.com)."),
         QStringLiteral("url"), QStringLiteral("https://api.anthropic.com"));
+    const QCommandLineOption upstreamCa(
+        QStringLiteral("upstream-ca"),
+        QStringLiteral("PEM file of CA certificates to trust for the upstream's TLS "
+                       "certificate, besides the system's."),
+        QStringLiteral("file"));
     const QCommandLineOption virtualKey(
         QStringLiteral("virtual-key"),
         QStringLiteral("Key clients must present (default: generated once and kept in "
@@ -79,8 +84,9 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         QStringLiteral("MiB"));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("Do not log a line per request."));
-    parser.addOptions({headless, port, listen, upstream, virtualKey, passthrough, connectTimeout,
-                       firstByteTimeout, idleTimeout, maxBody, maxBatchBody, quiet});
+    parser.addOptions({headless, port, listen, upstream, upstreamCa, virtualKey, passthrough,
+                       connectTimeout, firstByteTimeout, idleTimeout, maxBody, maxBatchBody,
+                       quiet});
 
     if (!parser.parse(arguments)) {
         result.error = parser.errorText();
@@ -110,6 +116,7 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         return result;
     }
     config.upstream = QUrl(parser.value(upstream), QUrl::StrictMode);
+    config.upstreamCaFile = parser.value(upstreamCa);
     config.passthroughAuth = parser.isSet(passthrough);
     if (parser.isSet(virtualKey)) {
         config.virtualKeys = {parser.value(virtualKey).toUtf8()};

@@ -48,7 +48,7 @@ QByteArray pathOf(const QByteArray &target)
 ProxyServer::ProxyServer(const GatewayConfig &config, QObject *parent)
     : QObject(parent)
     , m_config(config)
-    , m_target(UpstreamTarget::fromUrl(config.upstream))
+    , m_target(UpstreamTarget::fromUrl(config.upstream, config.upstreamCaFile))
     , m_authenticator(config.virtualKeys, config.passthroughAuth)
 {
     m_limits.maxHeaderBytes = config.maxHeaderBytes;

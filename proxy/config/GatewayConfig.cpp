@@ -1,5 +1,8 @@
 #include "GatewayConfig.h"
 
+#include <QFileInfo>
+#include <QSslCertificate>
+
 namespace tollgate {
 
 QString GatewayConfig::validate() const
@@ -11,6 +14,12 @@ QString GatewayConfig::validate() const
         return QStringLiteral("upstream URL must be http or https: %1").arg(upstream.toString());
     if (upstream.hasQuery() || upstream.hasFragment())
         return QStringLiteral("upstream URL must not have a query or fragment");
+    if (!upstreamCaFile.isEmpty()) {
+        if (!QFileInfo(upstreamCaFile).isReadable())
+            return QStringLiteral("cannot read the upstream CA file %1").arg(upstreamCaFile);
+        if (QSslCertificate::fromPath(upstreamCaFile, QSsl::Pem).isEmpty())
+            return QStringLiteral("no PEM certificate in %1").arg(upstreamCaFile);
+    }
     if (virtualKeys.isEmpty() && !passthroughAuth)
         return QStringLiteral("no virtual key configured");
     for (const QByteArray &key : virtualKeys) {

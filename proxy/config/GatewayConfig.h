@@ -18,6 +18,9 @@ struct GatewayConfig
     // Base URL of the vendor; may carry a path prefix (https://host/prefix).
     QUrl upstream = QUrl(QStringLiteral("https://api.anthropic.com"));
     QByteArray upstreamKey; // sent as x-api-key in place of the client's credential
+    // PEM file of extra CA certificates trusted for the upstream's TLS certificate, in
+    // addition to the system's (a corporate TLS proxy, a self-hosted vendor, tests).
+    QString upstreamCaFile;
 
     QList<QByteArray> virtualKeys; // credentials clients must present
     bool passthroughAuth = false; // forward a non-virtual credential untouched

@@ -20,6 +20,7 @@ UpstreamConnection::UpstreamConnection(const UpstreamTarget &target, QObject *pa
 {
     if (m_target.isTls) {
         auto *ssl = new QSslSocket(this);
+        ssl->setSslConfiguration(m_target.tls);
         ssl->setPeerVerifyName(m_target.host);
         connect(ssl, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);
         m_socket = ssl;

@@ -1,8 +1,11 @@
 #include "UpstreamTarget.h"
 
+#include <QSslCertificate>
+#include <QSslSocket>
+
 namespace tollgate {
 
-UpstreamTarget UpstreamTarget::fromUrl(const QUrl &url)
+UpstreamTarget UpstreamTarget::fromUrl(const QUrl &url, const QString &extraCaFile)
 {
     UpstreamTarget t;
     t.isTls = url.scheme() == QLatin1String("https");
@@ -19,6 +22,12 @@ UpstreamTarget UpstreamTarget::fromUrl(const QUrl &url)
     t.pathPrefix = prefix;
     t.poolKey =
         (t.isTls ? QByteArrayLiteral("https://") : QByteArrayLiteral("http://")) + t.hostHeader;
+    if (t.isTls) {
+        t.tls = QSslConfiguration::defaultConfiguration();
+        t.tls.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        if (!extraCaFile.isEmpty())
+            t.tls.addCaCertificates(QSslCertificate::fromPath(extraCaFile, QSsl::Pem));
+    }
     return t;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QSslConfiguration>
 #include <QString>
 #include <QUrl>
 
@@ -16,8 +17,10 @@ struct UpstreamTarget
     QByteArray hostHeader; // host[:port], port omitted when it is the scheme's default
     QByteArray pathPrefix; // "" or "/prefix" without a trailing slash
     QByteArray poolKey; // scheme://host:port
+    QSslConfiguration tls; // for https: the system's trust store plus any extra CAs
 
-    static UpstreamTarget fromUrl(const QUrl &url);
+    // extraCaFile: PEM certificates trusted in addition to the system's (may be empty).
+    static UpstreamTarget fromUrl(const QUrl &url, const QString &extraCaFile = QString());
 };
 
 } // namespace tollgate
