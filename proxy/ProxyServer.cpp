@@ -3,6 +3,7 @@
 #include "Exchange.h"
 #include "MonotonicClock.h"
 #include "http/ErrorResponse.h"
+#include "http/HttpListener.h"
 #include "upstream/ConnectionPool.h"
 
 #include <QAbstractEventDispatcher>
@@ -67,10 +68,10 @@ void ProxyServer::start()
         uint32_t(std::max<qint64>(m_config.maxHeaderBytes * 2, 80 * 1024)));
 
     m_pool = new ConnectionPool(this);
-    m_server = new QTcpServer(this);
+    m_server = new HttpListener(this);
     m_server->setListenBacklogSize(1024);
     m_server->setMaxPendingConnections(1024);
-    connect(m_server, &QTcpServer::newConnection, this, &ProxyServer::onNewConnection);
+    connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
     if (!m_server->listen(m_config.listenAddress, m_config.port)) {
         const QString error = QStringLiteral("cannot listen on %1:%2: %3")
                                   .arg(m_config.listenAddress.toString())
@@ -121,12 +122,9 @@ void ProxyServer::stop()
     deleteLater();
 }
 
-void ProxyServer::onNewConnection()
+void ProxyServer::onAccepted(qintptr descriptor)
 {
-    while (QTcpSocket *socket = m_server->nextPendingConnection()) {
-        auto *connection = new ClientConnection(socket, this, m_limits, this);
-        m_connections.insert(connection);
-    }
+    m_connections.insert(new ClientConnection(descriptor, this, m_limits, this));
 }
 
 ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const HttpParser &head)

@@ -10,12 +10,12 @@
 #include <QObject>
 #include <QSet>
 
-class QTcpServer;
 class QTimer;
 
 namespace tollgate {
 
 class ConnectionPool;
+class HttpListener;
 class Exchange;
 
 // The gateway as it runs on the proxy thread: accepts clients, answers what it answers
@@ -48,7 +48,7 @@ private:
                               const QString &message) override;
     void connectionClosed(ClientConnection *connection) override;
 
-    void onNewConnection();
+    void onAccepted(qintptr descriptor);
     void onExchangeFinished(Exchange *exchange, const RequestRecord &record);
     void sweep();
     void addRecord(const RequestRecord &record);
@@ -68,7 +68,7 @@ private:
     UpstreamTarget m_target;
     ClientAuthenticator m_authenticator;
     ClientConnection::Limits m_limits;
-    QTcpServer *m_server = nullptr;
+    HttpListener *m_server = nullptr;
     ConnectionPool *m_pool = nullptr;
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_recordTimer = nullptr;

@@ -3,8 +3,6 @@
 #include "../MonotonicClock.h"
 #include "ErrorResponse.h"
 
-#include <QTcpSocket>
-
 namespace tollgate {
 
 namespace {
@@ -12,31 +10,27 @@ namespace {
 constexpr qint64 kDrainedBelow = 256 * 1024;
 } // namespace
 
-ClientConnection::ClientConnection(QTcpSocket *socket, Handler *handler, const Limits &limits,
+ClientConnection::ClientConnection(qintptr descriptor, Handler *handler, const Limits &limits,
                                    QObject *parent)
     : QObject(parent)
-    , m_socket(socket)
+    , m_stream(new TcpStream(descriptor, this))
     , m_handler(handler)
     , m_limits(limits)
     , m_parser(HttpParser::Kind::Request)
 {
-    m_socket->setParent(this);
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_parser.setMaxBodyBytes(m_limits.maxBodyBytes);
     m_stateSinceUs = monotonicUs();
     m_lastReadUs = m_stateSinceUs;
-    connect(m_socket, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
-    connect(m_socket, &QTcpSocket::bytesWritten, this, &ClientConnection::onBytesWritten);
-    if (m_socket->bytesAvailable() > 0)
-        onReadyRead();
+    connect(m_stream, &TcpStream::readyRead, this, &ClientConnection::onReadyRead);
+    connect(m_stream, &TcpStream::closed, this, &ClientConnection::onDisconnected);
+    connect(m_stream, &TcpStream::bytesWritten, this, &ClientConnection::onBytesWritten);
 }
 
 ClientConnection::~ClientConnection() = default;
 
 qint64 ClientConnection::bytesToWrite() const
 {
-    return m_socket->bytesToWrite();
+    return m_stream->bytesToWrite();
 }
 
 void ClientConnection::setDrainedCallback(std::function<void()> callback)
@@ -46,14 +40,15 @@ void ClientConnection::setDrainedCallback(std::function<void()> callback)
 
 void ClientConnection::onReadyRead()
 {
-    if (m_state == State::Closed || m_state == State::Closing) {
-        m_socket->readAll();
+    char buffer[64 * 1024];
+    const qint64 n = m_stream->read(buffer, sizeof(buffer));
+    if (n < 0) {
+        onDisconnected();
         return;
     }
-    if (m_pending.isEmpty())
-        m_pending = m_socket->readAll();
-    else
-        m_pending.append(m_socket->readAll());
+    if (n == 0 || m_state == State::Closed || m_state == State::Closing)
+        return;
+    m_pending.append(buffer, qsizetype(n));
     m_lastReadUs = monotonicUs();
     if (m_state == State::Responding) {
         // A pipelined request waits for the current response; bound what it may hold.
@@ -185,8 +180,7 @@ void ClientConnection::flush()
     // One write per upstream read, sent now rather than on the next event-loop pass: the
     // head and the first body bytes leave together, and every event reaches the client
     // as soon as it was read.
-    m_socket->write(m_out);
-    m_socket->flush();
+    m_stream->write(m_out.constData(), m_out.size());
     m_out.resize(0);
 }
 
@@ -232,7 +226,7 @@ void ClientConnection::finishResponse(bool forceClose)
     if (forceClose || m_closeAfterResponse) {
         m_state = State::Closing;
         m_stateSinceUs = monotonicUs();
-        m_socket->disconnectFromHost();
+        m_stream->closeWhenWritten();
         return;
     }
     m_state = State::Idle;
@@ -261,20 +255,20 @@ void ClientConnection::abortResponse()
     flush();
     m_state = State::Closing;
     m_stateSinceUs = monotonicUs();
-    m_socket->disconnectFromHost();
+    m_stream->closeWhenWritten();
 }
 
 void ClientConnection::close()
 {
     if (m_state == State::Closed)
         return;
-    m_socket->abort();
+    m_stream->close(); // emits closed(), which ends up in onDisconnected()
     onDisconnected();
 }
 
 void ClientConnection::onBytesWritten()
 {
-    if (m_drainedCallback && m_socket->bytesToWrite() < kDrainedBelow)
+    if (m_drainedCallback && m_stream->bytesToWrite() < kDrainedBelow)
         m_drainedCallback();
 }
 

@@ -2,12 +2,11 @@
 
 #include "HttpParser.h"
 #include "HttpRequest.h"
+#include "TcpStream.h"
 
 #include <QObject>
 #include <QString>
 #include <functional>
-
-class QTcpSocket;
 
 namespace tollgate {
 
@@ -55,7 +54,8 @@ public:
         int keepAliveTimeoutMs = 120'000;
     };
 
-    ClientConnection(QTcpSocket *socket, Handler *handler, const Limits &limits,
+    // Takes ownership of the accepted socket descriptor.
+    ClientConnection(qintptr descriptor, Handler *handler, const Limits &limits,
                      QObject *parent = nullptr);
     ~ClientConnection() override;
 
@@ -91,7 +91,7 @@ private:
     bool stepParser();
     void refuse(int status, const QString &message);
 
-    QTcpSocket *m_socket;
+    TcpStream *m_stream;
     Handler *m_handler;
     Limits m_limits;
     HttpParser m_parser;

@@ -29,6 +29,7 @@ private slots:
     void refusesOversizedHeaderBlock();
     void refusesOversizedBodyBeforeReadingIt();
     void refusesOversizedBodyEvenWithExpect();
+    void deliversRefusalWhileClientKeepsSending();
     void refusesOversizedChunkedBody();
     void allowsLargerBodiesOnBatchEndpoints();
     void refusesMalformedRequests_data();
@@ -106,6 +107,23 @@ void tst_Limits::refusesOversizedBodyBeforeReadingIt()
     QCOMPARE(m_mock->requests().size(), 0);
     QVERIFY(m_gateway->waitForRecords(1));
     QCOMPARE(m_gateway->records().first().status, 413);
+}
+
+void tst_Limits::deliversRefusalWhileClientKeepsSending()
+{
+    // The client is still sending its body when the 413 goes out: the gateway must not
+    // reset the connection under it (a reset can destroy the answer before it is read).
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + keyLine()
+                   + "Content-Length: 41943040\r\n\r\n");
+    for (int i = 0; i < 32; ++i)
+        client.sendRaw(QByteArray(64 * 1024, 'z'));
+    QVERIFY(client.waitForResponses(1, 5000));
+    QCOMPARE(client.responses().first().status, 413);
+    QCOMPARE(GatewayHarness::errorType(client.responses().first().body),
+             QStringLiteral("request_too_large"));
+    QVERIFY(client.waitForClose());
 }
 
 void tst_Limits::refusesOversizedBodyEvenWithExpect()

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <QByteArray>
+#include <QObject>
+
+class QSocketNotifier;
+
+namespace tollgate {
+
+// A connected, non-blocking TCP socket driven by the event loop, with none of
+// QTcpSocket's per-connection set-up queries and per-read FIONREAD: reads go straight
+// into the caller's buffer and writes straight to the kernel, and only what the kernel
+// does not take at once is kept until the socket is writable again. Closing is graceful
+// (the peer gets everything written, then FIN) unless close() says otherwise.
+class TcpStream : public QObject
+{
+    Q_OBJECT
+
+public:
+    // Takes ownership of a connected socket descriptor.
+    explicit TcpStream(qintptr descriptor, QObject *parent = nullptr);
+    ~TcpStream() override;
+
+    // Up to size bytes: >0 read, 0 nothing available now, -1 the connection has ended.
+    qint64 read(char *data, qint64 size);
+    // Queues data for the peer; sends at once what the kernel accepts.
+    void write(const char *data, qint64 size);
+    qint64 bytesToWrite() const { return m_out.size() - m_outOffset; }
+
+    // Ends the connection once everything written has gone out; input that still
+    // arrives is read and dropped meanwhile, so the peer sees our answer rather than a
+    // reset. Emits closed() when done.
+    void closeWhenWritten();
+    // Ends the connection now (pending output is dropped).
+    void close();
+    bool isOpen() const { return m_descriptor >= 0; }
+
+signals:
+    void readyRead();
+    void bytesWritten(); // queued output went out (some or all)
+    void closed(); // the connection ended: peer close, error, or closeWhenWritten()
+
+private:
+    void onReadable();
+    void onWritable();
+    void sendQueued();
+    void finishClose();
+
+    qintptr m_descriptor;
+    QSocketNotifier *m_readNotifier = nullptr;
+    QSocketNotifier *m_writeNotifier = nullptr;
+    QByteArray m_out;
+    qsizetype m_outOffset = 0;
+    bool m_isClosing = false;
+    bool m_isWriteShutDown = false;
+};
+
+} // namespace tollgate
