@@ -7,7 +7,8 @@ packages=(build-essential cmake ninja-build pkg-config ca-certificates
           qt6-base-dev libqt6sql6-sqlite libqt6sql6-psql qt6-charts-dev qtkeychain-qt6-dev
           libhttp-parser-dev zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(clang-format nginx-light procps)
+    # openssl: the integration tests make throwaway TLS certificates with it.
+    packages+=(clang-format nginx-light procps openssl)
     # Node.js 18 or later for the end-to-end clients (@anthropic-ai/sdk, Claude Code).
     if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 18 )); then
         packages+=(nodejs npm)

@@ -7,6 +7,7 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #else
+#include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +23,18 @@ using SocketLength = int;
 bool wouldBlock()
 {
     return WSAGetLastError() == WSAEWOULDBLOCK;
+}
+bool connectInProgress()
+{
+    return WSAGetLastError() == WSAEWOULDBLOCK;
+}
+int lastError()
+{
+    return WSAGetLastError();
+}
+QString errorText(int code)
+{
+    return QStringLiteral("socket error %1").arg(code);
 }
 void closeDescriptor(qintptr d)
 {
@@ -45,6 +58,18 @@ qint64 transmit(qintptr d, const char *data, qint64 size)
 bool wouldBlock()
 {
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+bool connectInProgress()
+{
+    return errno == EINPROGRESS || errno == EINTR;
+}
+int lastError()
+{
+    return errno;
+}
+QString errorText(int code)
+{
+    return QString::fromLocal8Bit(std::strerror(code));
 }
 void closeDescriptor(qintptr d)
 {
@@ -91,6 +116,58 @@ TcpStream::TcpStream(qintptr descriptor, QObject *parent)
     connect(m_writeNotifier, &QSocketNotifier::activated, this, &TcpStream::onWritable);
 }
 
+TcpStream *TcpStream::connectTo(const QHostAddress &address, quint16 port, QObject *parent,
+                                QString *error)
+{
+    sockaddr_storage storage = {};
+    socklen_t length = 0;
+    bool ok = false;
+    if (address.protocol() == QAbstractSocket::IPv4Protocol) {
+        auto *in = reinterpret_cast<sockaddr_in *>(&storage);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        in->sin_addr.s_addr = htonl(address.toIPv4Address(&ok));
+        length = sizeof(sockaddr_in);
+    } else if (address.protocol() == QAbstractSocket::IPv6Protocol) {
+        auto *in6 = reinterpret_cast<sockaddr_in6 *>(&storage);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        const Q_IPV6ADDR bytes = address.toIPv6Address();
+        std::memcpy(&in6->sin6_addr, bytes.c, sizeof(bytes.c));
+        length = sizeof(sockaddr_in6);
+        ok = true;
+    }
+    if (!ok) {
+        *error = QStringLiteral("not an IP address: %1").arg(address.toString());
+        return nullptr;
+    }
+    const qintptr descriptor = qintptr(::socket(storage.ss_family, SOCK_STREAM, IPPROTO_TCP));
+    if (descriptor < 0) {
+        *error = errorText(lastError());
+        return nullptr;
+    }
+    makeNonBlocking(descriptor);
+    if (::connect(descriptor, reinterpret_cast<const sockaddr *>(&storage), length) != 0
+        && !connectInProgress()) {
+        *error = errorText(lastError());
+        closeDescriptor(descriptor);
+        return nullptr;
+    }
+    auto *stream = new TcpStream(descriptor, parent);
+    // Writable means connected (or failed: SO_ERROR tells which).
+    stream->m_isConnecting = true;
+    stream->m_readNotifier->setEnabled(false);
+    stream->m_writeNotifier->setEnabled(true);
+    return stream;
+}
+
+void TcpStream::setReadEnabled(bool enabled)
+{
+    m_isReadEnabled = enabled;
+    if (m_descriptor >= 0 && !m_isConnecting)
+        m_readNotifier->setEnabled(enabled);
+}
+
 TcpStream::~TcpStream()
 {
     if (m_descriptor >= 0) {
@@ -109,6 +186,8 @@ qint64 TcpStream::read(char *data, qint64 size)
         return n;
     if (n < 0 && wouldBlock())
         return 0;
+    if (n < 0)
+        m_error = errorText(lastError());
     return -1; // 0: orderly close by the peer; <0: reset or other failure
 }
 
@@ -116,7 +195,7 @@ void TcpStream::write(const char *data, qint64 size)
 {
     if (m_descriptor < 0 || size <= 0 || m_isWriteShutDown)
         return;
-    if (bytesToWrite() == 0) {
+    if (bytesToWrite() == 0 && !m_isConnecting) {
         const qint64 n = transmit(m_descriptor, data, size);
         if (n == size)
             return;
@@ -132,7 +211,8 @@ void TcpStream::write(const char *data, qint64 size)
     } else {
         m_out.append(data, qsizetype(size));
     }
-    m_writeNotifier->setEnabled(true);
+    if (!m_isConnecting)
+        m_writeNotifier->setEnabled(true);
 }
 
 void TcpStream::sendQueued()
@@ -155,6 +235,21 @@ void TcpStream::sendQueued()
 
 void TcpStream::onWritable()
 {
+    if (m_isConnecting) {
+        int code = 0;
+        socklen_t size = sizeof(code);
+        getsockopt(m_descriptor, SOL_SOCKET, SO_ERROR, reinterpret_cast<char *>(&code), &size);
+        if (code != 0) {
+            m_error = errorText(code);
+            finishClose();
+            return;
+        }
+        m_isConnecting = false;
+        m_readNotifier->setEnabled(m_isReadEnabled);
+        m_writeNotifier->setEnabled(bytesToWrite() > 0);
+        emit connected();
+        return;
+    }
     sendQueued();
     emit bytesWritten();
     if (m_isClosing && bytesToWrite() == 0 && !m_isWriteShutDown)

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <QByteArray>
+#include <QHostAddress>
 #include <QObject>
+#include <QString>
 
 class QSocketNotifier;
 
@@ -21,6 +23,16 @@ public:
     explicit TcpStream(qintptr descriptor, QObject *parent = nullptr);
     ~TcpStream() override;
 
+    // Starts a non-blocking connect; the stream emits connected() or, on failure,
+    // closed() with errorString() set. Returns null (and sets *error) when the connect
+    // fails at once.
+    static TcpStream *connectTo(const QHostAddress &address, quint16 port, QObject *parent,
+                                QString *error);
+    bool isConnecting() const { return m_isConnecting; }
+    QString errorString() const { return m_error; }
+    // Back-pressure: while disabled, nothing is read and the peer is held back by TCP.
+    void setReadEnabled(bool enabled);
+
     // Up to size bytes: >0 read, 0 nothing available now, -1 the connection has ended.
     qint64 read(char *data, qint64 size);
     // Queues data for the peer; sends at once what the kernel accepts.
@@ -36,6 +48,7 @@ public:
     bool isOpen() const { return m_descriptor >= 0; }
 
 signals:
+    void connected();
     void readyRead();
     void bytesWritten(); // queued output went out (some or all)
     void closed(); // the connection ended: peer close, error, or closeWhenWritten()
@@ -51,6 +64,9 @@ private:
     QSocketNotifier *m_writeNotifier = nullptr;
     QByteArray m_out;
     qsizetype m_outOffset = 0;
+    QString m_error;
+    bool m_isConnecting = false;
+    bool m_isReadEnabled = true;
     bool m_isClosing = false;
     bool m_isWriteShutDown = false;
 };

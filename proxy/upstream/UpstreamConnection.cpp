@@ -1,16 +1,17 @@
 #include "UpstreamConnection.h"
 
 #include "../MonotonicClock.h"
+#include "../http/TcpStream.h"
 
 #include <QSslSocket>
-#include <QTcpSocket>
 
 namespace tollgate {
 
 namespace {
-// Reads stop at this much unread data while paused, so a slow client pushes back on the
-// vendor through TCP instead of growing memory.
-constexpr qint64 kReadBufferBytes = 256 * 1024;
+// A paused TLS socket stops reading at this much decrypted data, so a slow client pushes
+// back on the vendor through TCP instead of growing memory.
+constexpr qint64 kTlsReadBufferBytes = 256 * 1024;
+constexpr qint64 kReadChunk = 64 * 1024;
 } // namespace
 
 UpstreamConnection::UpstreamConnection(const UpstreamTarget &target, QObject *parent)
@@ -18,28 +19,17 @@ UpstreamConnection::UpstreamConnection(const UpstreamTarget &target, QObject *pa
     , m_target(target)
     , m_parser(HttpParser::Kind::Response)
 {
-    if (m_target.isTls) {
-        auto *ssl = new QSslSocket(this);
-        ssl->setSslConfiguration(m_target.tls);
-        ssl->setPeerVerifyName(m_target.host);
-        connect(ssl, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);
-        m_socket = ssl;
-    } else {
-        m_socket = new QTcpSocket(this);
-        connect(m_socket, &QTcpSocket::connected, this, &UpstreamConnection::onConnected);
-    }
-    m_socket->setReadBufferSize(kReadBufferBytes);
-    connect(m_socket, &QTcpSocket::readyRead, this, &UpstreamConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this, &UpstreamConnection::onDisconnected);
-    connect(m_socket, &QTcpSocket::errorOccurred, this, &UpstreamConnection::onErrorOccurred);
 }
 
 UpstreamConnection::~UpstreamConnection() = default;
 
 bool UpstreamConnection::isReusable() const
 {
-    return m_isReusable && m_isConnected && !m_isShutDown && m_phase == Phase::Idle
-        && m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesAvailable() == 0;
+    if (!m_isReusable || !m_isConnected || m_isShutDown || m_phase != Phase::Idle)
+        return false;
+    if (m_tls)
+        return m_tls->state() == QAbstractSocket::ConnectedState && m_tls->bytesAvailable() == 0;
+    return m_plain && m_plain->isOpen();
 }
 
 void UpstreamConnection::send(const QByteArray &request, Listener *listener)
@@ -54,36 +44,94 @@ void UpstreamConnection::send(const QByteArray &request, Listener *listener)
     m_lastActivityUs = monotonicUs();
     if (m_isConnected) {
         m_phase = Phase::AwaitingResponse;
-        m_socket->write(request);
-        m_socket->flush();
+        writeRequest(request);
         return;
     }
     m_request = request;
     m_phase = Phase::Connecting;
-    if (m_target.isTls)
-        static_cast<QSslSocket *>(m_socket)->connectToHostEncrypted(m_target.host, m_target.port);
-    else
-        m_socket->connectToHost(m_target.host, m_target.port);
+    startConnecting();
+}
+
+void UpstreamConnection::startConnecting()
+{
+    if (m_target.isTls) {
+        m_tls = new QSslSocket(this);
+        m_tls->setSslConfiguration(m_target.tls);
+        m_tls->setPeerVerifyName(m_target.host);
+        m_tls->setReadBufferSize(kTlsReadBufferBytes);
+        connect(m_tls, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);
+        connect(m_tls, &QSslSocket::readyRead, this, &UpstreamConnection::onReadyRead);
+        connect(m_tls, &QSslSocket::disconnected, this, &UpstreamConnection::onTlsDisconnected);
+        connect(m_tls, &QSslSocket::errorOccurred, this, &UpstreamConnection::onTlsError);
+        m_tls->connectToHostEncrypted(m_target.host, m_target.port);
+        return;
+    }
+    QHostAddress address;
+    if (address.setAddress(m_target.host)) {
+        m_addresses = {address};
+        connectPlain();
+        return;
+    }
+    // Names are resolved off the proxy thread (QHostInfo's pool, with its cache).
+    QHostInfo::lookupHost(m_target.host, this, &UpstreamConnection::onHostLookedUp);
+}
+
+void UpstreamConnection::onHostLookedUp(const QHostInfo &info)
+{
+    if (m_isShutDown)
+        return;
+    if (info.error() != QHostInfo::NoError || info.addresses().isEmpty()) {
+        fail(Failure::Connect,
+             QStringLiteral("cannot resolve %1: %2").arg(m_target.host, info.errorString()));
+        return;
+    }
+    m_addresses = info.addresses();
+    connectPlain();
+}
+
+// Tries the resolved addresses in order (a name may come first as IPv6 where the
+// vendor only listens on IPv4) until one accepts.
+void UpstreamConnection::connectPlain()
+{
+    QString error;
+    while (!m_plain && !m_addresses.isEmpty())
+        m_plain = TcpStream::connectTo(m_addresses.takeFirst(), m_target.port, this, &error);
+    if (!m_plain) {
+        fail(Failure::Connect, error);
+        return;
+    }
+    connect(m_plain, &TcpStream::connected, this, &UpstreamConnection::onConnected);
+    connect(m_plain, &TcpStream::readyRead, this, &UpstreamConnection::onPlainReadyRead);
+    connect(m_plain, &TcpStream::closed, this, &UpstreamConnection::onPlainClosed);
 }
 
 void UpstreamConnection::onConnected()
 {
     m_isConnected = true;
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_lastActivityUs = monotonicUs();
     if (m_phase != Phase::Connecting)
         return;
     m_phase = Phase::AwaitingResponse;
-    m_socket->write(m_request);
-    m_socket->flush();
+    writeRequest(m_request);
     m_request.clear();
+}
+
+void UpstreamConnection::writeRequest(const QByteArray &request)
+{
+    if (m_plain) {
+        m_plain->write(request.constData(), request.size());
+        return;
+    }
+    m_tls->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_tls->write(request);
+    m_tls->flush();
 }
 
 void UpstreamConnection::onReadyRead()
 {
-    if (m_isPaused || m_isShutDown)
+    if (m_isPaused || m_isShutDown || !m_tls)
         return;
-    const QByteArray data = m_socket->readAll();
+    const QByteArray data = m_tls->readAll();
     if (data.isEmpty())
         return;
     if (!m_listener) {
@@ -91,15 +139,34 @@ void UpstreamConnection::onReadyRead()
         shutDown();
         return;
     }
-    process(data);
+    process(data.constData(), data.size());
 }
 
-void UpstreamConnection::process(const QByteArray &data)
+void UpstreamConnection::onPlainReadyRead()
+{
+    if (m_isPaused || m_isShutDown)
+        return;
+    char buffer[kReadChunk];
+    const qint64 n = m_plain->read(buffer, sizeof(buffer));
+    if (n < 0) {
+        handleEof();
+        return;
+    }
+    if (n == 0)
+        return;
+    if (!m_listener) {
+        shutDown();
+        return;
+    }
+    process(buffer, qsizetype(n));
+}
+
+void UpstreamConnection::process(const char *data, qsizetype size)
 {
     m_hasResponseBytes = true;
     m_phase = Phase::Receiving;
     m_lastActivityUs = monotonicUs();
-    const qsizetype consumed = m_parser.feed(data.constData(), data.size());
+    const qsizetype consumed = m_parser.feed(data, size);
     Listener *const listener = m_listener;
     if (m_parser.isHeadComplete() && !m_isHeadDelivered) {
         m_isHeadDelivered = true;
@@ -119,7 +186,7 @@ void UpstreamConnection::process(const QByteArray &data)
     }
     if (m_parser.isMessageComplete()) {
         // Anything after the response on this connection means it is out of step.
-        m_isReusable = m_parser.shouldKeepAlive() && consumed == data.size();
+        m_isReusable = m_parser.shouldKeepAlive() && consumed == size;
         finishExchange();
         return;
     }
@@ -140,6 +207,8 @@ void UpstreamConnection::finishExchange()
 void UpstreamConnection::pauseReading()
 {
     m_isPaused = true;
+    if (m_plain)
+        m_plain->setReadEnabled(false);
 }
 
 void UpstreamConnection::resumeReading()
@@ -147,45 +216,72 @@ void UpstreamConnection::resumeReading()
     if (!m_isPaused)
         return;
     m_isPaused = false;
-    if (m_socket->bytesAvailable() > 0)
+    if (m_plain) {
+        m_plain->setReadEnabled(true);
+        return;
+    }
+    if (m_tls && m_tls->bytesAvailable() > 0)
         onReadyRead();
 }
 
-void UpstreamConnection::onDisconnected()
+void UpstreamConnection::onPlainClosed()
 {
     if (m_isShutDown)
         return;
-    if (m_listener) {
-        // Whatever is still buffered belongs to the response: deliver it before the end.
-        if (m_socket->bytesAvailable() > 0) {
-            m_isPaused = false;
-            process(m_socket->readAll());
-        }
-        if (m_listener && m_isHeadDelivered) {
-            m_parser.feedEof(); // completes a close-delimited body
-            if (m_parser.isMessageComplete()) {
-                m_isReusable = false;
-                finishExchange();
-                return;
-            }
-        }
-        if (m_listener) {
-            fail(m_hasResponseBytes || m_isConnected ? Failure::Reset : Failure::Connect,
-                 m_hasResponseBytes ? QStringLiteral("Upstream closed the connection mid-response")
-                                    : QStringLiteral("Upstream closed the connection"));
+    if (!m_isConnected) {
+        if (!m_addresses.isEmpty()) {
+            m_plain->deleteLater();
+            m_plain = nullptr;
+            connectPlain();
             return;
         }
+        fail(Failure::Connect, m_plain->errorString());
+        return;
+    }
+    handleEof();
+}
+
+void UpstreamConnection::onTlsDisconnected()
+{
+    if (m_isShutDown)
+        return;
+    // Whatever is still buffered belongs to the response: deliver it before the end.
+    if (m_listener && m_tls->bytesAvailable() > 0) {
+        m_isPaused = false;
+        const QByteArray tail = m_tls->readAll();
+        process(tail.constData(), tail.size());
+    }
+    handleEof();
+}
+
+void UpstreamConnection::handleEof()
+{
+    if (m_isShutDown)
+        return;
+    if (m_listener && m_isHeadDelivered) {
+        m_parser.feedEof(); // completes a close-delimited body
+        if (m_parser.isMessageComplete()) {
+            m_isReusable = false;
+            finishExchange();
+            return;
+        }
+    }
+    if (m_listener) {
+        fail(m_hasResponseBytes || m_isConnected ? Failure::Reset : Failure::Connect,
+             m_hasResponseBytes ? QStringLiteral("Upstream closed the connection mid-response")
+                                : QStringLiteral("Upstream closed the connection"));
+        return;
     }
     shutDown();
 }
 
-void UpstreamConnection::onErrorOccurred()
+void UpstreamConnection::onTlsError()
 {
     if (m_isShutDown)
         return;
-    const QAbstractSocket::SocketError error = m_socket->error();
+    const QAbstractSocket::SocketError error = m_tls->error();
     if (error == QAbstractSocket::RemoteHostClosedError && m_isConnected)
-        return; // handled by onDisconnected, which sees the buffered tail first
+        return; // handled by onTlsDisconnected, which sees the buffered tail first
     if (!m_listener) {
         shutDown();
         return;
@@ -197,7 +293,7 @@ void UpstreamConnection::onErrorOccurred()
         failure = Failure::Tls;
     else if (!m_isConnected)
         failure = Failure::Connect;
-    fail(failure, m_socket->errorString());
+    fail(failure, m_tls->errorString());
 }
 
 void UpstreamConnection::fail(Failure failure, const QString &message)
@@ -222,7 +318,10 @@ void UpstreamConnection::shutDown()
     m_isShutDown = true;
     m_isReusable = false;
     m_phase = Phase::Idle;
-    m_socket->abort();
+    if (m_tls)
+        m_tls->abort();
+    if (m_plain)
+        m_plain->close();
     emit closed(this);
     deleteLater();
 }

@@ -3,16 +3,18 @@
 #include "../http/HttpParser.h"
 #include "UpstreamTarget.h"
 
+#include <QHostInfo>
 #include <QObject>
 #include <QString>
 
-class QTcpSocket;
+class QSslSocket;
 
 namespace tollgate {
 
-// One keep-alive HTTP/1.1 connection to the vendor (plain TCP or TLS), carrying one
-// exchange at a time. It writes the request, parses the response and hands the head and
-// every body read to its Listener as they arrive; it never buffers a response.
+// One keep-alive HTTP/1.1 connection to the vendor, carrying one exchange at a time: TLS
+// through QSslSocket, plain TCP through a TcpStream. It writes the request, parses the
+// response and hands the head and every body read to its Listener as they arrive; it
+// never buffers a response.
 class UpstreamConnection : public QObject
 {
     Q_OBJECT
@@ -58,20 +60,29 @@ signals:
     void closed(tollgate::UpstreamConnection *connection);
 
 private:
+    void startConnecting();
+    void connectPlain();
+    void onHostLookedUp(const QHostInfo &info);
     void onConnected();
     void onReadyRead();
-    void onDisconnected();
-    void onErrorOccurred();
-    void process(const QByteArray &data);
+    void onPlainReadyRead();
+    void onPlainClosed();
+    void onTlsDisconnected();
+    void onTlsError();
+    void writeRequest(const QByteArray &request);
+    void process(const char *data, qsizetype size);
+    void handleEof();
     void finishExchange();
     void fail(Failure failure, const QString &message);
     void shutDown();
 
     UpstreamTarget m_target;
-    QTcpSocket *m_socket = nullptr;
+    QSslSocket *m_tls = nullptr; // https
+    class TcpStream *m_plain = nullptr; // http
     HttpParser m_parser;
     Listener *m_listener = nullptr;
     QByteArray m_request; // waiting for the connection
+    QList<QHostAddress> m_addresses; // still to try, in the resolver's order
     Phase m_phase = Phase::Idle;
     bool m_isConnected = false;
     bool m_isHeadDelivered = false;

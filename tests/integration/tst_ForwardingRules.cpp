@@ -60,6 +60,7 @@ private slots:
     void replacesVirtualKeyWithUpstreamKey();
     void stripsHopByHopHeadersBothWays();
     void keepsQueryStringAndPathPrefix();
+    void resolvesUpstreamHostName();
     void forwardsBodyUnchanged();
     void forwardsResponseHeadersAndErrorBodiesUntouched();
     void answersHeadProbeAtOnceWithoutAuth_data();
@@ -206,6 +207,21 @@ void tst_ForwardingRules::keepsQueryStringAndPathPrefix()
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(m_mock->requests().first().target,
              QByteArray("/gateway/anthropic/v1/messages?beta=true&x=%2Fy"));
+}
+
+void tst_ForwardingRules::resolvesUpstreamHostName()
+{
+    // "localhost" may resolve to ::1 first; the mock listens on 127.0.0.1 only.
+    QVERIFY(m_gateway->stop());
+    QVERIFY(m_gateway->start(
+        GatewayHarness::configFor("http://localhost:" + QByteArray::number(m_mock->port()))));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    client.send("POST", "/v1/messages", {{"x-api-key", GatewayHarness::virtualKey()}}, "{}");
+    QVERIFY(client.waitForResponses(1));
+    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(m_mock->requests().first().header("host"),
+             QByteArray("localhost:" + QByteArray::number(m_mock->port())));
 }
 
 void tst_ForwardingRules::forwardsBodyUnchanged()

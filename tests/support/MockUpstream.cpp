@@ -8,6 +8,10 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QPointer>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTimer>
@@ -186,9 +190,67 @@ struct MockUpstream::Connection : public QObject
     std::unique_ptr<GzipEncoder> gzip;
 };
 
+// A QTcpServer that, in TLS mode, hands out QSslSockets once their handshake is done (and
+// emits newConnection then), so the rest of the mock reads and writes plain HTTP either way.
+class MockUpstream::Server : public QTcpServer
+{
+public:
+    using QTcpServer::QTcpServer;
+
+    bool isTls() const { return m_tls; }
+    void setTls(const QSslConfiguration &configuration)
+    {
+        m_tls = true;
+        m_configuration = configuration;
+    }
+    int handshakeFailures() const { return m_handshakeFailures; }
+    void clearHandshakeFailures() { m_handshakeFailures = 0; }
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        if (!m_tls) {
+            QTcpServer::incomingConnection(descriptor);
+            return;
+        }
+        auto *socket = new QSslSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            delete socket;
+            return;
+        }
+        socket->setSslConfiguration(m_configuration);
+        // Until the handshake is done the socket is ours: whichever of these comes first
+        // cuts all three, so the socket is handed out or dropped exactly once.
+        auto *handshake = new QObject(socket);
+        auto done = [socket, handshake] {
+            QObject::disconnect(socket, nullptr, handshake, nullptr);
+            handshake->deleteLater();
+        };
+        connect(socket, &QSslSocket::encrypted, handshake, [this, socket, done] {
+            done();
+            addPendingConnection(socket);
+            emit newConnection();
+        });
+        auto fail = [this, socket, done] {
+            done();
+            ++m_handshakeFailures;
+            socket->abort();
+            socket->deleteLater();
+        };
+        connect(socket, &QSslSocket::errorOccurred, handshake, fail);
+        connect(socket, &QSslSocket::disconnected, handshake, fail);
+        socket->startServerEncryption();
+    }
+
+private:
+    bool m_tls = false;
+    QSslConfiguration m_configuration;
+    int m_handshakeFailures = 0;
+};
+
 MockUpstream::MockUpstream(QObject *parent)
     : QObject(parent)
-    , m_server(new QTcpServer(this))
+    , m_server(new Server(this))
 {
     connect(m_server, &QTcpServer::newConnection, this, &MockUpstream::onNewConnection);
 }
@@ -212,14 +274,36 @@ bool MockUpstream::listen()
     return m_server->listen(QHostAddress::LocalHost, 0);
 }
 
+bool MockUpstream::listenTls(const QSslCertificate &certificate, const QSslKey &privateKey)
+{
+    if (m_server->isListening() || certificate.isNull() || privateKey.isNull())
+        return false;
+    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+    configuration.setLocalCertificate(certificate);
+    configuration.setPrivateKey(privateKey);
+    configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
+    m_server->setTls(configuration);
+    return m_server->listen(QHostAddress::LocalHost, 0);
+}
+
 quint16 MockUpstream::port() const
 {
     return m_server->serverPort();
 }
 
+bool MockUpstream::isTls() const
+{
+    return m_server->isTls();
+}
+
 QByteArray MockUpstream::baseUrl() const
 {
-    return "http://127.0.0.1:" + QByteArray::number(port());
+    return (isTls() ? "https://127.0.0.1:" : "http://127.0.0.1:") + QByteArray::number(port());
+}
+
+int MockUpstream::tlsHandshakeFailures() const
+{
+    return m_server->handshakeFailures();
 }
 
 void MockUpstream::setHandler(Handler handler)
@@ -242,6 +326,7 @@ void MockUpstream::clear()
     m_requests.clear();
     m_queue.clear();
     m_connectionCount = 0;
+    m_server->clearHandshakeFailures();
 }
 
 MockResponse MockUpstream::messageJson(const QByteArray &model)

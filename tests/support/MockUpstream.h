@@ -7,7 +7,8 @@
 #include <QPair>
 #include <functional>
 
-class QTcpServer;
+class QSslCertificate;
+class QSslKey;
 class QTcpSocket;
 
 namespace tollgate::test {
@@ -53,9 +54,10 @@ struct MockResponse
 };
 
 // Scriptable Anthropic-like upstream on 127.0.0.1 (any free port), running on the thread
-// that creates it. By default it answers POST /v1/messages like the Messages API
-// (JSON, or SSE when the body holds "stream":true), /v1/messages/count_tokens with
-// {"input_tokens":N}, GET /v1/models with a model list. A handler replaces that.
+// that creates it; plain HTTP after listen(), HTTPS after listenTls(). By default it
+// answers POST /v1/messages like the Messages API (JSON, or SSE when the body holds
+// "stream":true), /v1/messages/count_tokens with {"input_tokens":N}, GET /v1/models with
+// a model list. A handler replaces that.
 class MockUpstream : public QObject
 {
     Q_OBJECT
@@ -67,8 +69,15 @@ public:
     ~MockUpstream() override;
 
     bool listen(); // on 127.0.0.1, port 0
+    // Same, but every connection is TLS with this certificate (the client's is not asked
+    // for). A connection counts, and its requests are read, once the handshake is done;
+    // one whose handshake fails is dropped and only shows in tlsHandshakeFailures().
+    // False when already listening.
+    bool listenTls(const QSslCertificate &certificate, const QSslKey &privateKey);
     quint16 port() const;
-    QByteArray baseUrl() const; // http://127.0.0.1:PORT
+    bool isTls() const;
+    QByteArray baseUrl() const; // http://127.0.0.1:PORT, or https:// after listenTls()
+    int tlsHandshakeFailures() const; // TLS connections dropped before the handshake finished
 
     void setHandler(Handler handler); // empty handler: the default Anthropic-like answers
     // Answer the next request with this response, then go back to the handler/defaults.
@@ -77,7 +86,9 @@ public:
     const QList<MockRequest> &requests() const { return m_requests; }
     int connectionCount() const { return m_connectionCount; } // accepted so far
     int openConnections() const; // connected right now
-    void clear(); // forgets requests, queued responses and connectionCount; keeps the handler
+    // Forgets requests, queued responses, connectionCount and tlsHandshakeFailures; keeps
+    // the handler.
+    void clear();
 
     // Ready-made answers.
     static MockResponse messageJson(const QByteArray &model = "claude-opus-4-8");
@@ -103,7 +114,8 @@ private:
     void resetConnection(Connection *conn);
     void finishResponse(Connection *conn);
 
-    QTcpServer *m_server = nullptr;
+    class Server;
+    Server *m_server = nullptr;
     QHash<QTcpSocket *, Connection *>
         m_connections; // open ones; each Connection is a child of its socket
     Handler m_handler;
