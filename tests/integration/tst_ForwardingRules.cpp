@@ -75,6 +75,7 @@ private slots:
     void servesHealthEndpoint();
     void reusesConnectionsBothWays();
     void answersPipelinedRequestsInOrder();
+    void answersHttp10ClientWithCloseDelimitedStream();
     void acceptsChunkedRequestBody();
     void sendsContinueForExpect();
     void reportsFinishedRequestsWithTimings();
@@ -463,6 +464,22 @@ void tst_ForwardingRules::answersPipelinedRequestsInOrder()
     QCOMPARE(client.responses().at(1).body, QByteArray("{\"echo\":2}"));
     QCOMPARE(client.responses().at(2).body, QByteArray("{\"echo\":3}"));
     QCOMPARE(client.responses().at(3).status, 200);
+}
+
+void tst_ForwardingRules::answersHttp10ClientWithCloseDelimitedStream()
+{
+    // No chunked encoding for HTTP/1.0: the stream ends with the connection.
+    m_mock->enqueue(MockUpstream::messageStream("claude-opus-4-8", 2, 5));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    client.sendRaw("POST /v1/messages HTTP/1.0\r\nx-api-key: " + GatewayHarness::virtualKey()
+                   + "\r\nContent-Length: 15\r\n\r\n{\"stream\":true}");
+    QVERIFY(client.waitForClose());
+    QVERIFY(client.received().startsWith("HTTP/1.1 200 "));
+    QVERIFY(!client.received().contains("Transfer-Encoding: chunked"));
+    QVERIFY(client.received().contains("Connection: close"));
+    QVERIFY(
+        client.received().endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
 }
 
 void tst_ForwardingRules::acceptsChunkedRequestBody()
