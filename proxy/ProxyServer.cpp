@@ -7,8 +7,6 @@
 #include "upstream/ConnectionPool.h"
 
 #include <QAbstractEventDispatcher>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTimer>
 #include <algorithm>
 
@@ -69,10 +67,8 @@ void ProxyServer::start()
 
     m_pool = new ConnectionPool(this);
     m_server = new HttpListener(this);
-    m_server->setListenBacklogSize(1024);
-    m_server->setMaxPendingConnections(1024);
     connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
-    if (!m_server->listen(m_config.listenAddress, m_config.port)) {
+    if (!m_server->listen(m_config.listenAddress, m_config.port, 1024)) {
         const QString error = QStringLiteral("cannot listen on %1:%2: %3")
                                   .arg(m_config.listenAddress.toString())
                                   .arg(m_config.port)
@@ -99,7 +95,7 @@ void ProxyServer::start()
     // once the loop is back at the top, without posting an event per request.
     connect(QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, this,
             &ProxyServer::deleteFinishedExchanges);
-    emit started(m_server->serverPort());
+    emit started(m_server->port());
 }
 
 void ProxyServer::stop()

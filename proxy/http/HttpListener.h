@@ -1,23 +1,40 @@
 #pragma once
 
-#include <QTcpServer>
+#include <QHostAddress>
+#include <QObject>
+#include <QString>
+
+class QSocketNotifier;
 
 namespace tollgate {
 
-// The listening socket. It hands each accepted connection on as a bare descriptor (for a
-// TcpStream) instead of building a QTcpSocket for it.
-class HttpListener : public QTcpServer
+// The listening socket. Each readiness accepts only a few connections and hands them on
+// as bare non-blocking descriptors (for a TcpStream): under a burst of new clients the
+// loop keeps serving the streams already open between accepts, so nobody's first byte
+// waits behind a whole wave of connection set-ups.
+class HttpListener : public QObject
 {
     Q_OBJECT
 
 public:
-    using QTcpServer::QTcpServer;
+    explicit HttpListener(QObject *parent = nullptr);
+    ~HttpListener() override;
+
+    bool listen(const QHostAddress &address, quint16 port, int backlog);
+    quint16 port() const { return m_port; }
+    QString errorString() const { return m_error; }
+    void close();
 
 signals:
     void accepted(qintptr descriptor);
 
-protected:
-    void incomingConnection(qintptr descriptor) override { emit accepted(descriptor); }
+private:
+    void onReadable();
+
+    qintptr m_descriptor = -1;
+    quint16 m_port = 0;
+    QString m_error;
+    QSocketNotifier *m_notifier = nullptr;
 };
 
 } // namespace tollgate
