@@ -1,87 +1,16 @@
 #include "HttpListener.h"
 
-#include <QSocketNotifier>
-#include <cerrno>
-#include <cstring>
+#include "NativeSocket.h"
 
-#ifdef _WIN32
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#else
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
+#include <QSocketNotifier>
 
 namespace tollgate {
+
+using namespace nativesocket;
 
 namespace {
 // Connections taken per readiness of the listening socket.
 constexpr int kAcceptsPerPass = 4;
-
-#ifdef _WIN32
-// Winsock must be started before the first socket call; Qt does it only for its own sockets.
-void ensureWinsock()
-{
-    static const bool started = [] {
-        WSADATA data;
-        return WSAStartup(MAKEWORD(2, 2), &data) == 0;
-    }();
-    Q_UNUSED(started);
-}
-QString lastErrorText()
-{
-    return QStringLiteral("socket error %1").arg(WSAGetLastError());
-}
-void closeDescriptor(qintptr d)
-{
-    closesocket(SOCKET(d));
-}
-qintptr acceptOne(qintptr listener)
-{
-    const SOCKET s = ::accept(SOCKET(listener), nullptr, nullptr);
-    if (s == INVALID_SOCKET)
-        return -1;
-    u_long on = 1;
-    ioctlsocket(s, FIONBIO, &on);
-    return qintptr(s);
-}
-void makeNonBlocking(qintptr d)
-{
-    u_long on = 1;
-    ioctlsocket(SOCKET(d), FIONBIO, &on);
-}
-#else
-void ensureWinsock() { }
-QString lastErrorText()
-{
-    return QString::fromLocal8Bit(std::strerror(errno));
-}
-void closeDescriptor(qintptr d)
-{
-    ::close(int(d));
-}
-qintptr acceptOne(qintptr listener)
-{
-#if defined(__linux__)
-    return ::accept4(int(listener), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-#else
-    const int fd = ::accept(int(listener), nullptr, nullptr);
-    if (fd >= 0) {
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    return fd;
-#endif
-}
-void makeNonBlocking(qintptr d)
-{
-    fcntl(int(d), F_SETFL, fcntl(int(d), F_GETFL) | O_NONBLOCK);
-    fcntl(int(d), F_SETFD, FD_CLOEXEC);
-}
-#endif
 } // namespace
 
 HttpListener::HttpListener(QObject *parent)
@@ -96,7 +25,7 @@ HttpListener::~HttpListener()
 
 bool HttpListener::listen(const QHostAddress &address, quint16 port, int backlog)
 {
-    ensureWinsock();
+    ensureStarted();
     sockaddr_storage storage = {};
     socklen_t length = 0;
     const bool isIpv6 = address.protocol() == QAbstractSocket::IPv6Protocol;
@@ -116,7 +45,7 @@ bool HttpListener::listen(const QHostAddress &address, quint16 port, int backlog
     }
     const qintptr fd = qintptr(::socket(storage.ss_family, SOCK_STREAM, IPPROTO_TCP));
     if (fd < 0) {
-        m_error = lastErrorText();
+        m_error = errorText(lastError());
         return false;
     }
 #ifndef _WIN32
@@ -126,7 +55,7 @@ bool HttpListener::listen(const QHostAddress &address, quint16 port, int backlog
 #endif
     if (::bind(fd, reinterpret_cast<const sockaddr *>(&storage), length) != 0
         || ::listen(fd, backlog) != 0) {
-        m_error = lastErrorText();
+        m_error = errorText(lastError());
         closeDescriptor(fd);
         return false;
     }

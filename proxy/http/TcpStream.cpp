@@ -1,101 +1,12 @@
 #include "TcpStream.h"
 
-#include <QSocketNotifier>
-#include <cerrno>
+#include "NativeSocket.h"
 
-#ifdef _WIN32
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#else
-#include <cstring>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
+#include <QSocketNotifier>
 
 namespace tollgate {
 
-namespace {
-#ifdef _WIN32
-using SocketLength = int;
-bool wouldBlock()
-{
-    return WSAGetLastError() == WSAEWOULDBLOCK;
-}
-bool connectInProgress()
-{
-    return WSAGetLastError() == WSAEWOULDBLOCK;
-}
-int lastError()
-{
-    return WSAGetLastError();
-}
-QString errorText(int code)
-{
-    return QStringLiteral("socket error %1").arg(code);
-}
-void closeDescriptor(qintptr d)
-{
-    closesocket(SOCKET(d));
-}
-void makeNonBlocking(qintptr d)
-{
-    u_long on = 1;
-    ioctlsocket(SOCKET(d), FIONBIO, &on);
-}
-qint64 receive(qintptr d, char *data, qint64 size)
-{
-    return recv(SOCKET(d), data, int(size), 0);
-}
-qint64 transmit(qintptr d, const char *data, qint64 size)
-{
-    return send(SOCKET(d), data, int(size), 0);
-}
-#define TOLLGATE_SHUT_WR SD_SEND
-#else
-bool wouldBlock()
-{
-    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-}
-bool connectInProgress()
-{
-    return errno == EINPROGRESS || errno == EINTR;
-}
-int lastError()
-{
-    return errno;
-}
-QString errorText(int code)
-{
-    return QString::fromLocal8Bit(std::strerror(code));
-}
-void closeDescriptor(qintptr d)
-{
-    ::close(int(d));
-}
-void makeNonBlocking(qintptr d)
-{
-    const int flags = fcntl(int(d), F_GETFL);
-    if (!(flags & O_NONBLOCK))
-        fcntl(int(d), F_SETFL, flags | O_NONBLOCK);
-}
-qint64 receive(qintptr d, char *data, qint64 size)
-{
-    return ::recv(int(d), data, size_t(size), 0);
-}
-qint64 transmit(qintptr d, const char *data, qint64 size)
-{
-#ifdef MSG_NOSIGNAL
-    return ::send(int(d), data, size_t(size), MSG_NOSIGNAL); // a vanished peer is no SIGPIPE
-#else
-    return ::send(int(d), data, size_t(size), 0);
-#endif
-}
-#define TOLLGATE_SHUT_WR SHUT_WR
-#endif
-} // namespace
+using namespace nativesocket;
 
 TcpStream::TcpStream(qintptr descriptor, QObject *parent)
     : QObject(parent)
@@ -141,6 +52,7 @@ TcpStream *TcpStream::connectTo(const QHostAddress &address, quint16 port, QObje
         *error = QStringLiteral("not an IP address: %1").arg(address.toString());
         return nullptr;
     }
+    ensureStarted();
     const qintptr descriptor = qintptr(::socket(storage.ss_family, SOCK_STREAM, IPPROTO_TCP));
     if (descriptor < 0) {
         *error = errorText(lastError());
@@ -284,7 +196,7 @@ void TcpStream::closeWhenWritten()
         return; // onWritable() comes back here once the queue is empty
     if (!m_isWriteShutDown) {
         m_isWriteShutDown = true;
-        shutdown(m_descriptor, TOLLGATE_SHUT_WR);
+        shutdown(m_descriptor, kShutdownWrite);
     }
 }
 

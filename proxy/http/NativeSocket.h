@@ -1,0 +1,134 @@
+#pragma once
+
+// The few socket calls TcpStream and HttpListener make, the same on POSIX systems and
+// with Winsock. Internal to proxy/http.
+
+#include <QString>
+#include <QtGlobal>
+#include <cerrno>
+#include <cstring>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
+namespace tollgate::nativesocket {
+
+#ifdef _WIN32
+constexpr int kShutdownWrite = SD_SEND;
+
+// Winsock must be started before the first socket call; Qt does it only for its own sockets.
+inline void ensureStarted()
+{
+    static const bool started = [] {
+        WSADATA data;
+        return WSAStartup(MAKEWORD(2, 2), &data) == 0;
+    }();
+    Q_UNUSED(started);
+}
+inline int lastError()
+{
+    return WSAGetLastError();
+}
+inline bool wouldBlock()
+{
+    return WSAGetLastError() == WSAEWOULDBLOCK;
+}
+inline bool connectInProgress()
+{
+    return WSAGetLastError() == WSAEWOULDBLOCK;
+}
+inline QString errorText(int code)
+{
+    return QStringLiteral("socket error %1").arg(code);
+}
+inline void closeDescriptor(qintptr d)
+{
+    closesocket(SOCKET(d));
+}
+inline void makeNonBlocking(qintptr d)
+{
+    u_long on = 1;
+    ioctlsocket(SOCKET(d), FIONBIO, &on);
+}
+inline qint64 receive(qintptr d, char *data, qint64 size)
+{
+    return recv(SOCKET(d), data, int(size), 0);
+}
+inline qint64 transmit(qintptr d, const char *data, qint64 size)
+{
+    return send(SOCKET(d), data, int(size), 0);
+}
+inline qintptr acceptOne(qintptr listener)
+{
+    const SOCKET s = ::accept(SOCKET(listener), nullptr, nullptr);
+    if (s == INVALID_SOCKET)
+        return -1;
+    makeNonBlocking(qintptr(s));
+    return qintptr(s);
+}
+#else
+constexpr int kShutdownWrite = SHUT_WR;
+
+inline void ensureStarted() { }
+inline int lastError()
+{
+    return errno;
+}
+inline bool wouldBlock()
+{
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+inline bool connectInProgress()
+{
+    return errno == EINPROGRESS || errno == EINTR;
+}
+inline QString errorText(int code)
+{
+    return QString::fromLocal8Bit(std::strerror(code));
+}
+inline void closeDescriptor(qintptr d)
+{
+    ::close(int(d));
+}
+inline void makeNonBlocking(qintptr d)
+{
+    const int flags = fcntl(int(d), F_GETFL);
+    if (!(flags & O_NONBLOCK))
+        fcntl(int(d), F_SETFL, flags | O_NONBLOCK);
+    fcntl(int(d), F_SETFD, FD_CLOEXEC);
+}
+inline qint64 receive(qintptr d, char *data, qint64 size)
+{
+    return ::recv(int(d), data, size_t(size), 0);
+}
+inline qint64 transmit(qintptr d, const char *data, qint64 size)
+{
+#ifdef MSG_NOSIGNAL
+    return ::send(int(d), data, size_t(size), MSG_NOSIGNAL); // a vanished peer is no SIGPIPE
+#else
+    return ::send(int(d), data, size_t(size), 0);
+#endif
+}
+inline qintptr acceptOne(qintptr listener)
+{
+#if defined(__linux__)
+    return ::accept4(int(listener), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    const int fd = ::accept(int(listener), nullptr, nullptr);
+    if (fd >= 0)
+        makeNonBlocking(fd);
+    return fd;
+#endif
+}
+#endif
+
+} // namespace tollgate::nativesocket
