@@ -10,7 +10,7 @@ using namespace nativesocket;
 
 namespace {
 // Connections taken per readiness of the listening socket.
-constexpr int kAcceptsPerPass = 4;
+constexpr int kAcceptsPerPass = 16;
 } // namespace
 
 HttpListener::HttpListener(QObject *parent)
@@ -43,7 +43,7 @@ bool HttpListener::listen(const QHostAddress &address, quint16 port, int backlog
         in->sin_addr.s_addr = htonl(address.toIPv4Address());
         length = sizeof(sockaddr_in);
     }
-    const qintptr fd = qintptr(::socket(storage.ss_family, SOCK_STREAM, IPPROTO_TCP));
+    const qintptr fd = openStreamSocket(storage.ss_family);
     if (fd < 0) {
         m_error = errorText(lastError());
         return false;
@@ -59,7 +59,6 @@ bool HttpListener::listen(const QHostAddress &address, quint16 port, int backlog
         closeDescriptor(fd);
         return false;
     }
-    makeNonBlocking(fd);
     getsockname(fd, reinterpret_cast<sockaddr *>(&storage), &length);
     m_port = ntohs(isIpv6 ? reinterpret_cast<sockaddr_in6 *>(&storage)->sin6_port
                           : reinterpret_cast<sockaddr_in *>(&storage)->sin_port);

@@ -67,6 +67,14 @@ inline qint64 transmit(qintptr d, const char *data, qint64 size)
 {
     return send(SOCKET(d), data, int(size), 0);
 }
+inline qintptr openStreamSocket(int family)
+{
+    const SOCKET s = ::socket(family, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET)
+        return -1;
+    makeNonBlocking(qintptr(s));
+    return qintptr(s);
+}
 inline qintptr acceptOne(qintptr listener)
 {
     const SOCKET s = ::accept(SOCKET(listener), nullptr, nullptr);
@@ -118,6 +126,19 @@ inline qint64 transmit(qintptr d, const char *data, qint64 size)
     return ::send(int(d), data, size_t(size), 0);
 #endif
 }
+// A non-blocking, close-on-exec TCP socket.
+inline qintptr openStreamSocket(int family)
+{
+#if defined(__linux__)
+    return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+#else
+    const int fd = ::socket(family, SOCK_STREAM, IPPROTO_TCP);
+    if (fd >= 0)
+        makeNonBlocking(fd);
+    return fd;
+#endif
+}
+// The next pending connection, non-blocking and close-on-exec; -1 when there is none.
 inline qintptr acceptOne(qintptr listener)
 {
 #if defined(__linux__)

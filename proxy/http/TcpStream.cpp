@@ -12,7 +12,6 @@ TcpStream::TcpStream(qintptr descriptor, QObject *parent)
     : QObject(parent)
     , m_descriptor(descriptor)
 {
-    makeNonBlocking(m_descriptor);
     // Every event goes out the moment it is written: no Nagle delay.
     int one = 1;
     setsockopt(m_descriptor, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char *>(&one),
@@ -53,12 +52,11 @@ TcpStream *TcpStream::connectTo(const QHostAddress &address, quint16 port, QObje
         return nullptr;
     }
     ensureStarted();
-    const qintptr descriptor = qintptr(::socket(storage.ss_family, SOCK_STREAM, IPPROTO_TCP));
+    const qintptr descriptor = openStreamSocket(storage.ss_family);
     if (descriptor < 0) {
         *error = errorText(lastError());
         return nullptr;
     }
-    makeNonBlocking(descriptor);
     if (::connect(descriptor, reinterpret_cast<const sockaddr *>(&storage), length) != 0
         && !connectInProgress()) {
         *error = errorText(lastError());

@@ -19,7 +19,7 @@ class TcpStream : public QObject
     Q_OBJECT
 
 public:
-    // Takes ownership of a connected socket descriptor.
+    // Takes ownership of a connected, non-blocking socket descriptor.
     explicit TcpStream(qintptr descriptor, QObject *parent = nullptr);
     ~TcpStream() override;
 
