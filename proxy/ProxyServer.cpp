@@ -120,7 +120,9 @@ void ProxyServer::stop()
 
 void ProxyServer::onAccepted(qintptr descriptor)
 {
-    m_connections.insert(new ClientConnection(descriptor, this, m_limits, this));
+    auto *connection = new ClientConnection(descriptor, this, m_limits, this);
+    m_connections.insert(connection);
+    connection->start(); // may answer, or even close, at once
 }
 
 ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const HttpParser &head)

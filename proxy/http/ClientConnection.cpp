@@ -28,6 +28,11 @@ ClientConnection::ClientConnection(qintptr descriptor, Handler *handler, const L
 
 ClientConnection::~ClientConnection() = default;
 
+void ClientConnection::start()
+{
+    onReadyRead();
+}
+
 qint64 ClientConnection::bytesToWrite() const
 {
     return m_stream->bytesToWrite();

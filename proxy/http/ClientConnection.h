@@ -59,6 +59,9 @@ public:
                      QObject *parent = nullptr);
     ~ClientConnection() override;
 
+    // Reads what the client sent along with its connect, without waiting a loop pass.
+    void start();
+
     // Response side, one response per request, in order. Output is queued until flush()
     // (finishResponse() and sendResponse() flush themselves).
     // head: status line and header lines (each ending in CRLF), no blank line.

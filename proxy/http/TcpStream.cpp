@@ -105,6 +105,20 @@ void TcpStream::write(const char *data, qint64 size)
 {
     if (m_descriptor < 0 || size <= 0 || m_isWriteShutDown)
         return;
+    if (bytesToWrite() == 0 && m_isConnecting) {
+        // On loopback and fast links the handshake is often done by now: try at once
+        // instead of waiting a loop pass for writability. Any failure just waits for it.
+        const qint64 n = transmit(m_descriptor, data, size);
+        if (n > 0) {
+            if (n < size)
+                m_out = QByteArray(data + n, qsizetype(size - n));
+            markConnected();
+            return;
+        }
+        m_out = QByteArray(data, qsizetype(size));
+        m_outOffset = 0;
+        return;
+    }
     if (bytesToWrite() == 0 && !m_isConnecting) {
         const qint64 n = transmit(m_descriptor, data, size);
         if (n == size)
@@ -154,16 +168,23 @@ void TcpStream::onWritable()
             finishClose();
             return;
         }
-        m_isConnecting = false;
-        m_readNotifier->setEnabled(m_isReadEnabled);
-        m_writeNotifier->setEnabled(bytesToWrite() > 0);
-        emit connected();
+        markConnected();
+        if (bytesToWrite() > 0)
+            sendQueued();
         return;
     }
     sendQueued();
     emit bytesWritten();
     if (m_isClosing && bytesToWrite() == 0 && !m_isWriteShutDown)
         closeWhenWritten();
+}
+
+void TcpStream::markConnected()
+{
+    m_isConnecting = false;
+    m_readNotifier->setEnabled(m_isReadEnabled);
+    m_writeNotifier->setEnabled(bytesToWrite() > 0);
+    emit connected();
 }
 
 void TcpStream::onReadable()

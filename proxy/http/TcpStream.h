@@ -35,7 +35,8 @@ public:
 
     // Up to size bytes: >0 read, 0 nothing available now, -1 the connection has ended.
     qint64 read(char *data, qint64 size);
-    // Queues data for the peer; sends at once what the kernel accepts.
+    // Queues data for the peer; sends at once what the kernel accepts (also while
+    // connecting: a request may leave with the handshake's completion).
     void write(const char *data, qint64 size);
     qint64 bytesToWrite() const { return m_out.size() - m_outOffset; }
 
@@ -56,6 +57,7 @@ signals:
 private:
     void onReadable();
     void onWritable();
+    void markConnected();
     void sendQueued();
     void finishClose();
 

@@ -103,6 +103,9 @@ void UpstreamConnection::connectPlain()
     connect(m_plain, &TcpStream::connected, this, &UpstreamConnection::onConnected);
     connect(m_plain, &TcpStream::readyRead, this, &UpstreamConnection::onPlainReadyRead);
     connect(m_plain, &TcpStream::closed, this, &UpstreamConnection::onPlainClosed);
+    // Handed over now: the stream sends it as soon as the connection allows.
+    m_isRequestHandedOver = true; // before write(): it may report the connection at once
+    m_plain->write(m_request.constData(), m_request.size());
 }
 
 void UpstreamConnection::onConnected()
@@ -112,7 +115,8 @@ void UpstreamConnection::onConnected()
     if (m_phase != Phase::Connecting)
         return;
     m_phase = Phase::AwaitingResponse;
-    writeRequest(m_request);
+    if (!m_isRequestHandedOver)
+        writeRequest(m_request);
     m_request.clear();
 }
 
@@ -232,6 +236,7 @@ void UpstreamConnection::onPlainClosed()
         if (!m_addresses.isEmpty()) {
             m_plain->deleteLater();
             m_plain = nullptr;
+            m_isRequestHandedOver = false;
             connectPlain();
             return;
         }

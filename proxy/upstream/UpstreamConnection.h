@@ -85,6 +85,7 @@ private:
     QList<QHostAddress> m_addresses; // still to try, in the resolver's order
     Phase m_phase = Phase::Idle;
     bool m_isConnected = false;
+    bool m_isRequestHandedOver = false; // given to the plain stream before it connected
     bool m_isHeadDelivered = false;
     bool m_hasResponseBytes = false;
     bool m_isReusable = false;
