@@ -26,23 +26,13 @@ HttpListener::~HttpListener()
 bool HttpListener::listen(const QHostAddress &address, quint16 port, int backlog)
 {
     ensureStarted();
-    sockaddr_storage storage = {};
-    socklen_t length = 0;
-    const bool isIpv6 = address.protocol() == QAbstractSocket::IPv6Protocol;
-    if (isIpv6) {
-        auto *in6 = reinterpret_cast<sockaddr_in6 *>(&storage);
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        const Q_IPV6ADDR bytes = address.toIPv6Address();
-        std::memcpy(&in6->sin6_addr, bytes.c, sizeof(bytes.c));
-        length = sizeof(sockaddr_in6);
-    } else {
-        auto *in = reinterpret_cast<sockaddr_in *>(&storage);
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        in->sin_addr.s_addr = htonl(address.toIPv4Address());
-        length = sizeof(sockaddr_in);
+    sockaddr_storage storage;
+    socklen_t length = toSocketAddress(address, port, &storage);
+    if (length == 0) {
+        m_error = QStringLiteral("not an IP address: %1").arg(address.toString());
+        return false;
     }
+    const bool isIpv6 = storage.ss_family == AF_INET6;
     const qintptr fd = openStreamSocket(storage.ss_family);
     if (fd < 0) {
         m_error = errorText(lastError());

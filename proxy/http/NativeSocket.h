@@ -3,6 +3,7 @@
 // The few socket calls TcpStream and HttpListener make, the same on POSIX systems and
 // with Winsock. Internal to proxy/http.
 
+#include <QHostAddress>
 #include <QString>
 #include <QtGlobal>
 #include <cerrno>
@@ -151,5 +152,29 @@ inline qintptr acceptOne(qintptr listener)
 #endif
 }
 #endif
+
+// Fills a socket address for an IPv4 or IPv6 address; returns its length, or 0 when the
+// address is neither.
+inline socklen_t toSocketAddress(const QHostAddress &address, quint16 port,
+                                 sockaddr_storage *storage)
+{
+    *storage = {};
+    if (address.protocol() == QAbstractSocket::IPv4Protocol) {
+        auto *in = reinterpret_cast<sockaddr_in *>(storage);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        in->sin_addr.s_addr = htonl(address.toIPv4Address());
+        return sizeof(sockaddr_in);
+    }
+    if (address.protocol() == QAbstractSocket::IPv6Protocol) {
+        auto *in6 = reinterpret_cast<sockaddr_in6 *>(storage);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        const Q_IPV6ADDR bytes = address.toIPv6Address();
+        std::memcpy(&in6->sin6_addr, bytes.c, sizeof(bytes.c));
+        return sizeof(sockaddr_in6);
+    }
+    return 0;
+}
 
 } // namespace tollgate::nativesocket

@@ -29,25 +29,9 @@ TcpStream::TcpStream(qintptr descriptor, QObject *parent)
 TcpStream *TcpStream::connectTo(const QHostAddress &address, quint16 port, QObject *parent,
                                 QString *error)
 {
-    sockaddr_storage storage = {};
-    socklen_t length = 0;
-    bool ok = false;
-    if (address.protocol() == QAbstractSocket::IPv4Protocol) {
-        auto *in = reinterpret_cast<sockaddr_in *>(&storage);
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        in->sin_addr.s_addr = htonl(address.toIPv4Address(&ok));
-        length = sizeof(sockaddr_in);
-    } else if (address.protocol() == QAbstractSocket::IPv6Protocol) {
-        auto *in6 = reinterpret_cast<sockaddr_in6 *>(&storage);
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        const Q_IPV6ADDR bytes = address.toIPv6Address();
-        std::memcpy(&in6->sin6_addr, bytes.c, sizeof(bytes.c));
-        length = sizeof(sockaddr_in6);
-        ok = true;
-    }
-    if (!ok) {
+    sockaddr_storage storage;
+    const socklen_t length = toSocketAddress(address, port, &storage);
+    if (length == 0) {
         *error = QStringLiteral("not an IP address: %1").arg(address.toString());
         return nullptr;
     }
