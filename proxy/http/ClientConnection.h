@@ -74,7 +74,6 @@ public:
     // A complete response built elsewhere (local answers and errors).
     void sendResponse(const QByteArray &bytes, bool closeAfter);
 
-    bool isResponding() const { return m_state == State::Responding; }
     bool hasResponseStarted() const { return m_hasResponseStarted; }
     qint64 bytesToWrite() const;
     // Called once the client has taken the queued output (back-pressure for upstream reads).

@@ -76,12 +76,4 @@ void ConnectionPool::closeAll()
     m_idle.clear();
 }
 
-int ConnectionPool::idleCount() const
-{
-    int n = 0;
-    for (const auto &list : m_idle)
-        n += int(list.size());
-    return n;
-}
-
 } // namespace tollgate

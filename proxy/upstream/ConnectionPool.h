@@ -31,7 +31,6 @@ public:
     // Closes connections idle for longer than maxIdleUs.
     void closeIdle(qint64 nowUs, qint64 maxIdleUs);
     void closeAll();
-    int idleCount() const;
 
 private:
     void forget(UpstreamConnection *connection);

@@ -60,7 +60,7 @@ void UpstreamConnection::startConnecting()
         m_tls->setPeerVerifyName(m_target.host);
         m_tls->setReadBufferSize(kTlsReadBufferBytes);
         connect(m_tls, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);
-        connect(m_tls, &QSslSocket::readyRead, this, &UpstreamConnection::onReadyRead);
+        connect(m_tls, &QSslSocket::readyRead, this, &UpstreamConnection::onTlsReadyRead);
         connect(m_tls, &QSslSocket::disconnected, this, &UpstreamConnection::onTlsDisconnected);
         connect(m_tls, &QSslSocket::errorOccurred, this, &UpstreamConnection::onTlsError);
         m_tls->connectToHostEncrypted(m_target.host, m_target.port);
@@ -131,9 +131,9 @@ void UpstreamConnection::writeRequest(const QByteArray &request)
     m_tls->flush();
 }
 
-void UpstreamConnection::onReadyRead()
+void UpstreamConnection::onTlsReadyRead()
 {
-    if (m_isPaused || m_isShutDown || !m_tls)
+    if (m_isPaused || m_isShutDown)
         return;
     const QByteArray data = m_tls->readAll();
     if (data.isEmpty())
@@ -225,7 +225,7 @@ void UpstreamConnection::resumeReading()
         return;
     }
     if (m_tls && m_tls->bytesAvailable() > 0)
-        onReadyRead();
+        onTlsReadyRead();
 }
 
 void UpstreamConnection::onPlainClosed()

@@ -64,7 +64,7 @@ private:
     void connectPlain();
     void onHostLookedUp(const QHostInfo &info);
     void onConnected();
-    void onReadyRead();
+    void onTlsReadyRead();
     void onPlainReadyRead();
     void onPlainClosed();
     void onTlsDisconnected();
