@@ -1,7 +1,11 @@
 #include "CommandLine.h"
 
+#include "config/ConfigFile.h"
+
 #include <QCommandLineParser>
+#include <QDateTime>
 #include <QProcessEnvironment>
+#include <QRegularExpression>
 
 namespace tollgate {
 
@@ -32,23 +36,65 @@ CommandLine CommandLine::parse(const QStringList &arguments)
     CommandLine result;
     QCommandLineParser parser;
     parser.setApplicationDescription(
-        QStringLiteral("Tollgate: a local gateway in front of the Anthropic API.\n"
+        QStringLiteral("Tollgate: a local gateway in front of the Anthropic API.\n\n"
+                       "  tollgate [options]                    run the gateway\n"
+                       "  tollgate report --since 7d --by day   print totals from the "
+                       "request log\n"
+                       "  tollgate export --since 7d --format csv|jsonl [--output FILE]\n\n"
                        "Environment: TOLLGATE_UPSTREAM_KEY holds the upstream API key."));
+    parser.addPositionalArgument(QStringLiteral("command"),
+                                 QStringLiteral("report or export (default: run the gateway)."),
+                                 QStringLiteral("[command]"));
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
     const QCommandLineOption headless(QStringLiteral("headless"),
                                       QStringLiteral("Run without a window (servers)."));
+    const QCommandLineOption configOption(
+        QStringLiteral("config"),
+        QStringLiteral("Settings file (default %1).").arg(ConfigFile::defaultPath()),
+        QStringLiteral("file"));
     const QCommandLineOption port(QStringLiteral("port"),
                                   QStringLiteral("Port to listen on (default 8787)."),
-                                  QStringLiteral("port"), QStringLiteral("8787"));
+                                  QStringLiteral("port"));
     const QCommandLineOption listen(QStringLiteral("listen"),
                                     QStringLiteral("Address to listen on (default 127.0.0.1)."),
-                                    QStringLiteral("address"), QStringLiteral("127.0.0.1"));
+                                    QStringLiteral("address"));
     const QCommandLineOption upstream(
         QStringLiteral("upstream"),
         QStringLiteral("Upstream base URL, may carry a path prefix (default "
                        "https://api.anthropic.com)."),
-        QStringLiteral("url"), QStringLiteral("https://api.anthropic.com"));
+        QStringLiteral("url"));
+    const QCommandLineOption database(
+        QStringLiteral("database"),
+        QStringLiteral("Request log: a SQLite file, a postgresql:// connection string, or "
+                       "off (default %1).")
+            .arg(ConfigFile::defaultDatabasePath()),
+        QStringLiteral("location"));
+    const QCommandLineOption retention(
+        QStringLiteral("retention-days"),
+        QStringLiteral("Remove request-log rows older than this (default 0: keep all)."),
+        QStringLiteral("days"));
+    const QCommandLineOption billingTag(
+        QStringLiteral("billing-tag"),
+        QStringLiteral("Billing tag of the virtual key (a request's x-tollgate-tag wins)."),
+        QStringLiteral("tag"));
+    const QCommandLineOption since(QStringLiteral("since"),
+                                   QStringLiteral("report/export: from (7d, 24h, 2026-11-01; "
+                                                  "default 7d)."),
+                                   QStringLiteral("time"));
+    const QCommandLineOption until(QStringLiteral("until"),
+                                   QStringLiteral("report/export: up to (default now)."),
+                                   QStringLiteral("time"));
+    const QCommandLineOption by(QStringLiteral("by"),
+                                QStringLiteral("report: day, model, tag, session, key, project "
+                                               "or provider (default day)."),
+                                QStringLiteral("grouping"));
+    const QCommandLineOption format(QStringLiteral("format"),
+                                    QStringLiteral("export: csv or jsonl (default csv)."),
+                                    QStringLiteral("format"));
+    const QCommandLineOption output(QStringLiteral("output"),
+                                    QStringLiteral("export: file to write (default stdout)."),
+                                    QStringLiteral("file"));
     const QCommandLineOption upstreamCa(
         QStringLiteral("upstream-ca"),
         QStringLiteral("PEM file of CA certificates to trust for the upstream's TLS "
@@ -84,9 +130,11 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         QStringLiteral("MiB"));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("Do not log a line per request."));
-    parser.addOptions({headless, port, listen, upstream, upstreamCa, virtualKey, passthrough,
-                       connectTimeout, firstByteTimeout, idleTimeout, maxBody, maxBatchBody,
-                       quiet});
+    parser.addOptions({headless,         configOption, port,        listen,       upstream,
+                       upstreamCa,       virtualKey,   passthrough, billingTag,   connectTimeout,
+                       firstByteTimeout, idleTimeout,  maxBody,     maxBatchBody, database,
+                       retention,        quiet,        since,       until,        by,
+                       format,           output});
 
     if (!parser.parse(arguments)) {
         result.error = parser.errorText();
@@ -95,29 +143,69 @@ CommandLine CommandLine::parse(const QStringList &arguments)
     result.helpText = parser.helpText();
     result.wantsHelp = parser.isSet(helpOption);
     result.wantsVersion = parser.isSet(versionOption);
-    if (!parser.positionalArguments().isEmpty()) {
-        result.error =
-            QStringLiteral("unexpected argument: %1").arg(parser.positionalArguments().first());
-        return result;
+    if (result.wantsHelp || result.wantsVersion)
+        return result; // even with a broken settings file
+    const QStringList positional = parser.positionalArguments();
+    if (!positional.isEmpty()) {
+        if (positional.first() == QLatin1String("report"))
+            result.command = Command::Report;
+        else if (positional.first() == QLatin1String("export"))
+            result.command = Command::Export;
+        else
+            result.error = QStringLiteral("unknown command: %1").arg(positional.first());
+        if (result.error.isEmpty() && positional.size() > 1)
+            result.error = QStringLiteral("unexpected argument: %1").arg(positional.at(1));
+        if (!result.error.isEmpty())
+            return result;
     }
     result.isHeadless = parser.isSet(headless);
     result.isQuiet = parser.isSet(quiet);
 
+    // Defaults, then the settings file, then the command line.
     GatewayConfig &config = result.config;
-    bool ok = false;
-    const uint portValue = parser.value(port).toUInt(&ok);
-    if (!ok || portValue > 65535) {
-        result.error = QStringLiteral("--port must be a number from 0 to 65535");
+    config.store = StoreConfig::sqlite(ConfigFile::defaultDatabasePath());
+    result.configFile =
+        parser.isSet(configOption) ? parser.value(configOption) : ConfigFile::defaultPath();
+    if (!ConfigFile::load(result.configFile, parser.isSet(configOption), &config, &result.error))
         return result;
+
+    bool ok = false;
+    if (parser.isSet(port)) {
+        const uint portValue = parser.value(port).toUInt(&ok);
+        if (!ok || portValue > 65535) {
+            result.error = QStringLiteral("--port must be a number from 0 to 65535");
+            return result;
+        }
+        config.port = quint16(portValue);
     }
-    config.port = quint16(portValue);
-    if (!config.listenAddress.setAddress(parser.value(listen))) {
+    if (parser.isSet(listen) && !config.listenAddress.setAddress(parser.value(listen))) {
         result.error = QStringLiteral("--listen must be an IP address, e.g. 127.0.0.1 or 0.0.0.0");
         return result;
     }
-    config.upstream = QUrl(parser.value(upstream), QUrl::StrictMode);
-    config.upstreamCaFile = parser.value(upstreamCa);
-    config.passthroughAuth = parser.isSet(passthrough);
+    if (parser.isSet(upstream))
+        config.upstream = QUrl(parser.value(upstream), QUrl::StrictMode);
+    if (parser.isSet(database)) {
+        QString problem;
+        if (!ConfigFile::parseDatabase(parser.value(database), &config.store, &problem)) {
+            result.error = QStringLiteral("--database: %1").arg(problem);
+            return result;
+        }
+    }
+    if (parser.isSet(retention)) {
+        const int days = parser.value(retention).toInt(&ok);
+        if (!ok || days < 0) {
+            result.error =
+                QStringLiteral("--retention-days must be a number of days (0: keep all)");
+            return result;
+        }
+        config.retentionDays = days;
+    }
+    if (parser.isSet(billingTag))
+        config.billingTag = parser.value(billingTag);
+    if (parser.isSet(upstreamCa))
+        config.upstreamCaFile = parser.value(upstreamCa);
+    if (parser.isSet(passthrough))
+        config.passthroughAuth = true;
     if (parser.isSet(virtualKey)) {
         config.virtualKeys = {parser.value(virtualKey).toUtf8()};
         result.hasExplicitVirtualKey = true;
@@ -146,7 +234,61 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         return result;
     }
     config.upstreamKey = qEnvironmentVariable("TOLLGATE_UPSTREAM_KEY").trimmed().toUtf8();
+
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    result.sinceMs =
+        parseTime(parser.isSet(since) ? parser.value(since) : QStringLiteral("7d"), now);
+    result.untilMs = parser.isSet(until) ? parseTime(parser.value(until), now) : now + 1;
+    if (result.sinceMs < 0 || result.untilMs < 0) {
+        result.error = QStringLiteral("--since and --until take 7d, 24h, 30m, 2w, a date such "
+                                      "as 2026-11-01 or an ISO date-time");
+        return result;
+    }
+    if (parser.isSet(by))
+        result.groupBy = parser.value(by);
+    static const QStringList groupings = {QStringLiteral("day"),     QStringLiteral("model"),
+                                          QStringLiteral("tag"),     QStringLiteral("session"),
+                                          QStringLiteral("key"),     QStringLiteral("project"),
+                                          QStringLiteral("provider")};
+    if (!groupings.contains(result.groupBy)) {
+        result.error = QStringLiteral("--by must be one of: %1").arg(groupings.join(u", "));
+        return result;
+    }
+    if (parser.isSet(format))
+        result.format = parser.value(format);
+    if (result.format != QLatin1String("csv") && result.format != QLatin1String("jsonl")) {
+        result.error = QStringLiteral("--format must be csv or jsonl");
+        return result;
+    }
+    result.outputFile = parser.value(output);
+    if (result.command == Command::Serve
+        && (parser.isSet(since) || parser.isSet(until) || parser.isSet(by) || parser.isSet(format)
+            || parser.isSet(output))) {
+        result.error = QStringLiteral("--since, --until, --by, --format and --output belong to "
+                                      "the report and export commands");
+        return result;
+    }
     return result;
+}
+
+qint64 CommandLine::parseTime(const QString &text, qint64 nowMs)
+{
+    static const QRegularExpression relative(QStringLiteral("^(\\d{1,6})([mhdw])$"));
+    const QRegularExpressionMatch match = relative.match(text.trimmed());
+    if (match.hasMatch()) {
+        const qint64 count = match.captured(1).toLongLong();
+        const QChar unit = match.captured(2).at(0);
+        const qint64 unitMs = unit == u'm' ? 60'000
+            : unit == u'h'                 ? 3'600'000
+            : unit == u'd'                 ? 86'400'000
+                                           : 7 * 86'400'000LL;
+        return nowMs - count * unitMs;
+    }
+    const QDate date = QDate::fromString(text.trimmed(), Qt::ISODate);
+    if (date.isValid())
+        return date.startOfDay().toMSecsSinceEpoch(); // the user's local midnight
+    const QDateTime time = QDateTime::fromString(text.trimmed(), Qt::ISODateWithMs);
+    return time.isValid() ? time.toMSecsSinceEpoch() : -1;
 }
 
 } // namespace tollgate

@@ -11,7 +11,11 @@ namespace tollgate {
 // app's own switches. Errors are reported, never guessed around.
 struct CommandLine
 {
+    enum class Command { Serve, Report, Export };
+    Command command = Command::Serve;
+
     GatewayConfig config;
+    QString configFile; // the settings file that was read (may not exist)
     bool isHeadless = false;
     bool isQuiet = false; // no line per request
     bool hasExplicitVirtualKey = false;
@@ -20,6 +24,17 @@ struct CommandLine
     bool wantsHelp = false;
     bool wantsVersion = false;
     QString helpText;
+
+    // report and export
+    qint64 sinceMs = 0;
+    qint64 untilMs = 0;
+    QString groupBy = QStringLiteral("day"); // report --by
+    QString format = QStringLiteral("csv"); // export --format
+    QString outputFile; // export --output; empty: standard output
+
+    // "7d", "24h", "30m", "2w", a date (local midnight) or an ISO date-time; relative
+    // to nowMs. Returns -1 when the text is none of these.
+    static qint64 parseTime(const QString &text, qint64 nowMs);
 
     static CommandLine parse(const QStringList &arguments);
 };

@@ -1,6 +1,7 @@
 #include "HeadlessRunner.h"
 
 #include "ThreadPriority.h"
+#include "usage/PriceTable.h"
 
 #include <QCoreApplication>
 
@@ -39,6 +40,12 @@ HeadlessRunner::HeadlessRunner(const GatewayConfig &config, bool logRequests, QO
     });
     if (m_logRequests)
         connect(&m_gateway, &Gateway::requestFinished, this, &HeadlessRunner::onRequestFinished);
+    connect(&m_gateway, &Gateway::storeFailed, this, [](const QString &error) {
+        printLine(stderr, "tollgate: " + error.toUtf8() + " (rows are kept and retried)");
+    });
+    connect(&m_gateway, &Gateway::storeRecovered, this, [] {
+        printLine(stderr, QByteArrayLiteral("tollgate: the request log is written again"));
+    });
 }
 
 void HeadlessRunner::start()
@@ -79,6 +86,10 @@ void HeadlessRunner::onStarted(quint16 port)
     printLine(stdout, "export ANTHROPIC_BASE_URL=" + baseUrl);
     if (!m_config.virtualKeys.isEmpty())
         printLine(stdout, "export ANTHROPIC_API_KEY=" + m_config.virtualKeys.first());
+    printLine(
+        stderr,
+        "tollgate: request log "
+            + (m_config.store ? m_config.store->displayName().toUtf8() : QByteArrayLiteral("off")));
 }
 
 void HeadlessRunner::onStartFailed(const QString &error)
@@ -112,8 +123,23 @@ QByteArray HeadlessRunner::formatRecord(const RequestRecord &record)
     line += " ttfb=" + formatDuration(record.ttfbUs) + " total=" + formatDuration(record.totalUs);
     line += " in=" + QByteArray::number(record.requestBytes)
         + " out=" + QByteArray::number(record.responseBytes);
+    if (!record.model.isEmpty())
+        line += " model=" + record.model.toUtf8();
+    if (record.usage.hasUsage) {
+        const Usage &u = record.usage;
+        line += " input=" + QByteArray::number(u.inputTokens)
+            + " output=" + QByteArray::number(u.outputTokens)
+            + " cache_write=" + QByteArray::number(u.cacheWriteTokens())
+            + " cache_read=" + QByteArray::number(u.cacheReadTokens);
+        line += record.costPicoUsd ? " cost=$" + PriceTable::formatUsd(*record.costPicoUsd).toUtf8()
+                                   : QByteArrayLiteral(" cost=unpriced");
+    }
+    if (record.isIncomplete)
+        line += " incomplete";
     if (!record.sessionId.isEmpty())
         line += " session=" + record.sessionId.left(36);
+    if (!record.billingTag.isEmpty())
+        line += " tag=" + record.billingTag.toUtf8();
     if (record.isPassthroughAuth)
         line += " auth=passthrough";
     if (!record.error.isEmpty())

@@ -1,5 +1,6 @@
 #include "CommandLine.h"
 #include "HeadlessRunner.h"
+#include "LedgerCommand.h"
 #include "SignalWatcher.h"
 #include "keys/VirtualKeyFile.h"
 
@@ -28,6 +29,8 @@ int main(int argc, char *argv[])
         std::printf("tollgate %s\n", TOLLGATE_VERSION);
         return 0;
     }
+    if (cli.command != CommandLine::Command::Serve)
+        return LedgerCommand::run(cli);
     if (!cli.hasExplicitVirtualKey) {
         VirtualKeyFile keyFile(VirtualKeyFile::defaultPath());
         const QByteArray key = keyFile.loadOrCreate();

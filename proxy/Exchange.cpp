@@ -48,6 +48,8 @@ void Exchange::start()
         return;
     }
     m_upstreamRequest = buildUpstreamRequest();
+    // Shared with the request, not copied: the ledger reads model and session from it.
+    m_record.requestBody = m_request.body;
     sendUpstream(false);
 }
 
@@ -73,8 +75,9 @@ QByteArray Exchange::buildUpstreamRequest() const
         if (HeaderList::isHopByHop(f.name, connectionTokens)
             || HeaderList::nameEquals(f.name, "host")
             || HeaderList::nameEquals(f.name, "content-length")
-            || HeaderList::nameEquals(f.name, "expect"))
-            continue;
+            || HeaderList::nameEquals(f.name, "expect")
+            || HeaderList::nameEquals(f.name, "x-tollgate-tag"))
+            continue; // x-tollgate-tag is Tollgate's own billing tag, not the vendor's
         if (swapCredential && ClientAuthenticator::isCredentialHeader(f.name))
             continue;
         HeaderList::write(out, f.name, f.value);
@@ -108,6 +111,9 @@ void Exchange::upstreamHead(const HttpParser &head)
     const bool hasNoBody = status == 204 || status == 304;
     m_isLengthFramed = !hasNoBody && head.hasContentLength() && !head.isChunked();
     const QList<QByteArray> connectionTokens = head.headers().connectionTokens();
+    m_record.requestId = head.headers().value(QByteArrayLiteral("request-id"));
+    m_observer.begin(head.headers().value(QByteArrayLiteral("content-type")),
+                     head.headers().value(QByteArrayLiteral("content-encoding")));
 
     QByteArray out;
     out.reserve(512);
@@ -138,6 +144,7 @@ void Exchange::upstreamBody(const QByteArray &data)
 {
     m_record.responseBytes += data.size();
     m_client->writeBody(data);
+    m_observer.feed(data.constData(), data.size()); // a tee: observes what was forwarded
 }
 
 void Exchange::upstreamReadProcessed()
@@ -210,6 +217,7 @@ void Exchange::upstreamFailed(UpstreamConnection::Failure failure, const QString
 void Exchange::failBeforeResponse(int status, const QString &message)
 {
     m_record.status = status;
+    m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
     const QByteArray requestId = QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
     finish(Outcome::Failed, message);
     m_client->sendResponse(ErrorResponse::httpResponse(status, message, requestId, false), false);
@@ -220,6 +228,7 @@ void Exchange::failMidResponse(const QByteArray &errorType, const QString &messa
     // An SSE client gets an error event in Anthropic's shape and a clean end; any other
     // body is cut off, so a truncated response never looks complete.
     // Recorded first: closing the client may report its disconnect synchronously.
+    m_record.errorType = QString::fromLatin1(errorType);
     finish(Outcome::Failed, message);
     if (m_isSse && !m_isEncoded && !m_isLengthFramed) {
         m_client->writeBody(ErrorResponse::sseEvent(errorType, message));
@@ -297,6 +306,10 @@ void Exchange::finish(Outcome outcome, const QString &error)
     m_record.isComplete = outcome == Outcome::Complete;
     m_record.error = error;
     m_record.totalUs = monotonicUs() - m_request.receivedAtUs;
+    if (m_record.ttfbUs >= 0) {
+        m_observer.finish();
+        m_record.response = m_observer.take();
+    }
     emit finished(this, m_record);
 }
 

@@ -4,6 +4,7 @@
 #include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
 #include "upstream/UpstreamConnection.h"
+#include "usage/ResponseObserver.h"
 
 #include <QObject>
 
@@ -67,6 +68,7 @@ private:
     Context m_context;
     QByteArray m_upstreamRequest;
     UpstreamConnection *m_upstream = nullptr;
+    ResponseObserver m_observer; // usage tee over the forwarded response body
     bool m_hasRetried = false;
     bool m_isSse = false;
     bool m_isEncoded = false;

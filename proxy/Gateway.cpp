@@ -1,6 +1,8 @@
 #include "Gateway.h"
 
 #include "ProxyServer.h"
+#include "store/LedgerWriter.h"
+#include "usage/UsageMetrics.h"
 
 #ifdef TOLLGATE_HAVE_EPOLL_DISPATCHER
 #include "EpollEventDispatcher.h"
@@ -14,6 +16,7 @@ Gateway::Gateway(QObject *parent)
     qRegisterMetaType<tollgate::RequestRecord>();
     qRegisterMetaType<QList<tollgate::RequestRecord>>();
     m_thread.setObjectName(QStringLiteral("tollgate-proxy"));
+    m_ledgerThread.setObjectName(QStringLiteral("tollgate-ledger"));
 }
 
 Gateway::~Gateway()
@@ -23,6 +26,11 @@ Gateway::~Gateway()
         QMetaObject::invokeMethod(m_server, &ProxyServer::stop, Qt::BlockingQueuedConnection);
     }
     shutDownThread();
+    if (m_ledger) {
+        // The proxy's last records are queued ahead of this: they reach the log too.
+        QMetaObject::invokeMethod(m_ledger, &LedgerWriter::flush, Qt::BlockingQueuedConnection);
+    }
+    shutDownLedger();
 }
 
 void Gateway::start(const GatewayConfig &config)
@@ -36,19 +44,46 @@ void Gateway::start(const GatewayConfig &config)
         emit startFailed(problem);
         return;
     }
+    LedgerWriter::Settings ledger;
+    ledger.prices = PriceTable::builtIn();
+    QString priceError;
+    if (!config.priceOverrides.isEmpty()
+        && !ledger.prices.applyOverrides(config.priceOverrides, &priceError)) {
+        emit startFailed(QStringLiteral("invalid price override: %1").arg(priceError));
+        return;
+    }
+    ledger.store = config.store;
+    ledger.retentionDays = config.retentionDays;
+    m_metrics = std::make_shared<UsageMetrics>();
+    ledger.metrics = m_metrics;
     m_config = config;
+
+    m_ledgerThread.start(QThread::LowPriority); // never competes with forwarding
+    m_ledger = new LedgerWriter(std::move(ledger));
+    m_ledger->moveToThread(&m_ledgerThread);
+    connect(&m_ledgerThread, &QThread::finished, m_ledger, &QObject::deleteLater);
+    // Queued: these come from the ledger thread.
+    connect(m_ledger, &LedgerWriter::accounted, this, &Gateway::onRecords);
+    connect(m_ledger, &LedgerWriter::storeFailed, this, &Gateway::storeFailed);
+    connect(m_ledger, &LedgerWriter::storeRecovered, this, &Gateway::storeRecovered);
+    connect(m_ledger, &LedgerWriter::flushed, this, &Gateway::onLedgerFlushed);
+    QMetaObject::invokeMethod(m_ledger, &LedgerWriter::open, Qt::QueuedConnection);
+
 #ifdef TOLLGATE_HAVE_EPOLL_DISPATCHER
     // Owned by the thread, which deletes it when it finishes; a restart needs a new one.
     m_thread.setEventDispatcher(new EpollEventDispatcher);
 #endif
     m_thread.start();
     m_server = new ProxyServer(config);
+    m_server->setMetrics(m_metrics);
     m_server->moveToThread(&m_thread);
     // Queued: these come from the proxy thread.
     connect(m_server, &ProxyServer::started, this, &Gateway::onServerStarted);
     connect(m_server, &ProxyServer::startFailed, this, &Gateway::onServerStartFailed);
     connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
-    connect(m_server, &ProxyServer::requestsFinished, this, &Gateway::onRecords);
+    // Straight from the proxy thread to the ledger thread: a busy GUI thread is not on
+    // the way of the request log.
+    connect(m_server, &ProxyServer::requestsFinished, m_ledger, &LedgerWriter::account);
     QMetaObject::invokeMethod(m_server, &ProxyServer::start, Qt::QueuedConnection);
 }
 
@@ -71,12 +106,22 @@ void Gateway::onServerStarted(quint16 port)
 void Gateway::onServerStartFailed(const QString &error)
 {
     shutDownThread();
+    shutDownLedger();
     emit startFailed(error);
 }
 
 void Gateway::onServerStopped()
 {
     shutDownThread();
+    // Queued behind the proxy's last records: stopped() comes once they are in the log.
+    QMetaObject::invokeMethod(m_ledger, &LedgerWriter::flush, Qt::QueuedConnection);
+}
+
+void Gateway::onLedgerFlushed()
+{
+    if (m_server || !m_ledger)
+        return; // a flush while running
+    shutDownLedger();
     emit stopped();
 }
 
@@ -95,6 +140,13 @@ void Gateway::shutDownThread()
     m_thread.wait();
     delete m_server.data(); // only left when it never started; a stopped one deleted itself
     m_server = nullptr;
+}
+
+void Gateway::shutDownLedger()
+{
+    m_ledgerThread.quit();
+    m_ledgerThread.wait(); // the writer is deleted as the thread finishes
+    m_ledger = nullptr;
 }
 
 } // namespace tollgate

@@ -6,14 +6,18 @@
 #include <QObject>
 #include <QPointer>
 #include <QThread>
+#include <memory>
 
 namespace tollgate {
 
+class LedgerWriter;
 class ProxyServer;
+class UsageMetrics;
 
-// The one object the app and the tests start and stop. It owns the proxy thread: every
-// socket lives there, never on the caller's (GUI) thread. Signals arrive queued on the
-// thread that owns the Gateway.
+// The one object the app and the tests start and stop. It owns two threads: the proxy
+// thread, where every socket lives (never the caller's GUI thread), and the ledger thread,
+// which accounts finished requests and writes the request log. Signals arrive queued on
+// the thread that owns the Gateway.
 class Gateway : public QObject
 {
     Q_OBJECT
@@ -34,19 +38,29 @@ public:
 signals:
     void started(quint16 port);
     void startFailed(const QString &error);
-    void stopped();
+    void stopped(); // after the last request of the run reached the request log
+    // One per finished request, with its tokens and cost.
     void requestFinished(const tollgate::RequestRecord &record);
+    // The request log cannot be written (locked, read-only, full disk, database down):
+    // rows are kept in memory and retried; the proxy keeps serving.
+    void storeFailed(const QString &error);
+    void storeRecovered();
 
 private:
     void onServerStarted(quint16 port);
     void onServerStartFailed(const QString &error);
     void onServerStopped();
     void onRecords(const QList<tollgate::RequestRecord> &records);
+    void onLedgerFlushed();
     void shutDownThread();
+    void shutDownLedger();
 
     GatewayConfig m_config;
     QThread m_thread;
     QPointer<ProxyServer> m_server;
+    QThread m_ledgerThread;
+    QPointer<LedgerWriter> m_ledger;
+    std::shared_ptr<UsageMetrics> m_metrics;
     bool m_isRunning = false;
     quint16 m_port = 0;
 };

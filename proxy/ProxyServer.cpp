@@ -5,6 +5,7 @@
 #include "http/ErrorResponse.h"
 #include "http/HttpListener.h"
 #include "upstream/ConnectionPool.h"
+#include "usage/UsageMetrics.h"
 
 #include <QAbstractEventDispatcher>
 #include <QTimer>
@@ -188,7 +189,11 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
         }
         answerLocally(
             connection, request, 200, QByteArrayLiteral("content-type: application/json\r\n"),
-            QByteArrayLiteral("{\"status\":\"ok\",\"version\":\"" TOLLGATE_VERSION "\"}"));
+            QByteArrayLiteral("{\"status\":\"ok\",\"version\":\"" TOLLGATE_VERSION "\"}"), false);
+        return;
+    }
+    if (path == "/tollgate/metrics") {
+        answerMetrics(connection, request);
         return;
     }
     if (!isApiPath(path)) {
@@ -201,6 +206,10 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     RequestRecord record = newRecord(request.method, request.target, request.headers);
     record.requestBytes = request.body.size();
     record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
+    record.virtualKeyAlias =
+        record.isPassthroughAuth ? QStringLiteral("passthrough") : QStringLiteral("default");
+    if (!record.isPassthroughAuth)
+        record.upstreamKeyAlias = QStringLiteral("default");
     Exchange::Context context;
     context.config = &m_config;
     context.target = &m_target;
@@ -212,8 +221,34 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     exchange->start();
 }
 
+void ProxyServer::answerMetrics(ClientConnection *connection, const HttpRequest &request)
+{
+    if (request.method != "GET") {
+        answerError(connection, request, 405, QStringLiteral("Use GET for /tollgate/metrics"));
+        return;
+    }
+    // Usage figures are private: readable from this machine, or with a virtual key.
+    QHostAddress peer = connection->peerAddress();
+    bool isIpv4 = false;
+    const quint32 ipv4 = peer.toIPv4Address(&isIpv4); // also unwraps ::ffff:127.0.0.1
+    if (isIpv4)
+        peer = QHostAddress(ipv4);
+    if (!peer.isLoopback()
+        && m_authenticator.authenticate(request.headers)
+            != ClientAuthenticator::Result::VirtualKey) {
+        answerError(connection, request, 401,
+                    QStringLiteral("/tollgate/metrics needs a Tollgate virtual key when read "
+                                   "from another machine"));
+        return;
+    }
+    answerLocally(connection, request, 200,
+                  QByteArrayLiteral("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+                  m_metrics ? m_metrics->prometheusText() : QByteArray(), false);
+}
+
 void ProxyServer::answerLocally(ClientConnection *connection, const HttpRequest &request,
-                                int status, const QByteArray &extraHeaders, const QByteArray &body)
+                                int status, const QByteArray &extraHeaders, const QByteArray &body,
+                                bool isLogged)
 {
     QByteArray out;
     out.reserve(256 + body.size());
@@ -223,8 +258,10 @@ void ProxyServer::answerLocally(ClientConnection *connection, const HttpRequest 
     if (!body.isEmpty())
         out.append("content-length: ").append(QByteArray::number(body.size())).append("\r\n");
     out.append("\r\n").append(body);
-    emitLocalRecord(newRecord(request.method, request.target, request.headers), status,
-                    request.receivedAtUs, QString());
+    // Health checks and metrics scrapes are not API traffic: they stay out of the log.
+    if (isLogged)
+        emitLocalRecord(newRecord(request.method, request.target, request.headers), status,
+                        request.receivedAtUs, QString());
     connection->sendResponse(out, false);
 }
 
@@ -260,6 +297,11 @@ RequestRecord ProxyServer::newRecord(const QByteArray &method, const QByteArray 
     record.method = method;
     record.target = target;
     record.sessionId = headers.value(QByteArrayLiteral("x-claude-code-session-id"));
+    record.userAgent = headers.value(QByteArrayLiteral("user-agent"));
+    // A request's x-tollgate-tag (Claude Code: ANTHROPIC_CUSTOM_HEADERS) overrides the
+    // key's tag.
+    const QByteArray tag = headers.value(QByteArrayLiteral("x-tollgate-tag")).trimmed();
+    record.billingTag = tag.isEmpty() ? m_config.billingTag : QString::fromUtf8(tag);
     return record;
 }
 
@@ -269,6 +311,8 @@ void ProxyServer::emitLocalRecord(RequestRecord record, int status, qint64 recei
     record.status = status;
     record.isComplete = error.isEmpty();
     record.error = error;
+    if (!error.isEmpty())
+        record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
     record.ttfbUs = 0;
     record.totalUs = monotonicUs() - receivedAtUs;
     addRecord(record);

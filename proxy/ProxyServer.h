@@ -9,12 +9,14 @@
 #include <QHash>
 #include <QObject>
 #include <QSet>
+#include <memory>
 
 class QTimer;
 
 namespace tollgate {
 
 class ConnectionPool;
+class UsageMetrics;
 class HttpListener;
 class Exchange;
 
@@ -28,6 +30,9 @@ class ProxyServer : public QObject, private ClientConnection::Handler
 public:
     explicit ProxyServer(const GatewayConfig &config, QObject *parent = nullptr);
     ~ProxyServer() override;
+
+    // Set before start(): the running totals /tollgate/metrics serves.
+    void setMetrics(std::shared_ptr<UsageMetrics> metrics) { m_metrics = std::move(metrics); }
 
     void start();
     void stop();
@@ -55,7 +60,9 @@ private:
     void deliverRecords();
     void deleteFinishedExchanges();
     void answerLocally(ClientConnection *connection, const HttpRequest &request, int status,
-                       const QByteArray &extraHeaders, const QByteArray &body);
+                       const QByteArray &extraHeaders, const QByteArray &body,
+                       bool isLogged = true);
+    void answerMetrics(ClientConnection *connection, const HttpRequest &request);
     void answerError(ClientConnection *connection, const HttpRequest &request, int status,
                      const QString &message);
     RequestRecord newRecord(const QByteArray &method, const QByteArray &target,
@@ -67,6 +74,7 @@ private:
     GatewayConfig m_config;
     UpstreamTarget m_target;
     ClientAuthenticator m_authenticator;
+    std::shared_ptr<UsageMetrics> m_metrics;
     ClientConnection::Limits m_limits;
     HttpListener *m_server = nullptr;
     ConnectionPool *m_pool = nullptr;

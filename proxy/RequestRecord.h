@@ -1,9 +1,13 @@
 #pragma once
 
+#include "usage/ResponseObservation.h"
+#include "usage/Usage.h"
+
 #include <QByteArray>
 #include <QDateTime>
 #include <QMetaType>
 #include <QString>
+#include <optional>
 
 namespace tollgate {
 
@@ -15,7 +19,7 @@ struct RequestRecord
     QDateTime startedAt;
     QByteArray method;
     QByteArray target; // path and query as the client sent it
-    QByteArray sessionId; // x-claude-code-session-id, when present
+    QByteArray sessionId; // x-claude-code-session-id, else metadata.user_id's session_id
     int status = 0; // status the client received (0: no response was sent)
     bool isStreaming = false; // text/event-stream response
     bool isPassthroughAuth = false;
@@ -25,6 +29,29 @@ struct RequestRecord
     qint64 requestBytes = 0; // body bytes received from the client
     qint64 responseBytes = 0; // body bytes sent to the client
     QString error; // empty when the exchange went through
+
+    // Attribution and accounting (the request log's row).
+    QByteArray requestId; // upstream `request-id` response header
+    QString project; // working directory Claude Code states in its system prompt
+    QString virtualKeyAlias; // "default" for the virtual key, "passthrough" otherwise
+    QString billingTag; // the virtual key's tag, or the request's x-tollgate-tag
+    QString provider = QStringLiteral("anthropic");
+    QString upstreamKeyAlias; // which upstream key served it (empty for passthrough)
+    QString model; // the model that answered (the response's), else the one requested
+    QString errorType; // Anthropic error type (`overloaded_error`, ...) when it failed
+    QByteArray userAgent;
+    bool isBatch = false; // batch API: billed at half price
+    bool isIncomplete = false; // the response ended before its usage was final
+    Usage usage;
+    // Exact cost in 1e-12 USD; empty when the model has no price ("unpriced", never $0).
+    std::optional<qint64> costPicoUsd;
+    std::optional<qint64> costWithoutCachePicoUsd; // the same tokens with no caching
+    qint64 cacheMarkersAdded = 0; // cache_control markers Tollgate injected
+
+    // Raw inputs for usage extraction, consumed and cleared by the ledger; they share
+    // the forwarded buffers (implicitly shared QByteArray), never copies.
+    QByteArray requestBody;
+    ResponseObservation response;
 };
 
 } // namespace tollgate

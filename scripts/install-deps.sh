@@ -5,10 +5,12 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config ca-certificates
           qt6-base-dev libqt6sql6-sqlite libqt6sql6-psql qt6-charts-dev qtkeychain-qt6-dev
-          libhttp-parser-dev zlib1g-dev)
+          libhttp-parser-dev zlib1g-dev libbrotli-dev libzstd-dev)
 if [[ "${1:-}" == "--test" ]]; then
     # openssl: the integration tests make throwaway TLS certificates with it.
     packages+=(clang-format nginx-light procps openssl)
+    # postgresql: the request-log tests start a throwaway server (Debian 12 ships 15).
+    packages+=(postgresql)
     # Node.js 18 or later for the end-to-end clients (@anthropic-ai/sdk, Claude Code).
     if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 18 )); then
         packages+=(nodejs npm)

@@ -1,10 +1,14 @@
 #pragma once
 
+#include "store/StoreConfig.h"
+
 #include <QByteArray>
 #include <QHostAddress>
+#include <QJsonObject>
 #include <QList>
 #include <QString>
 #include <QUrl>
+#include <optional>
 
 namespace tollgate {
 
@@ -24,6 +28,7 @@ struct GatewayConfig
 
     QList<QByteArray> virtualKeys; // credentials clients must present
     bool passthroughAuth = false; // forward a non-virtual credential untouched
+    QString billingTag; // the virtual key's billing tag (a request's x-tollgate-tag wins)
 
     // Claude Code gives up after 300 s without a byte, so the upstream timeouts are
     // longer than that and never fire first.
@@ -39,6 +44,13 @@ struct GatewayConfig
     qint64 maxHeaderBytes = 64 * 1024;
     qint64 maxBodyBytes = 32LL * 1024 * 1024;
     qint64 maxBatchBodyBytes = 256LL * 1024 * 1024;
+
+    // The request log: a SQLite file or a PostgreSQL database. None: requests are
+    // accounted (signals, metrics) but not kept.
+    std::optional<StoreConfig> store;
+    int retentionDays = 0; // rows older than this are removed; 0 keeps them all
+    // The user's additions to and overrides of the built-in price table, by model id.
+    QJsonObject priceOverrides;
 
     // Returns an empty string when the config is usable, otherwise what is wrong.
     QString validate() const;

@@ -61,6 +61,7 @@ public:
 
     // Reads what the client sent along with its connect, without waiting a loop pass.
     void start();
+    QHostAddress peerAddress() const { return m_stream->peerAddress(); }
 
     // Response side, one response per request, in order. Output is queued until flush()
     // (finishResponse() and sendResponse() flush themselves).

@@ -177,4 +177,16 @@ inline socklen_t toSocketAddress(const QHostAddress &address, quint16 port,
     return 0;
 }
 
+// The address of the connected peer; null when it cannot be read.
+inline QHostAddress peerAddress(qintptr d)
+{
+    sockaddr_storage storage = {};
+    socklen_t length = sizeof(storage);
+    if (::getpeername(d, reinterpret_cast<sockaddr *>(&storage), &length) != 0)
+        return QHostAddress();
+    QHostAddress address;
+    address.setAddress(reinterpret_cast<const sockaddr *>(&storage));
+    return address;
+}
+
 } // namespace tollgate::nativesocket

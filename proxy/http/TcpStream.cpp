@@ -55,6 +55,11 @@ TcpStream *TcpStream::connectTo(const QHostAddress &address, quint16 port, QObje
     return stream;
 }
 
+QHostAddress TcpStream::peerAddress() const
+{
+    return m_descriptor >= 0 ? nativesocket::peerAddress(m_descriptor) : QHostAddress();
+}
+
 void TcpStream::setReadEnabled(bool enabled)
 {
     m_isReadEnabled = enabled;

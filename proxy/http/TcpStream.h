@@ -47,6 +47,7 @@ public:
     // Ends the connection now (pending output is dropped).
     void close();
     bool isOpen() const { return m_descriptor >= 0; }
+    QHostAddress peerAddress() const;
 
 signals:
     void connected();

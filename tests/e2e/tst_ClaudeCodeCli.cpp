@@ -1,10 +1,13 @@
 // The real Claude Code CLI (npm @anthropic-ai/claude-code) completing a two-turn tool loop
 // through Tollgate: the mock model asks for a Bash `echo`, Claude Code runs it and sends
-// the result back, and the mock answers with text.
+// the result back, and the mock answers with text. The cost Claude Code reports for the
+// session equals the cost Tollgate recorded for it.
 #include "GatewayHarness.h"
 #include "MockUpstream.h"
+#include "store/LedgerStore.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -23,8 +26,10 @@ QByteArray startEvent(const QByteArray &model)
            "\"role\":\"assistant\",\"model\":\""
         + model
         + "\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":"
-          "{\"input_tokens\":12,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,"
-          "\"output_tokens\":1}}}";
+          "{\"input_tokens\":12,\"cache_creation_input_tokens\":300,"
+          "\"cache_read_input_tokens\":5000,\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,"
+          "\"ephemeral_1h_input_tokens\":300},\"output_tokens\":1,"
+          "\"service_tier\":\"standard\"}}}";
 }
 
 MockResponse streamOf(const QByteArray &model, const QByteArray &block, const QByteArray &delta,
@@ -42,7 +47,7 @@ MockResponse streamOf(const QByteArray &model, const QByteArray &block, const QB
         {"content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}", 0},
         {"message_delta",
          "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"" + stopReason
-             + "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":9}}",
+             + "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":7}}",
          0},
         {"message_stop", "{\"type\":\"message_stop\"}", 0},
     };
@@ -102,11 +107,14 @@ void tst_ClaudeCodeCli::completesToolLoopThroughTollgate()
         return streamOf(model, "{\"type\":\"text\",\"text\":\"\"}",
                         "{\"type\":\"text_delta\",\"text\":\"" + text + "\"}", "end_turn");
     });
-    GatewayHarness gateway;
-    QVERIFY(gateway.start(GatewayHarness::configFor(mock.baseUrl())));
-
     QTemporaryDir home;
     QTemporaryDir workdir;
+    GatewayHarness gateway;
+    GatewayConfig config = GatewayHarness::configFor(mock.baseUrl());
+    const QString dbPath = home.filePath(QStringLiteral("requests.sqlite"));
+    config.store = StoreConfig::sqlite(dbPath);
+    QVERIFY(gateway.start(config));
+
     QProcess claude;
     claude.setWorkingDirectory(workdir.path());
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -150,6 +158,44 @@ void tst_ClaudeCodeCli::completesToolLoopThroughTollgate()
         QVERIFY(!request.header("x-claude-code-session-id").isEmpty());
     }
     QVERIFY(gateway.waitForRecords(mock.requests().size()));
+    QVERIFY(gateway.stop());
+
+    // Claude Code prices the usage it received itself; Tollgate's ledger must agree to the
+    // last digit, and attribute every request to the session and the project.
+    const QByteArray sessionId = result.value(QLatin1String("session_id")).toString().toUtf8();
+    QVERIFY(!sessionId.isEmpty());
+    LedgerStore store(StoreConfig::sqlite(dbPath));
+    QString error;
+    QVERIFY2(store.open(&error), qPrintable(error));
+    qint64 recordedPicoUsd = 0;
+    int rows = 0;
+    QVERIFY(store.forEachRow(0, std::numeric_limits<qint64>::max(), [&](const RequestRecord &row) {
+        if (row.target.startsWith("/v1/messages")) {
+            ++rows;
+            recordedPicoUsd += row.costPicoUsd.value_or(-1'000'000'000'000);
+            if (row.sessionId != sessionId)
+                qWarning() << "row of another session" << row.sessionId;
+        }
+        return true;
+    }));
+    QCOMPARE(rows, int(mock.requests().size()));
+    // The HEAD probe carries no session; every API request carries Claude Code's.
+    QList<LedgerStore::Totals> bySession =
+        store.totals(0, std::numeric_limits<qint64>::max(), LedgerStore::Grouping::Session);
+    bySession.removeIf([](const LedgerStore::Totals &t) { return t.key.isEmpty(); });
+    QCOMPARE(bySession.size(), 1);
+    QCOMPARE(bySession.first().key, QString::fromUtf8(sessionId));
+    QCOMPARE(bySession.first().costPicoUsd, recordedPicoUsd);
+    // Claude Code adds costs in floating point: compared at a billionth of a dollar.
+    const double reported = result.value(QLatin1String("total_cost_usd")).toDouble();
+    QVERIFY(reported > 0);
+    QCOMPARE(recordedPicoUsd / 1000, qRound64(reported * 1e9));
+    QList<LedgerStore::Totals> byProject =
+        store.totals(0, std::numeric_limits<qint64>::max(), LedgerStore::Grouping::Project);
+    byProject.removeIf([](const LedgerStore::Totals &t) { return t.key.isEmpty(); });
+    QCOMPARE(byProject.size(), 1);
+    QCOMPARE(QFileInfo(byProject.first().key).canonicalFilePath(),
+             QFileInfo(workdir.path()).canonicalFilePath());
 }
 
 QTEST_GUILESS_MAIN(tst_ClaudeCodeCli)

@@ -1,0 +1,251 @@
+#include "ConfigFile.h"
+
+#include "usage/PriceTable.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSet>
+#include <QStandardPaths>
+
+namespace tollgate {
+
+namespace {
+// Reads typed values out of one JSON object, naming the key in every error.
+class Reader
+{
+public:
+    Reader(const QJsonObject &object, QString prefix, QString *error)
+        : m_object(object)
+        , m_prefix(std::move(prefix))
+        , m_error(error)
+    {
+    }
+
+    bool checkKeys(const QSet<QString> &known)
+    {
+        for (auto it = m_object.begin(); it != m_object.end(); ++it) {
+            if (!known.contains(it.key()))
+                return fail(it.key(), QStringLiteral("is not a known setting"));
+        }
+        return true;
+    }
+
+    bool string(const QString &key, QString *out)
+    {
+        const QJsonValue value = m_object.value(key);
+        if (value.isUndefined())
+            return true;
+        if (!value.isString())
+            return fail(key, QStringLiteral("must be a string"));
+        *out = value.toString();
+        return true;
+    }
+
+    bool boolean(const QString &key, bool *out)
+    {
+        const QJsonValue value = m_object.value(key);
+        if (value.isUndefined())
+            return true;
+        if (!value.isBool())
+            return fail(key, QStringLiteral("must be true or false"));
+        *out = value.toBool();
+        return true;
+    }
+
+    bool number(const QString &key, double min, double max, double *out)
+    {
+        const QJsonValue value = m_object.value(key);
+        if (value.isUndefined())
+            return true;
+        if (!value.isDouble() || value.toDouble() < min || value.toDouble() > max)
+            return fail(key, QStringLiteral("must be a number from %1 to %2").arg(min).arg(max));
+        *out = value.toDouble();
+        return true;
+    }
+
+    bool object(const QString &key, QJsonObject *out)
+    {
+        const QJsonValue value = m_object.value(key);
+        if (value.isUndefined())
+            return true;
+        if (!value.isObject())
+            return fail(key, QStringLiteral("must be an object"));
+        *out = value.toObject();
+        return true;
+    }
+
+    bool fail(const QString &key, const QString &what)
+    {
+        *m_error = QStringLiteral("\"%1%2\" %3").arg(m_prefix, key, what);
+        return false;
+    }
+
+private:
+    const QJsonObject &m_object;
+    QString m_prefix;
+    QString *m_error;
+};
+
+bool applyTimeouts(const QJsonObject &object, GatewayConfig *config, QString *error)
+{
+    Reader reader(object, QStringLiteral("timeouts."), error);
+    if (!reader.checkKeys(
+            {QStringLiteral("connect"), QStringLiteral("first_byte"), QStringLiteral("idle")}))
+        return false;
+    const struct
+    {
+        const char *key;
+        int *ms;
+    } fields[] = {{"connect", &config->connectTimeoutMs},
+                  {"first_byte", &config->firstByteTimeoutMs},
+                  {"idle", &config->idleTimeoutMs}};
+    for (const auto &field : fields) {
+        double seconds = *field.ms / 1000.0;
+        if (!reader.number(QLatin1String(field.key), 0.001, 86400, &seconds))
+            return false;
+        *field.ms = int(seconds * 1000);
+    }
+    return true;
+}
+} // namespace
+
+QString ConfigFile::defaultPath()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppConfigLocation)
+        + QStringLiteral("/config.json");
+}
+
+QString ConfigFile::defaultDatabasePath()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)
+        + QStringLiteral("/requests.sqlite");
+}
+
+bool ConfigFile::load(const QString &path, bool mustExist, GatewayConfig *config, QString *error)
+{
+    QFile file(path);
+    if (!file.exists()) {
+        if (!mustExist)
+            return true;
+        *error = QStringLiteral("the settings file %1 does not exist").arg(path);
+        return false;
+    }
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return apply(file.readAll(), path, config, error);
+}
+
+bool ConfigFile::apply(const QByteArray &json, const QString &source, GatewayConfig *config,
+                       QString *error)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        *error = QStringLiteral("%1 is not valid JSON (at byte %2: %3)")
+                     .arg(source)
+                     .arg(parseError.offset)
+                     .arg(parseError.errorString());
+        return false;
+    }
+    if (!document.isObject()) {
+        *error = QStringLiteral("%1 must hold a JSON object").arg(source);
+        return false;
+    }
+    QString problem;
+    const bool ok = [&] {
+        const QJsonObject root = document.object();
+        Reader reader(root, QString(), &problem);
+        if (!reader.checkKeys({QStringLiteral("listen"), QStringLiteral("port"),
+                               QStringLiteral("upstream"), QStringLiteral("upstream_ca"),
+                               QStringLiteral("passthrough_auth"), QStringLiteral("billing_tag"),
+                               QStringLiteral("timeouts"), QStringLiteral("max_body_mib"),
+                               QStringLiteral("max_batch_body_mib"), QStringLiteral("database"),
+                               QStringLiteral("retention_days"), QStringLiteral("prices")}))
+            return false;
+        QString listen;
+        if (!reader.string(QStringLiteral("listen"), &listen))
+            return false;
+        if (!listen.isEmpty() && !config->listenAddress.setAddress(listen))
+            return reader.fail(QStringLiteral("listen"), QStringLiteral("must be an IP address"));
+        double port = config->port;
+        if (!reader.number(QStringLiteral("port"), 0, 65535, &port))
+            return false;
+        config->port = quint16(port);
+        QString upstream;
+        if (!reader.string(QStringLiteral("upstream"), &upstream))
+            return false;
+        if (!upstream.isEmpty())
+            config->upstream = QUrl(upstream, QUrl::StrictMode);
+        if (!reader.string(QStringLiteral("upstream_ca"), &config->upstreamCaFile)
+            || !reader.boolean(QStringLiteral("passthrough_auth"), &config->passthroughAuth)
+            || !reader.string(QStringLiteral("billing_tag"), &config->billingTag))
+            return false;
+        QJsonObject timeouts;
+        if (!reader.object(QStringLiteral("timeouts"), &timeouts)
+            || !applyTimeouts(timeouts, config, &problem))
+            return false;
+        double maxBody = double(config->maxBodyBytes) / (1024 * 1024);
+        double maxBatchBody = double(config->maxBatchBodyBytes) / (1024 * 1024);
+        if (!reader.number(QStringLiteral("max_body_mib"), 0.001, 4096, &maxBody)
+            || !reader.number(QStringLiteral("max_batch_body_mib"), 0.001, 4096, &maxBatchBody))
+            return false;
+        config->maxBodyBytes = qint64(maxBody * 1024 * 1024);
+        config->maxBatchBodyBytes = qint64(maxBatchBody * 1024 * 1024);
+        QString database;
+        if (!reader.string(QStringLiteral("database"), &database))
+            return false;
+        if (!database.isEmpty() && !parseDatabase(database, &config->store, &problem)) {
+            problem = QStringLiteral("\"database\" %1").arg(problem);
+            return false;
+        }
+        double retention = config->retentionDays;
+        if (!reader.number(QStringLiteral("retention_days"), 0, 100'000, &retention))
+            return false;
+        config->retentionDays = int(retention);
+        if (!reader.object(QStringLiteral("prices"), &config->priceOverrides))
+            return false;
+        // Checked now, so a wrong price stops the start with the key's name.
+        PriceTable prices = PriceTable::builtIn();
+        QString priceError;
+        if (!config->priceOverrides.isEmpty()
+            && !prices.applyOverrides(config->priceOverrides, &priceError))
+            return reader.fail(QStringLiteral("prices"), priceError);
+        return true;
+    }();
+    if (!ok)
+        *error = QStringLiteral("%1: %2").arg(source, problem);
+    return ok;
+}
+
+bool ConfigFile::parseDatabase(const QString &text, std::optional<StoreConfig> *store,
+                               QString *error)
+{
+    const QString trimmed = text.trimmed();
+    if (trimmed == QLatin1String("off")) {
+        store->reset();
+        return true;
+    }
+    if (trimmed.isEmpty()) {
+        *error = QStringLiteral("must be a SQLite file path, a postgresql:// URL or off");
+        return false;
+    }
+    if (trimmed.contains(QLatin1String("://")) && !StoreConfig::isPostgresqlString(trimmed)) {
+        *error = QStringLiteral("supports PostgreSQL (postgresql://...) or a SQLite file path, "
+                                "not %1")
+                     .arg(trimmed.section(QLatin1String("://"), 0, 0) + QStringLiteral("://"));
+        return false;
+    }
+    std::optional<StoreConfig> parsed = StoreConfig::parse(trimmed, error);
+    if (!parsed)
+        return false;
+    *store = std::move(parsed);
+    return true;
+}
+
+} // namespace tollgate

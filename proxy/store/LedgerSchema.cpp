@@ -1,0 +1,82 @@
+#include "LedgerSchema.h"
+
+namespace tollgate {
+
+namespace {
+
+// Version 1: one row per request. Text columns are never NULL (empty when unknown), so
+// that grouping and filtering treat "no tag" as one value; the two cost columns are NULL
+// for an unpriced model (never 0), and ttfb_us is NULL when no response byte came.
+QStringList version1(StoreConfig::Backend backend)
+{
+    const bool isSqlite = backend == StoreConfig::Backend::Sqlite;
+    // SQLite: AUTOINCREMENT keeps ids of purged rows from being handed out again, so an
+    // export that resumes after the last id it saw never skips or repeats a row.
+    const QString id = isSqlite ? QStringLiteral("INTEGER PRIMARY KEY AUTOINCREMENT")
+                                : QStringLiteral("BIGSERIAL PRIMARY KEY");
+    const QString flag = isSqlite ? QStringLiteral("INTEGER NOT NULL DEFAULT 0")
+                                  : QStringLiteral("BOOLEAN NOT NULL DEFAULT FALSE");
+    const QString text = QStringLiteral("TEXT NOT NULL DEFAULT ''");
+    const QString count = QStringLiteral("BIGINT NOT NULL DEFAULT 0");
+    const QString table = QStringLiteral("CREATE TABLE requests ("
+                                         "id %1, "
+                                         "time_ms BIGINT NOT NULL, "
+                                         "instance %3, "
+                                         "request_id %3, "
+                                         "session_id %3, "
+                                         "project %3, "
+                                         "virtual_key %3, "
+                                         "billing_tag %3, "
+                                         "provider %3, "
+                                         "upstream_key %3, "
+                                         "method %3, "
+                                         "path %3, "
+                                         "model %3, "
+                                         "stream %2, "
+                                         "status INTEGER NOT NULL DEFAULT 0, "
+                                         "error_type %3, "
+                                         "error %3, "
+                                         "input_tokens %4, "
+                                         "output_tokens %4, "
+                                         "cache_write_5m_tokens %4, "
+                                         "cache_write_1h_tokens %4, "
+                                         "cache_read_tokens %4, "
+                                         "web_search_requests %4, "
+                                         "web_fetch_requests %4, "
+                                         "service_tier %3, "
+                                         "speed %3, "
+                                         "inference_geo %3, "
+                                         "stop_reason %3, "
+                                         "cost_picousd BIGINT NULL, "
+                                         "cost_without_cache_picousd BIGINT NULL, "
+                                         "cache_markers_added %4, "
+                                         "ttfb_us BIGINT NULL, "
+                                         "total_us %4, "
+                                         "bytes_in %4, "
+                                         "bytes_out %4, "
+                                         "user_agent %3, "
+                                         "is_batch %2, "
+                                         "incomplete %2)")
+                              .arg(id, flag, text, count);
+    return {
+        table,
+        QStringLiteral("CREATE INDEX requests_time_ms ON requests (time_ms)"),
+        QStringLiteral("CREATE INDEX requests_session_time ON requests (session_id, time_ms)"),
+        QStringLiteral("CREATE INDEX requests_billing_tag ON requests (billing_tag)"),
+        QStringLiteral("CREATE INDEX requests_model ON requests (model)"),
+    };
+}
+
+} // namespace
+
+QList<LedgerSchema::Migration> LedgerSchema::migrations(StoreConfig::Backend backend)
+{
+    return {{1, version1(backend)}};
+}
+
+int LedgerSchema::latestVersion()
+{
+    return migrations(StoreConfig::Backend::Sqlite).constLast().version;
+}
+
+} // namespace tollgate

@@ -1,0 +1,174 @@
+#include "LedgerWriter.h"
+
+#include "store/LedgerStore.h"
+#include "usage/UsageAccountant.h"
+#include "usage/UsageMetrics.h"
+
+#include <QDateTime>
+#include <QLoggingCategory>
+#include <QTimer>
+
+namespace tollgate {
+
+namespace {
+Q_LOGGING_CATEGORY(lcLedger, "tollgate.ledger")
+
+// Rows reach the disk at most this late, so a crash loses at most this much.
+constexpr int kWriteIntervalMs = 250;
+// A full batch is written at once.
+constexpr qsizetype kBatchRows = 500;
+// While the store fails, retries back off to this.
+constexpr int kMinRetryMs = 500;
+constexpr int kMaxRetryMs = 30'000;
+// Rows kept in memory while the store fails (about 100 MB); beyond it the oldest go.
+constexpr qsizetype kMaxPendingRows = 200'000;
+constexpr int kRetentionCheckMs = 60 * 60 * 1000;
+constexpr qint64 kDayMs = 24LL * 60 * 60 * 1000;
+} // namespace
+
+LedgerWriter::LedgerWriter(Settings settings, QObject *parent)
+    : QObject(parent)
+    , m_settings(std::move(settings))
+{
+}
+
+LedgerWriter::~LedgerWriter() = default;
+
+void LedgerWriter::open()
+{
+    m_writeTimer = new QTimer(this);
+    m_writeTimer->setSingleShot(true);
+    connect(m_writeTimer, &QTimer::timeout, this, &LedgerWriter::onWriteTimer);
+    if (!m_settings.store)
+        return;
+    m_store = std::make_unique<LedgerStore>(*m_settings.store);
+    ensureOpen();
+    if (m_settings.retentionDays > 0) {
+        m_retentionTimer = new QTimer(this);
+        m_retentionTimer->setInterval(kRetentionCheckMs);
+        connect(m_retentionTimer, &QTimer::timeout, this, &LedgerWriter::purgeExpired);
+        m_retentionTimer->start();
+        // Cleanup runs in the background of this thread, after start-up has settled.
+        QTimer::singleShot(5'000, this, &LedgerWriter::purgeExpired);
+    }
+}
+
+bool LedgerWriter::ensureOpen()
+{
+    if (m_store->isOpen())
+        return true;
+    QString error;
+    if (m_store->open(&error))
+        return true;
+    reportFailure(QStringLiteral("cannot open the request log (%1): %2")
+                      .arg(m_settings.store->displayName(), error));
+    return false;
+}
+
+void LedgerWriter::account(const QList<RequestRecord> &records)
+{
+    const UsageAccountant accountant(m_settings.prices);
+    QList<RequestRecord> rows = records;
+    for (RequestRecord &row : rows)
+        accountant.account(row);
+    if (m_settings.metrics)
+        m_settings.metrics->add(rows);
+    emit accounted(rows);
+    if (!m_store)
+        return;
+    m_pending.append(rows);
+    if (m_pending.size() > kMaxPendingRows) {
+        const qsizetype excess = m_pending.size() - kMaxPendingRows;
+        m_pending.remove(0, excess);
+        m_droppedRows += excess;
+        qCCritical(lcLedger).noquote()
+            << QStringLiteral("request log: %1 rows dropped while the store was failing")
+                   .arg(m_droppedRows);
+    }
+    scheduleWrite();
+}
+
+void LedgerWriter::scheduleWrite()
+{
+    if (m_isFailing)
+        return; // the retry timer is running
+    if (m_pending.size() >= kBatchRows) {
+        m_writeTimer->stop();
+        onWriteTimer();
+        return;
+    }
+    if (!m_writeTimer->isActive())
+        m_writeTimer->start(kWriteIntervalMs);
+}
+
+void LedgerWriter::onWriteTimer()
+{
+    if (writePending()) {
+        if (!m_pending.isEmpty())
+            scheduleWrite();
+        return;
+    }
+    m_retryDelayMs = m_retryDelayMs == 0 ? kMinRetryMs : qMin(m_retryDelayMs * 2, kMaxRetryMs);
+    m_writeTimer->start(m_retryDelayMs);
+}
+
+bool LedgerWriter::writePending()
+{
+    if (!m_store)
+        return true;
+    while (!m_pending.isEmpty()) {
+        if (!ensureOpen())
+            return false;
+        const qsizetype count = qMin(m_pending.size(), kBatchRows);
+        QString error;
+        if (!m_store->insert(m_pending.first(count), &error)) {
+            reportFailure(QStringLiteral("cannot write to the request log (%1): %2")
+                              .arg(m_settings.store->displayName(), error));
+            return false;
+        }
+        m_pending.remove(0, count);
+    }
+    if (m_isFailing) {
+        m_isFailing = false;
+        m_retryDelayMs = 0;
+        qCInfo(lcLedger) << "request log: writing again, nothing lost";
+        emit storeRecovered();
+    }
+    return true;
+}
+
+void LedgerWriter::reportFailure(const QString &error)
+{
+    if (m_isFailing)
+        return;
+    m_isFailing = true;
+    qCWarning(lcLedger).noquote() << error << "(rows are kept and retried)";
+    emit storeFailed(error);
+}
+
+void LedgerWriter::flush()
+{
+    if (m_writeTimer)
+        m_writeTimer->stop();
+    writePending();
+    emit flushed(m_pending.size());
+}
+
+void LedgerWriter::purgeExpired()
+{
+    if (!m_store || m_settings.retentionDays <= 0 || !m_store->isOpen())
+        return;
+    const qint64 cutoff =
+        QDateTime::currentMSecsSinceEpoch() - qint64(m_settings.retentionDays) * kDayMs;
+    QString error;
+    const qint64 removed = m_store->purgeOlderThan(cutoff, &error);
+    if (removed < 0)
+        qCWarning(lcLedger).noquote() << "request log cleanup failed:" << error;
+    else if (removed > 0)
+        qCInfo(lcLedger).noquote()
+            << QStringLiteral("request log: removed %1 rows older than %2 days")
+                   .arg(removed)
+                   .arg(m_settings.retentionDays);
+}
+
+} // namespace tollgate

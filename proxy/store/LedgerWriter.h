@@ -1,0 +1,71 @@
+#pragma once
+
+#include "RequestRecord.h"
+#include "store/StoreConfig.h"
+#include "usage/PriceTable.h"
+
+#include <QList>
+#include <QObject>
+#include <memory>
+#include <optional>
+
+class QTimer;
+
+namespace tollgate {
+
+class LedgerStore;
+class UsageMetrics;
+
+// The request log's writer. Lives on the ledger thread: it accounts each finished request
+// (tokens, model, cost), hands the rows on at once, and writes them to the store in
+// batches, so forwarding never waits on the disk. A store that fails (locked, read-only,
+// full) keeps the rows in memory and is retried; the gateway keeps serving.
+class LedgerWriter : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct Settings
+    {
+        std::optional<StoreConfig> store; // none: rows are accounted but not kept
+        PriceTable prices;
+        int retentionDays = 0; // 0 keeps every row
+        std::shared_ptr<UsageMetrics> metrics;
+    };
+
+    explicit LedgerWriter(Settings settings, QObject *parent = nullptr);
+    ~LedgerWriter() override;
+
+    // Queued calls from other threads.
+    void open();
+    void account(const QList<tollgate::RequestRecord> &records);
+    // Writes everything pending now; answers with flushed().
+    void flush();
+
+    qsizetype pendingCount() const { return m_pending.size(); }
+
+signals:
+    void accounted(const QList<tollgate::RequestRecord> &records);
+    void storeFailed(const QString &error); // once per run of failures
+    void storeRecovered();
+    void flushed(qint64 unwrittenRows);
+
+private:
+    bool ensureOpen();
+    bool writePending();
+    void scheduleWrite();
+    void onWriteTimer();
+    void reportFailure(const QString &error);
+    void purgeExpired();
+
+    Settings m_settings;
+    std::unique_ptr<LedgerStore> m_store;
+    QList<RequestRecord> m_pending;
+    QTimer *m_writeTimer = nullptr;
+    QTimer *m_retentionTimer = nullptr;
+    int m_retryDelayMs = 0; // 0: not failing
+    bool m_isFailing = false;
+    qint64 m_droppedRows = 0;
+};
+
+} // namespace tollgate

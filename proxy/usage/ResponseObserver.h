@@ -1,0 +1,58 @@
+#pragma once
+
+#include "sse/SseParser.h"
+#include "usage/ContentDecoder.h"
+#include "usage/ResponseObservation.h"
+
+#include <QByteArray>
+
+namespace tollgate {
+
+// The usage tee of one upstream response, on the forwarding thread: it is fed every body
+// chunk exactly as it was forwarded and keeps only what usage extraction needs later (see
+// ResponseObservation), decoding a compressed body on the way. It never parses JSON: that
+// happens on the ledger thread (UsageExtractor). Owns the SSE parser and the decoder.
+class ResponseObserver
+{
+public:
+    static constexpr qint64 kDefaultBodyCapBytes = 16 * 1024 * 1024;
+    // Decoded SSE is parsed as it comes out of the decoder, so this bounds only CPU time
+    // spent on a decompression bomb: real streams stay far below it (a 128k-token stream is
+    // tens of MB).
+    static constexpr qint64 kMaxDecodedStreamBytes = 1024 * 1024 * 1024;
+
+    ResponseObserver();
+    ResponseObserver(const ResponseObserver &) = delete;
+    ResponseObserver &operator=(const ResponseObserver &) = delete;
+
+    // From the upstream response head. bodyCapBytes bounds what is kept of a non-SSE body.
+    void begin(const QByteArray &contentType, const QByteArray &contentEncoding,
+               qint64 bodyCapBytes = kDefaultBodyCapBytes);
+    void feed(const char *data, qsizetype size);
+    void finish(); // the body ended (completely or cut short)
+    ResponseObservation take(); // moves the result out
+
+    // Media types whose bodies carry usage: JSON, JSON lines (batch results), any +json.
+    static bool isJsonContentType(const QByteArray &contentType);
+    static bool isSseContentType(const QByteArray &contentType);
+
+private:
+    enum class Mode { Ignore, Sse, Body };
+
+    void observe(const char *data, qsizetype size);
+    void keepBody(const char *data, qsizetype size);
+    bool wantsEventData(QByteArrayView name) const;
+    void onEvent(const SseEvent &event);
+    void stopOnDecodeError();
+
+    ResponseObservation m_result;
+    SseParser m_sse;
+    ContentDecoder m_decoder;
+    ContentDecoder::Sink m_decodedSink; // forwards decoded bytes to observe()
+    Mode m_mode = Mode::Ignore;
+    qint64 m_bodyCapBytes = kDefaultBodyCapBytes;
+    bool m_isDecoding = false;
+    bool m_isFinished = false;
+};
+
+} // namespace tollgate

@@ -1,0 +1,59 @@
+#include "UsageAccountant.h"
+
+#include "usage/UsageExtractor.h"
+
+namespace tollgate {
+
+namespace {
+QByteArray pathOf(const QByteArray &target)
+{
+    const qsizetype query = target.indexOf('?');
+    return query < 0 ? target : target.left(query);
+}
+} // namespace
+
+bool UsageAccountant::isBatchResultsPath(const QByteArray &target)
+{
+    const QByteArray path = pathOf(target);
+    return path.startsWith("/v1/messages/batches/") && path.endsWith("/results");
+}
+
+void UsageAccountant::account(RequestRecord &record) const
+{
+    const RequestFacts facts = UsageExtractor::requestFacts(record.requestBody);
+    if (record.sessionId.isEmpty())
+        record.sessionId = facts.sessionId;
+    record.project = facts.project;
+    record.model = facts.model;
+
+    // Only a response that reached the gateway has usage; Tollgate's own errors have none.
+    if (record.ttfbUs > 0 || !record.response.body.isEmpty() || record.response.isSse) {
+        record.isBatch = isBatchResultsPath(record.target);
+        const ResponseUsage response =
+            UsageExtractor::responseUsage(record.response, record.isBatch);
+        record.usage = response.usage;
+        if (!response.model.isEmpty())
+            record.model = response.model; // the model that answered is the one billed
+        if (record.errorType.isEmpty())
+            record.errorType = response.errorType;
+        if (record.usage.speed.isEmpty() && response.usage.hasUsage)
+            record.usage.speed = facts.speed;
+        // A stream cut short, or a body that ended early, records what was seen.
+        record.isIncomplete =
+            response.isIncomplete || (!record.isComplete && record.usage.hasUsage);
+    }
+
+    if (record.usage.hasUsage) {
+        const PriceTable::Cost cost = m_prices.cost(record.model, record.usage, record.isBatch);
+        record.costPicoUsd = cost.picoUsd;
+        record.costWithoutCachePicoUsd = cost.withoutCachePicoUsd;
+    } else {
+        // Nothing billable was reported: a request that was refused or failed costs $0.
+        record.costPicoUsd = 0;
+        record.costWithoutCachePicoUsd = 0;
+    }
+    record.requestBody.clear();
+    record.response = ResponseObservation();
+}
+
+} // namespace tollgate

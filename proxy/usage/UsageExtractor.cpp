@@ -1,0 +1,333 @@
+#include "UsageExtractor.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonValue>
+#include <algorithm>
+
+namespace tollgate {
+
+namespace {
+
+constexpr qsizetype kMaxSessionIdSize = 128;
+
+QJsonValue field(const QJsonObject &object, const char *name)
+{
+    return object.value(QLatin1String(name));
+}
+
+QJsonObject parseObject(QByteArrayView json)
+{
+    return QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size())).object();
+}
+
+bool hasCount(const QJsonObject &object, const char *name)
+{
+    return field(object, name).isDouble(); // absent and null both mean "not reported"
+}
+
+// Token counts are non-negative integers; anything else counts as 0.
+qint64 countOf(const QJsonObject &object, const char *name)
+{
+    return std::max<qint64>(0, field(object, name).toInteger(0));
+}
+
+void overwriteCount(qint64 &target, const QJsonObject &object, const char *name)
+{
+    if (hasCount(object, name))
+        target = countOf(object, name);
+}
+
+void overwriteText(QString &target, const QJsonObject &object, const char *name)
+{
+    const QJsonValue value = field(object, name);
+    if (value.isString())
+        target = value.toString();
+}
+
+// cache_creation_input_tokens is the 5m plus the 1h cache writes. When the total moves
+// without a new split (message_delta has none), the difference goes to the 5m part, and a
+// shortfall larger than it comes out of the 1h part.
+void reconcileCacheWrites(Usage &usage, qint64 total)
+{
+    usage.cacheWrite5mTokens += total - usage.cacheWriteTokens();
+    if (usage.cacheWrite5mTokens < 0) {
+        usage.cacheWrite1hTokens =
+            std::max<qint64>(0, usage.cacheWrite1hTokens + usage.cacheWrite5mTokens);
+        usage.cacheWrite5mTokens = 0;
+    }
+}
+
+void applyServerToolUse(Usage &usage, const QJsonObject &object)
+{
+    const QJsonValue serverToolUse = field(object, "server_tool_use");
+    if (!serverToolUse.isObject())
+        return;
+    const QJsonObject counts = serverToolUse.toObject();
+    overwriteCount(usage.webSearchRequests, counts, "web_search_requests");
+    overwriteCount(usage.webFetchRequests, counts, "web_fetch_requests");
+}
+
+void applyLabels(Usage &usage, const QJsonObject &object)
+{
+    overwriteText(usage.serviceTier, object, "service_tier");
+    overwriteText(usage.speed, object, "speed");
+    overwriteText(usage.inferenceGeo, object, "inference_geo");
+}
+
+QString errorTypeOf(const QJsonObject &object)
+{
+    const QString type = field(field(object, "error").toObject(), "type").toString();
+    return type.isEmpty() ? QStringLiteral("error") : type;
+}
+
+bool isErrorObject(const QJsonObject &object)
+{
+    return field(object, "type").toString() == QLatin1String("error");
+}
+
+void addUsage(Usage &total, const Usage &part)
+{
+    total.inputTokens += part.inputTokens;
+    total.outputTokens += part.outputTokens;
+    total.cacheWrite5mTokens += part.cacheWrite5mTokens;
+    total.cacheWrite1hTokens += part.cacheWrite1hTokens;
+    total.cacheReadTokens += part.cacheReadTokens;
+    total.webSearchRequests += part.webSearchRequests;
+    total.webFetchRequests += part.webFetchRequests;
+    if (total.speed.isEmpty())
+        total.speed = part.speed;
+    if (total.inferenceGeo.isEmpty())
+        total.inferenceGeo = part.inferenceGeo;
+    total.hasUsage = true;
+}
+
+bool isSessionIdCharacter(QChar c)
+{
+    return (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9')
+        || c == u'-' || c == u'_' || c == u'.';
+}
+
+// The id goes to the ledger and the UI: keep it short and plain, whatever the client sent.
+QByteArray validSessionId(QStringView id)
+{
+    if (id.isEmpty() || id.size() > kMaxSessionIdSize
+        || !std::all_of(id.begin(), id.end(), isSessionIdCharacter))
+        return {};
+    return id.toLatin1();
+}
+
+// A line of the environment section, "Working directory: /abs/path" (some Claude Code
+// versions: "Primary working directory:"), possibly indented or bulleted.
+QString projectInText(const QString &text)
+{
+    static const QLatin1String kKey("orking directory:");
+    for (qsizetype at = text.indexOf(kKey); at >= 0; at = text.indexOf(kKey, at + 1)) {
+        if (at == 0)
+            continue; // no initial "W" or "w"
+        const qsizetype lineStart = text.lastIndexOf(u'\n', at) + 1;
+        const QChar initial = text.at(at - 1);
+        QStringView lead = QStringView(text).mid(lineStart, at - 1 - lineStart);
+        if (initial == u'w') {
+            if (!lead.endsWith(QLatin1String("Primary ")))
+                continue;
+            lead.chop(8);
+        } else if (initial != u'W') {
+            continue;
+        }
+        lead = lead.trimmed();
+        if (!lead.isEmpty() && lead != u"-" && lead != u"*")
+            continue;
+        const qsizetype valueStart = at + kKey.size();
+        qsizetype lineEnd = text.indexOf(u'\n', valueStart);
+        if (lineEnd < 0)
+            lineEnd = text.size();
+        const QString path = text.mid(valueStart, lineEnd - valueStart).trimmed();
+        if (!path.isEmpty())
+            return path;
+    }
+    return {};
+}
+
+} // namespace
+
+RequestFacts UsageExtractor::requestFacts(const QByteArray &requestBody)
+{
+    RequestFacts facts;
+    const QJsonDocument document = QJsonDocument::fromJson(requestBody);
+    if (!document.isObject())
+        return facts;
+    const QJsonObject request = document.object();
+    facts.model = field(request, "model").toString();
+    facts.isStream = field(request, "stream").toBool();
+    facts.speed = field(request, "speed").toString();
+    const QJsonObject metadata = field(request, "metadata").toObject();
+    facts.sessionId = sessionIdFromUserId(field(metadata, "user_id").toString());
+    facts.project = projectFromSystemPrompt(field(request, "system"));
+    return facts;
+}
+
+QByteArray UsageExtractor::sessionIdFromUserId(const QString &userId)
+{
+    const QString trimmed = userId.trimmed();
+    if (trimmed.startsWith(u'{')) {
+        const QJsonObject object = QJsonDocument::fromJson(trimmed.toUtf8()).object();
+        return validSessionId(field(object, "session_id").toString());
+    }
+    static const QLatin1String kSessionMarker("_session_");
+    const qsizetype marker = trimmed.lastIndexOf(kSessionMarker);
+    if (!trimmed.startsWith(QLatin1String("user_")) || marker < 0)
+        return {};
+    return validSessionId(QStringView(trimmed).mid(marker + kSessionMarker.size()));
+}
+
+QString UsageExtractor::projectFromSystemPrompt(const QJsonValue &system)
+{
+    if (system.isString())
+        return projectInText(system.toString());
+    const QJsonArray blocks = system.toArray();
+    for (const QJsonValue &block : blocks) {
+        const QJsonObject object = block.toObject();
+        if (field(object, "type").toString() != QLatin1String("text"))
+            continue;
+        const QString project = projectInText(field(object, "text").toString());
+        if (!project.isEmpty())
+            return project;
+    }
+    return {};
+}
+
+ResponseUsage UsageExtractor::responseUsage(const ResponseObservation &observation,
+                                            bool isBatchResults)
+{
+    if (observation.isSse)
+        return streamUsage(observation);
+    if (isBatchResults)
+        return batchUsage(observation);
+    return bodyUsage(observation);
+}
+
+ResponseUsage UsageExtractor::streamUsage(const ResponseObservation &observation)
+{
+    ResponseUsage result;
+    if (!observation.messageStart.isEmpty()) {
+        const QJsonObject message =
+            field(parseObject(observation.messageStart), "message").toObject();
+        result.model = field(message, "model").toString();
+        const QJsonValue usage = field(message, "usage");
+        if (usage.isObject())
+            applyUsage(result.usage, usage.toObject());
+    }
+    bool hasStopReason = false;
+    if (!observation.lastMessageDelta.isEmpty()) {
+        const QJsonObject delta = parseObject(observation.lastMessageDelta);
+        const QJsonValue usage = field(delta, "usage");
+        if (usage.isObject())
+            applyDeltaUsage(result.usage, usage.toObject());
+        const QJsonValue stopReason = field(field(delta, "delta").toObject(), "stop_reason");
+        hasStopReason = stopReason.isString();
+        if (hasStopReason)
+            result.usage.stopReason = stopReason.toString();
+    }
+    if (!observation.errorEvent.isEmpty())
+        result.errorType = errorTypeOf(parseObject(observation.errorEvent));
+    // message_stop ends a complete stream. A stream cut right after a message_delta that
+    // carries the stop_reason, with every block closed, has lost nothing that is billed.
+    const bool isComplete =
+        observation.sawMessageStop || (hasStopReason && observation.openBlocks <= 0);
+    result.isIncomplete = !isComplete;
+    return result;
+}
+
+ResponseUsage UsageExtractor::bodyUsage(const ResponseObservation &observation)
+{
+    ResponseUsage result;
+    result.isIncomplete = observation.isBodyTruncated || !observation.decodeError.isEmpty();
+    const QJsonObject body = parseObject(observation.body);
+    if (isErrorObject(body)) {
+        result.errorType = errorTypeOf(body); // an error is not billed: no usage
+        return result;
+    }
+    result.model = field(body, "model").toString();
+    const QJsonValue usage = field(body, "usage");
+    if (usage.isObject()) {
+        applyUsage(result.usage, usage.toObject());
+        overwriteText(result.usage.stopReason, body, "stop_reason");
+    }
+    return result;
+}
+
+ResponseUsage UsageExtractor::batchUsage(const ResponseObservation &observation)
+{
+    ResponseUsage result;
+    result.isIncomplete = observation.isBodyTruncated || !observation.decodeError.isEmpty();
+    const QByteArray &body = observation.body;
+    qsizetype lineStart = 0;
+    while (lineStart < body.size()) {
+        qsizetype lineEnd = body.indexOf('\n', lineStart);
+        if (lineEnd < 0)
+            lineEnd = body.size();
+        const QByteArrayView line(body.constData() + lineStart, lineEnd - lineStart);
+        lineStart = lineEnd + 1;
+        if (line.trimmed().isEmpty())
+            continue;
+        const QJsonObject object = parseObject(line);
+        if (isErrorObject(object)) {
+            result.errorType = errorTypeOf(object);
+            continue;
+        }
+        const QJsonObject batchResult = field(object, "result").toObject();
+        const QJsonObject message = field(batchResult, "message").toObject();
+        if (result.model.isEmpty())
+            result.model = field(message, "model").toString();
+        const QJsonValue usage = field(message, "usage");
+        if (field(batchResult, "type").toString() != QLatin1String("succeeded")
+            || !usage.isObject())
+            continue; // errored, canceled and expired requests are not billed
+        Usage lineUsage;
+        applyUsage(lineUsage, usage.toObject());
+        addUsage(result.usage, lineUsage);
+    }
+    if (result.usage.hasUsage)
+        result.usage.serviceTier = QStringLiteral("batch"); // batch results bill at batch rates
+    return result;
+}
+
+void UsageExtractor::applyUsage(Usage &usage, const QJsonObject &object)
+{
+    usage.hasUsage = true;
+    usage.inputTokens = countOf(object, "input_tokens");
+    usage.outputTokens = countOf(object, "output_tokens");
+    usage.cacheReadTokens = countOf(object, "cache_read_input_tokens");
+    // Only a full usage object has the TTL split of the cache writes; without one, every
+    // cache write is a 5m write.
+    const QJsonValue split = field(object, "cache_creation");
+    if (split.isObject()) {
+        usage.cacheWrite5mTokens = countOf(split.toObject(), "ephemeral_5m_input_tokens");
+        usage.cacheWrite1hTokens = countOf(split.toObject(), "ephemeral_1h_input_tokens");
+    } else {
+        usage.cacheWrite5mTokens = countOf(object, "cache_creation_input_tokens");
+        usage.cacheWrite1hTokens = 0;
+    }
+    if (hasCount(object, "cache_creation_input_tokens"))
+        reconcileCacheWrites(usage, countOf(object, "cache_creation_input_tokens"));
+    applyServerToolUse(usage, object);
+    applyLabels(usage, object);
+}
+
+void UsageExtractor::applyDeltaUsage(Usage &usage, const QJsonObject &object)
+{
+    // message_delta's counts are cumulative: each one present replaces the earlier value,
+    // nothing is added (as the Anthropic SDKs accumulate them).
+    usage.hasUsage = true;
+    overwriteCount(usage.inputTokens, object, "input_tokens");
+    overwriteCount(usage.outputTokens, object, "output_tokens");
+    overwriteCount(usage.cacheReadTokens, object, "cache_read_input_tokens");
+    if (hasCount(object, "cache_creation_input_tokens"))
+        reconcileCacheWrites(usage, countOf(object, "cache_creation_input_tokens"));
+    applyServerToolUse(usage, object);
+    applyLabels(usage, object);
+}
+
+} // namespace tollgate

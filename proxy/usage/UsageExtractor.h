@@ -1,0 +1,55 @@
+#pragma once
+
+#include "usage/ResponseObservation.h"
+#include "usage/Usage.h"
+
+#include <QByteArray>
+#include <QString>
+
+class QJsonObject;
+class QJsonValue;
+
+namespace tollgate {
+
+// What the request body says about who asked and how.
+struct RequestFacts
+{
+    QString model; // "model" of the request body
+    QByteArray sessionId; // from metadata.user_id, empty if none
+    QString project; // working directory stated in the system prompt, empty if none
+    bool isStream = false; // "stream": true
+    QString speed; // "speed" request field, e.g. "fast"
+};
+
+// What the response says it cost.
+struct ResponseUsage
+{
+    Usage usage;
+    QString model; // the model the response names (message_start.message.model / body.model)
+    QString errorType; // error.type of an error body or `error` event, e.g. "overloaded_error"
+    bool isIncomplete = false;
+};
+
+// Reads usage and request facts out of raw JSON, on the ledger thread (never on the
+// forwarding path). Stateless; malformed input gives empty results, never an exception.
+class UsageExtractor
+{
+public:
+    static RequestFacts requestFacts(const QByteArray &requestBody);
+    static ResponseUsage responseUsage(const ResponseObservation &observation, bool isBatchResults);
+
+    // metadata.user_id of Claude Code: a JSON-encoded string holding session_id, or, from
+    // older CLIs, user_<hex>_account_<uuid or empty>_session_<uuid>.
+    static QByteArray sessionIdFromUserId(const QString &userId);
+    // The path on a "Working directory: /abs/path" line of Claude Code's environment section.
+    static QString projectFromSystemPrompt(const QJsonValue &system);
+
+private:
+    static ResponseUsage streamUsage(const ResponseObservation &observation);
+    static ResponseUsage bodyUsage(const ResponseObservation &observation);
+    static ResponseUsage batchUsage(const ResponseObservation &observation);
+    static void applyUsage(Usage &usage, const QJsonObject &object);
+    static void applyDeltaUsage(Usage &usage, const QJsonObject &object);
+};
+
+} // namespace tollgate
