@@ -50,6 +50,7 @@ void Exchange::start()
     m_upstreamRequest = buildUpstreamRequest();
     // Shared with the request, not copied: the ledger reads model and session from it.
     m_record.requestBody = m_request.body;
+    m_record.rawRequestHeaders = m_request.headers;
     sendUpstream(false);
 }
 
@@ -112,8 +113,10 @@ void Exchange::upstreamHead(const HttpParser &head)
     m_isLengthFramed = !hasNoBody && head.hasContentLength() && !head.isChunked();
     const QList<QByteArray> connectionTokens = head.headers().connectionTokens();
     m_record.requestId = head.headers().value(QByteArrayLiteral("request-id"));
+    m_record.rawResponseHeaders = head.headers();
     m_observer.begin(head.headers().value(QByteArrayLiteral("content-type")),
-                     head.headers().value(QByteArrayLiteral("content-encoding")));
+                     head.headers().value(QByteArrayLiteral("content-encoding")),
+                     ResponseObserver::kDefaultBodyCapBytes, m_context.config->bodyLogCapBytes);
 
     QByteArray out;
     out.reserve(512);

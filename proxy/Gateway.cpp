@@ -54,6 +54,9 @@ void Gateway::start(const GatewayConfig &config)
     }
     ledger.store = config.store;
     ledger.retentionDays = config.retentionDays;
+    ledger.bodyLogCapBytes = config.bodyLogCapBytes;
+    ledger.secrets = config.virtualKeys;
+    ledger.secrets.append(config.upstreamKey);
     m_metrics = std::make_shared<UsageMetrics>();
     ledger.metrics = m_metrics;
     m_config = config;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/HeaderList.h"
 #include "usage/ResponseObservation.h"
 #include "usage/Usage.h"
 
@@ -48,10 +49,23 @@ struct RequestRecord
     std::optional<qint64> costWithoutCachePicoUsd; // the same tokens with no caching
     qint64 cacheMarkersAdded = 0; // cache_control markers Tollgate injected
 
+    // For the request log's detail view: header lines ("Name: value\r\n") as the client
+    // sent them (credentials masked) and as the upstream answered; the body of an error
+    // response, capped.
+    QByteArray requestHeaders;
+    QByteArray responseHeaders;
+    QByteArray errorBody;
+    // Only with the opt-in body log: the bodies, credentials redacted, capped.
+    QByteArray storedRequestBody;
+    QByteArray storedResponseBody;
+
     // Raw inputs for usage extraction, consumed and cleared by the ledger; they share
-    // the forwarded buffers (implicitly shared QByteArray), never copies.
+    // the forwarded buffers (implicitly shared QByteArray), never copies. The raw request
+    // headers hold the client's credential: the ledger masks them and drops these.
     QByteArray requestBody;
     ResponseObservation response;
+    HeaderList rawRequestHeaders;
+    HeaderList rawResponseHeaders;
 };
 
 } // namespace tollgate

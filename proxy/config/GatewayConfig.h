@@ -49,6 +49,9 @@ struct GatewayConfig
     // accounted (signals, metrics) but not kept.
     std::optional<StoreConfig> store;
     int retentionDays = 0; // rows older than this are removed; 0 keeps them all
+    // Opt-in: keep request and response bodies in the request log, credentials redacted,
+    // each up to this many bytes. 0 keeps none.
+    qint64 bodyLogCapBytes = 0;
     // The user's additions to and overrides of the built-in price table, by model id.
     QJsonObject priceOverrides;
 

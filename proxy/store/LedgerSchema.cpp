@@ -18,6 +18,8 @@ QStringList version1(StoreConfig::Backend backend)
                                   : QStringLiteral("BOOLEAN NOT NULL DEFAULT FALSE");
     const QString text = QStringLiteral("TEXT NOT NULL DEFAULT ''");
     const QString count = QStringLiteral("BIGINT NOT NULL DEFAULT 0");
+    // Header blocks and bodies are bytes as they were on the wire, not always UTF-8.
+    const QString bytes = isSqlite ? QStringLiteral("BLOB NULL") : QStringLiteral("BYTEA NULL");
     const QString table = QStringLiteral("CREATE TABLE requests ("
                                          "id %1, "
                                          "time_ms BIGINT NOT NULL, "
@@ -56,8 +58,13 @@ QStringList version1(StoreConfig::Backend backend)
                                          "bytes_out %4, "
                                          "user_agent %3, "
                                          "is_batch %2, "
-                                         "incomplete %2)")
-                              .arg(id, flag, text, count);
+                                         "incomplete %2, "
+                                         "request_headers %5, "
+                                         "response_headers %5, "
+                                         "error_body %5, "
+                                         "request_body %5, "
+                                         "response_body %5)")
+                              .arg(id, flag, text, count, bytes);
     return {
         table,
         QStringLiteral("CREATE INDEX requests_time_ms ON requests (time_ms)"),

@@ -71,6 +71,11 @@ const char *const kColumns[] = {
     "user_agent",
     "is_batch",
     "incomplete",
+    "request_headers",
+    "response_headers",
+    "error_body",
+    "request_body",
+    "response_body",
 };
 constexpr int kColumnCount = int(std::size(kColumns));
 
@@ -82,11 +87,28 @@ QString columnList()
     return names.join(QStringLiteral(", "));
 }
 
+// Named placeholders ":v0", ":v1", ... one per value of the largest statement (PostgreSQL's). Qt
+// binds a value to a name by a hash lookup, but to a position by first formatting the position as
+// a name, which costs more than SQLite's own work on a row.
+const QStringList &placeholders()
+{
+    static const QStringList names = [] {
+        QStringList list;
+        for (int i = 0; i < kPostgresRowsPerStatement * kColumnCount; ++i)
+            list.append(QStringLiteral(":v%1").arg(i));
+        return list;
+    }();
+    return names;
+}
+
 QString placeholderRows(int rows)
 {
-    QStringList marks(kColumnCount, QStringLiteral("?"));
-    const QString row = QLatin1Char('(') + marks.join(QLatin1Char(',')) + QLatin1Char(')');
-    return QStringList(rows, row).join(QLatin1Char(','));
+    QStringList tuples;
+    for (int row = 0; row < rows; ++row) {
+        const QStringList names = placeholders().mid(row * kColumnCount, kColumnCount);
+        tuples.append(QLatin1Char('(') + names.join(QLatin1Char(',')) + QLatin1Char(')'));
+    }
+    return tuples.join(QLatin1Char(','));
 }
 
 // Text columns are NOT NULL: a null QString would bind as NULL, so it becomes "". NUL
@@ -108,6 +130,12 @@ QVariant text(const QByteArray &value)
     return text(QString::fromUtf8(value));
 }
 
+// Empty bytes are stored as NULL: most rows have no error body and no logged bodies.
+QVariant bytes(const QByteArray &value)
+{
+    return value.isEmpty() ? QVariant(QMetaType(QMetaType::QByteArray)) : QVariant(value);
+}
+
 QVariant nullable(const std::optional<qint64> &value)
 {
     return value ? QVariant(*value) : QVariant();
@@ -122,8 +150,9 @@ std::optional<qint64> optionalValue(const QSqlQuery &query, int index)
 
 void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QString &instance)
 {
+    const QStringList &names = placeholders();
     int index = first;
-    const auto bind = [&](const QVariant &value) { query.bindValue(index++, value); };
+    const auto bind = [&](const QVariant &value) { query.bindValue(names[index++], value); };
     // A record always has its start time; should one lack it, the time it is written is the
     // best estimate, and keeps it out of the way of retention.
     bind(row.startedAt.isValid() ? row.startedAt.toMSecsSinceEpoch()
@@ -164,10 +193,22 @@ void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QStrin
     bind(text(row.userAgent));
     bind(row.isBatch);
     bind(row.isIncomplete);
+    bind(bytes(row.requestHeaders));
+    bind(bytes(row.responseHeaders));
+    bind(bytes(row.errorBody));
+    bind(bytes(row.storedRequestBody));
+    bind(bytes(row.storedResponseBody));
+}
+
+} // namespace
+
+QString LedgerStore::selectColumns()
+{
+    return QStringLiteral("id, ") + columnList();
 }
 
 // The inverse of bindRow() for `SELECT id, <columns>`.
-RequestRecord recordFrom(const QSqlQuery &query)
+RequestRecord LedgerStore::recordFrom(const QSqlQuery &query)
 {
     int index = 0;
     const auto next = [&] { return query.value(index++); };
@@ -211,8 +252,15 @@ RequestRecord recordFrom(const QSqlQuery &query)
     row.userAgent = next().toString().toUtf8();
     row.isBatch = next().toBool();
     row.isIncomplete = next().toBool();
+    row.requestHeaders = next().toByteArray();
+    row.responseHeaders = next().toByteArray();
+    row.errorBody = next().toByteArray();
+    row.storedRequestBody = next().toByteArray();
+    row.storedResponseBody = next().toByteArray();
     return row;
 }
+
+namespace {
 
 // The grouping column, as SQL text chosen from this fixed list (never a caller's value).
 QString groupExpression(LedgerStore::Grouping by)
@@ -536,18 +584,21 @@ bool LedgerStore::migrate(QString *error)
 void LedgerStore::checkConnection()
 {
     // A PostgreSQL statement that failed most often means the server went away (restart,
-    // network): Qt still reports the connection open, so ask the server. Closing makes
+    // network). Qt may still report the connection open, so ask the server. Closing makes
     // isOpen() false and the next open() connects afresh.
-    if (isSqlite() || !m_db.isOpen())
+    if (isSqlite() || !m_isOpen)
         return;
-    QSqlQuery ping(m_db);
-    if (!ping.exec(QStringLiteral("SELECT 1"))) {
-        qCWarning(lcStore).noquote()
-            << QStringLiteral("request log %1: connection lost (%2)")
-                   .arg(m_config.displayName(), errorText(ping.lastError()));
-        ping = QSqlQuery();
-        close();
+    QString why = m_db.lastError().isValid() ? errorText(m_db.lastError())
+                                             : QStringLiteral("the connection was closed");
+    if (m_db.isOpen()) {
+        QSqlQuery ping(m_db);
+        if (ping.exec(QStringLiteral("SELECT 1")))
+            return;
+        why = errorText(ping.lastError());
     }
+    qCWarning(lcStore).noquote()
+        << QStringLiteral("request log %1: connection lost (%2)").arg(m_config.displayName(), why);
+    close();
 }
 
 QSqlQuery *LedgerStore::insertStatement(int rows, QString *error)
@@ -606,6 +657,10 @@ bool LedgerStore::insert(const QList<RequestRecord> &records, QString *error)
     if (isWritten && commit(error))
         return true;
     rollback();
+    // The retry prepares afresh: a server-side prepared statement may be what failed (a
+    // pooler such as pgbouncer that moved the session, a schema another instance changed).
+    m_insertOne.reset();
+    m_insertBlock.reset();
     checkConnection();
     return false;
 }
@@ -715,7 +770,7 @@ bool LedgerStore::forEachRow(qint64 fromMs, qint64 toMs,
     // an export of a year holds one row in memory at a time.
     QSqlQuery query(m_db);
     query.setForwardOnly(true);
-    query.prepare(QStringLiteral("SELECT id, ") + columnList()
+    query.prepare(QStringLiteral("SELECT ") + selectColumns()
                   + QStringLiteral(" FROM requests WHERE time_ms >= ? AND time_ms < ?"
                                    " ORDER BY time_ms, id"));
     query.addBindValue(fromMs);

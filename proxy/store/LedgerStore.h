@@ -22,8 +22,9 @@ namespace tollgate {
 // and destroyed on one thread: the ledger thread (LedgerWriter's), never the proxy's or the
 // GUI's. Another thread that reads the log opens a LedgerStore of its own.
 //
-// Every value reaches the database as a bound parameter of a prepared statement, never as
-// SQL text. Times are epoch milliseconds, UTC; time ranges are [fromMs, toMs).
+// Every value goes to the driver as a bound parameter of a prepared statement and is never
+// spliced into SQL here, so a hostile session id or tag stays data. Times are epoch
+// milliseconds, UTC; time ranges are [fromMs, toMs).
 // Not stored: the raw request and response bodies (requestBody, response) and the flags
 // isPassthroughAuth, isComplete and usage.hasUsage.
 class LedgerStore
@@ -95,6 +96,12 @@ public:
     // Deletes the rows that started before cutoffMs, in short transactions so that writers
     // are never blocked for long. The number of rows deleted, or -1 and *error.
     qint64 purgeOlderThan(qint64 cutoffMs, QString *error = nullptr);
+
+    // For queries of the `requests` table written elsewhere (the window's filtered, paged
+    // request list): the column list of `SELECT <selectColumns()> FROM requests`, and the
+    // row such a query is positioned on.
+    static QString selectColumns();
+    static RequestRecord recordFrom(const QSqlQuery &query);
 
     int schemaVersion() const { return m_schemaVersion; } // 0 until open()
     int migrationsApplied() const { return m_migrationsApplied; } // by the last open()

@@ -67,7 +67,8 @@ bool LedgerWriter::ensureOpen()
 
 void LedgerWriter::account(const QList<RequestRecord> &records)
 {
-    const UsageAccountant accountant(m_settings.prices);
+    const SecretRedactor redactor(m_settings.secrets);
+    const UsageAccountant accountant(m_settings.prices, redactor, m_settings.bodyLogCapBytes);
     QList<RequestRecord> rows = records;
     for (RequestRecord &row : rows)
         accountant.account(row);

@@ -30,6 +30,8 @@ public:
         std::optional<StoreConfig> store; // none: rows are accounted but not kept
         PriceTable prices;
         int retentionDays = 0; // 0 keeps every row
+        qint64 bodyLogCapBytes = 0; // the opt-in body log
+        QList<QByteArray> secrets; // redacted from anything kept
         std::shared_ptr<UsageMetrics> metrics;
     };
 

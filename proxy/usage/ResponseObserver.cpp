@@ -49,8 +49,9 @@ bool ResponseObserver::isJsonContentType(const QByteArray &contentType)
 }
 
 void ResponseObserver::begin(const QByteArray &contentType, const QByteArray &contentEncoding,
-                             qint64 bodyCapBytes)
+                             qint64 bodyCapBytes, qint64 streamCopyCapBytes)
 {
+    m_streamCopyCapBytes = std::max<qint64>(0, streamCopyCapBytes);
     m_result = ResponseObservation();
     m_sse.reset();
     m_bodyCapBytes = std::max<qint64>(0, bodyCapBytes);
@@ -119,9 +120,12 @@ ResponseObservation ResponseObserver::take()
 
 void ResponseObserver::observe(const char *data, qsizetype size)
 {
-    if (m_mode == Mode::Sse)
+    if (m_mode == Mode::Sse) {
+        const qint64 room = m_streamCopyCapBytes - m_result.body.size();
+        if (room > 0)
+            m_result.body.append(data, qsizetype(std::min<qint64>(room, size)));
         m_sse.feed(data, size);
-    else if (m_mode == Mode::Body)
+    } else if (m_mode == Mode::Body)
         keepBody(data, size);
 }
 

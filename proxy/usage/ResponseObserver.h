@@ -25,9 +25,11 @@ public:
     ResponseObserver(const ResponseObserver &) = delete;
     ResponseObserver &operator=(const ResponseObserver &) = delete;
 
-    // From the upstream response head. bodyCapBytes bounds what is kept of a non-SSE body.
+    // From the upstream response head. bodyCapBytes bounds what is kept of a non-SSE body;
+    // streamCopyCapBytes > 0 also keeps a copy of a decoded event stream in body, up to
+    // that many bytes (the opt-in body log).
     void begin(const QByteArray &contentType, const QByteArray &contentEncoding,
-               qint64 bodyCapBytes = kDefaultBodyCapBytes);
+               qint64 bodyCapBytes = kDefaultBodyCapBytes, qint64 streamCopyCapBytes = 0);
     void feed(const char *data, qsizetype size);
     void finish(); // the body ended (completely or cut short)
     ResponseObservation take(); // moves the result out
@@ -51,6 +53,7 @@ private:
     ContentDecoder::Sink m_decodedSink; // forwards decoded bytes to observe()
     Mode m_mode = Mode::Ignore;
     qint64 m_bodyCapBytes = kDefaultBodyCapBytes;
+    qint64 m_streamCopyCapBytes = 0;
     bool m_isDecoding = false;
     bool m_isFinished = false;
 };

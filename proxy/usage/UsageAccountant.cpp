@@ -52,8 +52,26 @@ void UsageAccountant::account(RequestRecord &record) const
         record.costPicoUsd = 0;
         record.costWithoutCachePicoUsd = 0;
     }
+    keepDetails(record);
     record.requestBody.clear();
     record.response = ResponseObservation();
+}
+
+void UsageAccountant::keepDetails(RequestRecord &record) const
+{
+    record.requestHeaders = SecretRedactor::maskedHeaderLines(record.rawRequestHeaders);
+    record.responseHeaders = SecretRedactor::maskedHeaderLines(record.rawResponseHeaders);
+    record.rawRequestHeaders.clear();
+    record.rawResponseHeaders.clear();
+    if (record.status >= 400 || !record.response.errorEvent.isEmpty()) {
+        const QByteArray &body = record.response.errorEvent.isEmpty() ? record.response.body
+                                                                      : record.response.errorEvent;
+        record.errorBody = m_redactor.redact(body.left(kErrorBodyCapBytes));
+    }
+    if (m_bodyLogCapBytes > 0) {
+        record.storedRequestBody = m_redactor.redact(record.requestBody.left(m_bodyLogCapBytes));
+        record.storedResponseBody = m_redactor.redact(record.response.body.left(m_bodyLogCapBytes));
+    }
 }
 
 } // namespace tollgate

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "RequestRecord.h"
+#include "keys/SecretRedactor.h"
 #include "usage/PriceTable.h"
 
 namespace tollgate {
@@ -11,8 +12,15 @@ namespace tollgate {
 class UsageAccountant
 {
 public:
-    explicit UsageAccountant(const PriceTable &prices)
+    // An error response's body is kept up to this much for the detail view.
+    static constexpr qsizetype kErrorBodyCapBytes = 64 * 1024;
+
+    // bodyLogCapBytes > 0: the opt-in body log keeps both bodies, redacted, this long.
+    UsageAccountant(const PriceTable &prices, const SecretRedactor &redactor,
+                    qint64 bodyLogCapBytes = 0)
         : m_prices(prices)
+        , m_redactor(redactor)
+        , m_bodyLogCapBytes(bodyLogCapBytes)
     {
     }
 
@@ -23,7 +31,11 @@ public:
     static bool isBatchResultsPath(const QByteArray &target);
 
 private:
+    void keepDetails(RequestRecord &record) const;
+
     const PriceTable &m_prices;
+    const SecretRedactor &m_redactor;
+    qint64 m_bodyLogCapBytes;
 };
 
 } // namespace tollgate

@@ -94,6 +94,8 @@ private slots:
     void keepsServingAndLosesNoRowWhileTheDiskIsFull();
     void exportsTheRowWithAnExactDecimalCost();
     void servesPrometheusMetrics();
+    void keepsMaskedHeadersAndTheErrorBodyForTheDetailView();
+    void logsRedactedBodiesOnlyWhenAskedTo();
 
 private:
     void startGateway(const std::function<void(GatewayConfig &)> &adjust = {});
@@ -427,6 +429,54 @@ void tst_Ledger::servesPrometheusMetrics()
     // Scrapes are not API traffic: they add no row.
     QVERIFY(m_gateway->stop());
     QCOMPARE(readRows(m_dbPath).size(), 1);
+}
+
+void tst_Ledger::keepsMaskedHeadersAndTheErrorBodyForTheDetailView()
+{
+    startGateway();
+    MockResponse limited;
+    limited.status = 429;
+    limited.headers = {{"content-type", "application/json"},
+                       {"request-id", "req_upstream_429"},
+                       {"retry-after", "7"}};
+    limited.body = MockUpstream::errorBody("rate_limit_error", "Number of requests exceeded");
+    m_mock->enqueue(limited);
+    QCOMPARE(post(streamBody()).status, 429);
+    QVERIFY(m_gateway->stop());
+    const QList<RequestRecord> rows = readRows(m_dbPath);
+    QCOMPARE(rows.size(), 1);
+    const RequestRecord &row = rows[0];
+    QCOMPARE(row.errorType, QStringLiteral("rate_limit_error"));
+    QCOMPARE(row.requestId, QByteArray("req_upstream_429"));
+    QCOMPARE(row.errorBody, limited.body);
+    QVERIFY(row.responseHeaders.contains("retry-after: 7\r\n"));
+    QVERIFY(row.requestHeaders.contains("anthropic-version: 2023-06-01\r\n"));
+    QVERIFY(row.requestHeaders.contains("x-api-key: tg-test-…0123\r\n"));
+    QVERIFY(!row.requestHeaders.contains(GatewayHarness::virtualKey()));
+    QVERIFY(row.storedRequestBody.isEmpty()); // bodies are not logged unless asked for
+    QVERIFY(row.storedResponseBody.isEmpty());
+}
+
+void tst_Ledger::logsRedactedBodiesOnlyWhenAskedTo()
+{
+    startGateway([](GatewayConfig &config) { config.bodyLogCapBytes = 4096; });
+    m_mock->enqueue(fixtureStream());
+    const QByteArray body = "{\"model\":\"claude-opus-4-8\",\"stream\":true,\"messages\":[{"
+                            "\"role\":\"user\",\"content\":\"use sk-ant-api03-"
+                            "PastedByMistake0123456789 please\"}]}";
+    QCOMPARE(post(body).status, 200);
+    QVERIFY(m_gateway->stop());
+    const QList<RequestRecord> rows = readRows(m_dbPath);
+    QCOMPARE(rows.size(), 1);
+    QVERIFY(rows[0].storedRequestBody.contains("\"model\":\"claude-opus-4-8\""));
+    QVERIFY(!rows[0].storedRequestBody.contains("PastedByMistake"));
+    QVERIFY(rows[0].storedRequestBody.contains("sk-ant-api03-…6789"));
+    QVERIFY(rows[0].storedResponseBody.startsWith("event: message_start\n"));
+    QVERIFY(rows[0].storedResponseBody.contains("event: message_stop"));
+    // The upstream key never reaches the database, whatever was logged.
+    QFile file(m_dbPath);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QVERIFY(!file.readAll().contains(GatewayHarness::upstreamKey()));
 }
 
 QTEST_GUILESS_MAIN(tst_Ledger)

@@ -1,0 +1,84 @@
+#include "SecretRedactor.h"
+
+#include <QRegularExpression>
+
+namespace tollgate {
+
+namespace {
+// Anthropic keys (sk-ant-api03-…, sk-ant-oat01-… subscription tokens, sk-ant-admin…),
+// OpenAI-style sk-… keys and Tollgate's own virtual keys.
+const QRegularExpression &keyPattern()
+{
+    static const QRegularExpression pattern(
+        QStringLiteral("(?:sk-ant-[A-Za-z0-9]+-|sk-(?:proj-)?|tg-[a-z]+-)[A-Za-z0-9_\\-]{12,}"));
+    return pattern;
+}
+
+// Where the key's kind ends: after "sk-ant-api03-", "sk-", "tg-local-".
+qsizetype kindLength(const QByteArray &secret)
+{
+    const QRegularExpression kind(
+        QStringLiteral("^(?:sk-ant-[A-Za-z0-9]+-|sk-proj-|sk-|tg-[a-z]+-)"));
+    const QRegularExpressionMatch match = kind.match(QString::fromLatin1(secret));
+    return match.hasMatch() ? match.capturedLength() : 0;
+}
+} // namespace
+
+SecretRedactor::SecretRedactor(QList<QByteArray> knownSecrets)
+    : m_knownSecrets(std::move(knownSecrets))
+{
+    m_knownSecrets.removeIf([](const QByteArray &secret) { return secret.size() < 8; });
+}
+
+QByteArray SecretRedactor::mask(const QByteArray &secret)
+{
+    if (secret.size() < 12)
+        return QByteArrayLiteral("…");
+    return secret.left(kindLength(secret)) + "…" + secret.right(4);
+}
+
+bool SecretRedactor::isCredentialHeader(const QByteArray &name)
+{
+    return HeaderList::nameEquals(name, "x-api-key")
+        || HeaderList::nameEquals(name, "authorization")
+        || HeaderList::nameEquals(name, "proxy-authorization")
+        || HeaderList::nameEquals(name, "cookie") || HeaderList::nameEquals(name, "set-cookie");
+}
+
+QByteArray SecretRedactor::maskedHeaderLines(const HeaderList &headers)
+{
+    QByteArray out;
+    for (const HeaderList::Field &f : headers.fields()) {
+        QByteArray value = f.value;
+        if (isCredentialHeader(f.name)) {
+            const qsizetype space = value.indexOf(' ');
+            value = HeaderList::nameEquals(f.name, "x-api-key") || space < 0
+                ? mask(value.trimmed())
+                : value.left(space + 1) + mask(value.mid(space + 1).trimmed());
+        }
+        HeaderList::write(out, f.name, value);
+    }
+    return out;
+}
+
+QByteArray SecretRedactor::redact(const QByteArray &text) const
+{
+    QByteArray out = text;
+    for (const QByteArray &secret : m_knownSecrets)
+        out.replace(secret, mask(secret));
+    if (!out.contains("sk-") && !out.contains("tg-"))
+        return out; // the common case: no regular expression over a large body
+    QString decoded = QString::fromUtf8(out);
+    QRegularExpressionMatchIterator it = keyPattern().globalMatch(decoded);
+    QList<QRegularExpressionMatch> matches;
+    while (it.hasNext())
+        matches.append(it.next());
+    for (qsizetype i = matches.size() - 1; i >= 0; --i) {
+        const QRegularExpressionMatch &m = matches[i];
+        decoded.replace(m.capturedStart(), m.capturedLength(),
+                        QString::fromUtf8(mask(m.captured().toUtf8())));
+    }
+    return decoded.toUtf8();
+}
+
+} // namespace tollgate
