@@ -49,7 +49,7 @@ void LedgerWriter::open()
         connect(m_retentionTimer, &QTimer::timeout, this, &LedgerWriter::purgeExpired);
         m_retentionTimer->start();
         // Cleanup runs in the background of this thread, after start-up has settled.
-        QTimer::singleShot(5'000, this, &LedgerWriter::purgeExpired);
+        QTimer::singleShot(2'000, this, &LedgerWriter::purgeExpired);
     }
 }
 

@@ -8,6 +8,7 @@
 #include "store/LedgerStore.h"
 
 #include <QBuffer>
+#include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -96,6 +97,7 @@ private slots:
     void servesPrometheusMetrics();
     void keepsMaskedHeadersAndTheErrorBodyForTheDetailView();
     void logsRedactedBodiesOnlyWhenAskedTo();
+    void removesRowsOlderThanTheRetentionInTheBackground();
 
 private:
     void startGateway(const std::function<void(GatewayConfig &)> &adjust = {});
@@ -477,6 +479,32 @@ void tst_Ledger::logsRedactedBodiesOnlyWhenAskedTo()
     QFile file(m_dbPath);
     QVERIFY(file.open(QIODevice::ReadOnly));
     QVERIFY(!file.readAll().contains(GatewayHarness::upstreamKey()));
+}
+
+void tst_Ledger::removesRowsOlderThanTheRetentionInTheBackground()
+{
+    {
+        LedgerStore store(StoreConfig::sqlite(m_dbPath));
+        QVERIFY(store.open());
+        RequestRecord old;
+        old.startedAt = QDateTime::currentDateTimeUtc().addDays(-40);
+        old.method = "POST";
+        old.target = "/v1/messages";
+        old.status = 200;
+        RequestRecord recent = old;
+        recent.startedAt = QDateTime::currentDateTimeUtc().addDays(-3);
+        QVERIFY(store.insert({old, recent}));
+    }
+    startGateway([](GatewayConfig &config) { config.retentionDays = 30; });
+    m_mock->enqueue(fixtureStream());
+    QCOMPARE(post(streamBody()).status, 200);
+    const QDateTime cutoff = QDateTime::currentDateTimeUtc().addDays(-30);
+    const auto isPurged = [&] {
+        const QList<RequestRecord> rows = readRows(m_dbPath);
+        return rows.size() == 2 && rows[0].startedAt > cutoff && rows[1].startedAt > cutoff;
+    };
+    // The recent row and the new one stay; the 40-day-old one goes, without a restart.
+    QVERIFY(QTest::qWaitFor(isPurged, 10000));
 }
 
 QTEST_GUILESS_MAIN(tst_Ledger)
