@@ -1,73 +1,13 @@
+#include "Compressors.h"
 #include "usage/ContentDecoder.h"
 
 #include <QRandomGenerator>
 #include <QTest>
-#include <brotli/encode.h>
-#include <zlib.h>
-#include <zstd.h>
 
 using namespace tollgate;
+using namespace tollgate::test;
 
 namespace {
-
-QByteArray zlibCompress(const QByteArray &input, int windowBits)
-{
-    z_stream zs {};
-    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return {};
-    QByteArray out(qsizetype(deflateBound(&zs, uLong(input.size()))) + 64, Qt::Uninitialized);
-    zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(input.constData()));
-    zs.avail_in = uInt(input.size());
-    zs.next_out = reinterpret_cast<Bytef *>(out.data());
-    zs.avail_out = uInt(out.size());
-    const int result = deflate(&zs, Z_FINISH);
-    out.resize(qsizetype(zs.total_out));
-    deflateEnd(&zs);
-    return result == Z_STREAM_END ? out : QByteArray();
-}
-
-QByteArray gzipCompress(const QByteArray &input)
-{
-    return zlibCompress(input, 16 + 15);
-}
-
-QByteArray brotliCompress(const QByteArray &input)
-{
-    size_t size = BrotliEncoderMaxCompressedSize(size_t(input.size()));
-    QByteArray out(qsizetype(size), Qt::Uninitialized);
-    if (!BrotliEncoderCompress(5, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT, size_t(input.size()),
-                               reinterpret_cast<const uint8_t *>(input.constData()), &size,
-                               reinterpret_cast<uint8_t *>(out.data())))
-        return {};
-    out.resize(qsizetype(size));
-    return out;
-}
-
-QByteArray zstdCompress(const QByteArray &input)
-{
-    QByteArray out(qsizetype(ZSTD_compressBound(size_t(input.size()))), Qt::Uninitialized);
-    const size_t size =
-        ZSTD_compress(out.data(), size_t(out.size()), input.constData(), size_t(input.size()), 3);
-    if (ZSTD_isError(size))
-        return {};
-    out.resize(qsizetype(size));
-    return out;
-}
-
-QByteArray compress(const QByteArray &coding, const QByteArray &input)
-{
-    if (coding == "gzip" || coding == "x-gzip")
-        return gzipCompress(input);
-    if (coding == "deflate")
-        return zlibCompress(input, 15);
-    if (coding == "raw-deflate")
-        return zlibCompress(input, -15);
-    if (coding == "br")
-        return brotliCompress(input);
-    if (coding == "zstd")
-        return zstdCompress(input);
-    return input;
-}
 
 // About 200 KB of SSE with some incompressible text, so that output spans many pieces.
 QByteArray sampleBody()
@@ -166,7 +106,7 @@ void tst_ContentDecoder::roundTripsInSmallPieces()
     QFETCH(qsizetype, piece);
     QFETCH(ContentDecoder::Coding, coding);
     const QByteArray body = sampleBody();
-    const QByteArray encoded = compress(encoder, body);
+    const QByteArray encoded = Compressors::byCoding(encoder, body);
     QVERIFY(!encoded.isEmpty());
     if (encoder != "identity")
         QVERIFY(encoded.size() < body.size());
@@ -213,7 +153,7 @@ void tst_ContentDecoder::decodesCodingListedWithIdentity()
     ContentDecoder decoder;
     QVERIFY(decoder.begin("identity, GZIP , identity"));
     QCOMPARE(decoder.coding(), ContentDecoder::Coding::Gzip);
-    const Decoded decoded = decodeInPieces(decoder, gzipCompress("hello"), 3);
+    const Decoded decoded = decodeInPieces(decoder, Compressors::gzip("hello"), 3);
     QCOMPARE(decoded.output, QByteArray("hello"));
     QVERIFY(decoder.finish());
 }
@@ -242,15 +182,15 @@ void tst_ContentDecoder::reportsCorruptInput_data()
     QTest::addColumn<QByteArray>("input");
     QTest::addColumn<QString>("errorPrefix");
     const QByteArray body = sampleBody();
-    QByteArray gzip = gzipCompress(body);
+    QByteArray gzip = Compressors::gzip(body);
     gzip[gzip.size() / 2] = char(gzip[gzip.size() / 2] ^ 0x55);
-    QByteArray badHeader = gzipCompress(body);
+    QByteArray badHeader = Compressors::gzip(body);
     badHeader[0] = 'x';
-    QByteArray deflate = zlibCompress(body, 15);
+    QByteArray deflate = Compressors::zlib(body, 15);
     deflate[deflate.size() / 3] = char(deflate[deflate.size() / 3] ^ 0xFF);
-    QByteArray brotli = brotliCompress(body);
+    QByteArray brotli = Compressors::brotli(body);
     brotli[brotli.size() / 2] = char(brotli[brotli.size() / 2] ^ 0x55);
-    QByteArray zstd = zstdCompress(body);
+    QByteArray zstd = Compressors::zstd(body);
     zstd[1] = char(zstd[1] ^ 0x55); // the frame's magic number
     QTest::newRow("gzip body") << QByteArray("gzip") << gzip << QStringLiteral("gzip: corrupt");
     QTest::newRow("gzip header") << QByteArray("gzip") << badHeader
@@ -300,7 +240,7 @@ void tst_ContentDecoder::reportsTruncatedInput()
     QFETCH(QByteArray, header);
     QFETCH(QByteArray, encoder);
     const QByteArray body = sampleBody();
-    const QByteArray encoded = compress(encoder, body);
+    const QByteArray encoded = Compressors::byCoding(encoder, body);
     for (qsizetype keep : {qsizetype(1), encoded.size() / 2, encoded.size() - 1}) {
         ContentDecoder decoder;
         QVERIFY(decoder.begin(header));
@@ -317,7 +257,8 @@ void tst_ContentDecoder::reportsTruncatedInput()
 
 void tst_ContentDecoder::decodesConcatenatedGzipMembers()
 {
-    const QByteArray encoded = gzipCompress("first member, ") + gzipCompress("second member");
+    const QByteArray encoded =
+        Compressors::gzip("first member, ") + Compressors::gzip("second member");
     for (qsizetype piece : {qsizetype(1), encoded.size()}) {
         ContentDecoder decoder;
         QVERIFY(decoder.begin("gzip"));
@@ -335,7 +276,7 @@ void tst_ContentDecoder::decodesConcatenatedGzipMembers()
 
 void tst_ContentDecoder::ignoresBytesAfterGzipStream()
 {
-    const QByteArray encoded = gzipCompress("payload") + QByteArray("\0\0garbage", 9);
+    const QByteArray encoded = Compressors::gzip("payload") + QByteArray("\0\0garbage", 9);
     for (qsizetype piece : {qsizetype(1), encoded.size()}) {
         ContentDecoder decoder;
         QVERIFY(decoder.begin("gzip"));
@@ -361,7 +302,7 @@ void tst_ContentDecoder::stopsDecompressionBombAtCap()
     QFETCH(QByteArray, coding);
     constexpr qint64 kCap = 1024 * 1024;
     const QByteArray zeros(32 * 1024 * 1024, '\0');
-    const QByteArray bomb = compress(coding, zeros);
+    const QByteArray bomb = Compressors::byCoding(coding, zeros);
     QVERIFY(!bomb.isEmpty());
     if (coding != "identity")
         QVERIFY(bomb.size() < 512 * 1024);
@@ -382,7 +323,7 @@ void tst_ContentDecoder::acceptsBodyEndingExactlyAtCap()
 {
     ContentDecoder decoder;
     QVERIFY(decoder.begin("gzip", 5));
-    const Decoded decoded = decodeInPieces(decoder, gzipCompress("12345"), 2);
+    const Decoded decoded = decodeInPieces(decoder, Compressors::gzip("12345"), 2);
     QVERIFY(decoded.isFed);
     QCOMPARE(decoded.output, QByteArray("12345"));
     QVERIFY(!decoder.isOutputCapped());

@@ -1,12 +1,11 @@
+#include "Compressors.h"
 #include "usage/ResponseObserver.h"
 
 #include <QFile>
 #include <QTest>
-#include <brotli/encode.h>
-#include <zlib.h>
-#include <zstd.h>
 
 using namespace tollgate;
+using namespace tollgate::test;
 
 namespace {
 
@@ -28,46 +27,6 @@ QByteArray fixtureData(const QByteArray &eventName)
         return {};
     const qsizetype dataStart = start + marker.size();
     return stream.mid(dataStart, stream.indexOf('\n', dataStart) - dataStart);
-}
-
-QByteArray gzipCompress(const QByteArray &input)
-{
-    z_stream zs {};
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY)
-        != Z_OK)
-        return {};
-    QByteArray out(qsizetype(deflateBound(&zs, uLong(input.size()))) + 64, Qt::Uninitialized);
-    zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(input.constData()));
-    zs.avail_in = uInt(input.size());
-    zs.next_out = reinterpret_cast<Bytef *>(out.data());
-    zs.avail_out = uInt(out.size());
-    const int result = deflate(&zs, Z_FINISH);
-    out.resize(qsizetype(zs.total_out));
-    deflateEnd(&zs);
-    return result == Z_STREAM_END ? out : QByteArray();
-}
-
-QByteArray brotliCompress(const QByteArray &input)
-{
-    size_t size = BrotliEncoderMaxCompressedSize(size_t(input.size()));
-    QByteArray out(qsizetype(size), Qt::Uninitialized);
-    if (!BrotliEncoderCompress(5, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT, size_t(input.size()),
-                               reinterpret_cast<const uint8_t *>(input.constData()), &size,
-                               reinterpret_cast<uint8_t *>(out.data())))
-        return {};
-    out.resize(qsizetype(size));
-    return out;
-}
-
-QByteArray zstdCompress(const QByteArray &input)
-{
-    QByteArray out(qsizetype(ZSTD_compressBound(size_t(input.size()))), Qt::Uninitialized);
-    const size_t size =
-        ZSTD_compress(out.data(), size_t(out.size()), input.constData(), size_t(input.size()), 3);
-    if (ZSTD_isError(size))
-        return {};
-    out.resize(qsizetype(size));
-    return out;
 }
 
 ResponseObservation observe(const QByteArray &contentType, const QByteArray &contentEncoding,
@@ -155,9 +114,9 @@ void tst_ResponseObserver::decodesCompressedStreamAtEverySplitPoint_data()
     QTest::addColumn<QByteArray>("coding");
     QTest::addColumn<QByteArray>("encoded");
     const QByteArray stream = fixtureStream();
-    QTest::newRow("gzip") << QByteArray("gzip") << gzipCompress(stream);
-    QTest::newRow("br") << QByteArray("br") << brotliCompress(stream);
-    QTest::newRow("zstd") << QByteArray("zstd") << zstdCompress(stream);
+    QTest::newRow("gzip") << QByteArray("gzip") << Compressors::gzip(stream);
+    QTest::newRow("br") << QByteArray("br") << Compressors::brotli(stream);
+    QTest::newRow("zstd") << QByteArray("zstd") << Compressors::zstd(stream);
 }
 
 void tst_ResponseObserver::decodesCompressedStreamAtEverySplitPoint()
@@ -281,7 +240,7 @@ void tst_ResponseObserver::truncatesBodyAtCap()
 {
     QFETCH(QByteArray, coding);
     const QByteArray body = "[" + QByteArray(1000, '1') + "]";
-    const QByteArray sent = coding.isEmpty() ? body : gzipCompress(body);
+    const QByteArray sent = coding.isEmpty() ? body : Compressors::gzip(body);
     const ResponseObservation observation =
         observe("application/json", coding, pieces(sent, 7), 100);
     QCOMPARE(observation.body, body.left(100));
@@ -290,8 +249,8 @@ void tst_ResponseObserver::truncatesBodyAtCap()
 
     // A body of exactly the cap is whole.
     const QByteArray exact = body.left(100);
-    const ResponseObservation whole =
-        observe("application/json", coding, {coding.isEmpty() ? exact : gzipCompress(exact)}, 100);
+    const ResponseObservation whole = observe(
+        "application/json", coding, {coding.isEmpty() ? exact : Compressors::gzip(exact)}, 100);
     QCOMPARE(whole.body, exact);
     QVERIFY(!whole.isBodyTruncated);
 }
@@ -300,7 +259,7 @@ void tst_ResponseObserver::decodesCompressedJsonBody()
 {
     const QByteArray body = R"({"type":"error","error":{"type":"overloaded_error","message":"x"}})";
     const ResponseObservation observation =
-        observe("application/json", "zstd", pieces(zstdCompress(body), 2));
+        observe("application/json", "zstd", pieces(Compressors::zstd(body), 2));
     QCOMPARE(observation.body, body);
     QCOMPARE(observation.decodeError, QString());
 }
@@ -325,7 +284,7 @@ void tst_ResponseObserver::reportsCorruptCompressedBody()
 
 void tst_ResponseObserver::reportsTruncatedCompressedBody()
 {
-    const QByteArray encoded = gzipCompress(fixtureStream());
+    const QByteArray encoded = Compressors::gzip(fixtureStream());
     const ResponseObservation observation =
         observe("text/event-stream", "gzip", {encoded.left(encoded.size() - 4)});
     QCOMPARE(observation.decodeError, QStringLiteral("gzip: the encoded body ended early"));

@@ -1,3 +1,4 @@
+#include "Compressors.h"
 #include "usage/ResponseObserver.h"
 #include "usage/UsageExtractor.h"
 
@@ -6,9 +7,9 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTest>
-#include <zlib.h>
 
 using namespace tollgate;
+using namespace tollgate::test;
 
 namespace tollgate {
 // Lets QCOMPARE print both sides of a failed Usage comparison.
@@ -117,23 +118,6 @@ const QByteArray kBlockStop =
     sse("content_block_stop", R"({"type":"content_block_stop","index":0})");
 const QByteArray kMessageStop = sse("message_stop", R"({"type":"message_stop"})");
 
-QByteArray gzipCompress(const QByteArray &input)
-{
-    z_stream zs {};
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY)
-        != Z_OK)
-        return {};
-    QByteArray out(qsizetype(deflateBound(&zs, uLong(input.size()))) + 64, Qt::Uninitialized);
-    zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(input.constData()));
-    zs.avail_in = uInt(input.size());
-    zs.next_out = reinterpret_cast<Bytef *>(out.data());
-    zs.avail_out = uInt(out.size());
-    const int result = deflate(&zs, Z_FINISH);
-    out.resize(qsizetype(zs.total_out));
-    deflateEnd(&zs);
-    return result == Z_STREAM_END ? out : QByteArray();
-}
-
 // A request body shaped like Claude Code's, with the given system and metadata.user_id.
 QByteArray requestWith(const QJsonValue &system, const QString &userId)
 {
@@ -202,7 +186,7 @@ void tst_UsageExtractor::readsFixtureUsageAtEverySplitPoint()
 
 void tst_UsageExtractor::readsGzipCompressedStream()
 {
-    const QByteArray encoded = gzipCompress(fixtureStream());
+    const QByteArray encoded = Compressors::gzip(fixtureStream());
     QVERIFY(!encoded.isEmpty());
     for (qsizetype split = 0; split <= encoded.size(); ++split) {
         const ResponseUsage response = UsageExtractor::responseUsage(
