@@ -473,6 +473,10 @@ bool LedgerStore::connectDatabase(QString *error)
 
 bool LedgerStore::configureSqlite(QString *error)
 {
+    // Set before the first table exists (it has no effect on a database that already has
+    // one): pages freed by retention can then be returned to the file system.
+    if (!execute(QStringLiteral("PRAGMA auto_vacuum=INCREMENTAL"), error))
+        return false;
     QSqlQuery query(m_db);
     if (!query.exec(QStringLiteral("PRAGMA journal_mode=WAL")) || !query.next())
         return fail(error, QStringLiteral("cannot switch the request log to WAL"),
@@ -820,6 +824,35 @@ qint64 LedgerStore::purgeOlderThan(qint64 cutoffMs, QString *error)
         if (chunk < kPurgeChunkRows)
             return removed;
     }
+}
+
+bool LedgerStore::reclaimSpace(QString *error)
+{
+    assertThread();
+    // PostgreSQL's autovacuum does this by itself.
+    if (!isSqlite())
+        return true;
+    // Qt steps a statement without result columns once, and each step of incremental_vacuum
+    // frees one page: so it runs until the free list is empty or stops shrinking.
+    const auto freePages = [this] {
+        QSqlQuery count(m_db);
+        return count.exec(QStringLiteral("PRAGMA freelist_count")) && count.next()
+            ? count.value(0).toLongLong()
+            : qint64(-1);
+    };
+    qint64 before = freePages();
+    while (before > 0) {
+        QSqlQuery vacuum(m_db);
+        if (!vacuum.exec(QStringLiteral("PRAGMA incremental_vacuum(%1)").arg(before)))
+            return fail(error, QStringLiteral("cannot shrink the request log"),
+                        errorText(vacuum.lastError()));
+        vacuum.finish();
+        const qint64 after = freePages();
+        if (after < 0 || after >= before)
+            break; // not in incremental mode (a file created before it was set)
+        before = after;
+    }
+    return true;
 }
 
 } // namespace tollgate

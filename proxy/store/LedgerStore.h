@@ -96,6 +96,9 @@ public:
     // Deletes the rows that started before cutoffMs, in short transactions so that writers
     // are never blocked for long. The number of rows deleted, or -1 and *error.
     qint64 purgeOlderThan(qint64 cutoffMs, QString *error = nullptr);
+    // Returns the pages purged rows left free to the file system (SQLite; PostgreSQL's
+    // autovacuum does it by itself).
+    bool reclaimSpace(QString *error = nullptr);
 
     // For queries of the `requests` table written elsewhere (the window's filtered, paged
     // request list): the column list of `SELECT <selectColumns()> FROM requests`, and the

@@ -165,11 +165,14 @@ void LedgerWriter::purgeExpired()
     const qint64 removed = m_store->purgeOlderThan(cutoff, &error);
     if (removed < 0)
         qCWarning(lcLedger).noquote() << "request log cleanup failed:" << error;
-    else if (removed > 0)
+    else if (removed > 0) {
         qCInfo(lcLedger).noquote()
             << QStringLiteral("request log: removed %1 rows older than %2 days")
                    .arg(removed)
                    .arg(m_settings.retentionDays);
+        if (!m_store->reclaimSpace(&error))
+            qCWarning(lcLedger).noquote() << error;
+    }
 }
 
 } // namespace tollgate

@@ -6,6 +6,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -38,6 +39,7 @@ private slots:
     void ordersGroupsByCost();
     void accumulatesSessionTimeline();
     void purgesOlderRows();
+    void returnsPurgedSpaceToTheFileSystem();
     void storesHostileTextVerbatim();
     void streamsRowsInTimeOrderAndStops();
     void reportsInsertRate();
@@ -515,6 +517,32 @@ void tst_LedgerStore::quotesConnectOptionsForTheDriver()
         StoreConfig::postgresql(QStringLiteral("postgresql://h/d?application_name=ci%20box"));
     QVERIFY(named);
     QCOMPARE(named->connectOptions(), QStringLiteral("application_name='ci box'"));
+}
+
+void tst_LedgerStore::returnsPurgedSpaceToTheFileSystem()
+{
+    auto store = openStore();
+    QVERIFY(store);
+    QList<RequestRecord> rows;
+    for (int i = 0; i < 2000; ++i) {
+        RequestRecord record = LedgerStoreChecks::row(LedgerStoreChecks::baseMs(),
+                                                      QStringLiteral("claude-opus-4-8"), 1);
+        record.storedRequestBody = QByteArray(4096, 'x'); // the opt-in body log
+        rows.append(record);
+    }
+    QVERIFY(store->insert(rows));
+    QSqlQuery checkpoint(LedgerStoreChecks::connectionOf(*store));
+    QVERIFY(checkpoint.exec(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)")));
+    checkpoint.finish();
+    const qint64 full = QFileInfo(databasePath()).size();
+    QVERIFY2(full > 8 * 1024 * 1024, qPrintable(QString::number(full)));
+
+    QCOMPARE(store->purgeOlderThan(LedgerStoreChecks::baseMs() + 1), 2000);
+    QVERIFY(store->reclaimSpace());
+    QVERIFY(checkpoint.exec(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)")));
+    checkpoint.finish();
+    const qint64 after = QFileInfo(databasePath()).size();
+    QVERIFY2(after < full / 4, qPrintable(QStringLiteral("%1 -> %2").arg(full).arg(after)));
 }
 
 QTEST_GUILESS_MAIN(tst_LedgerStore)
