@@ -74,6 +74,11 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         QStringLiteral("retention-days"),
         QStringLiteral("Remove request-log rows older than this (default 0: keep all)."),
         QStringLiteral("days"));
+    const QCommandLineOption bodyLog(
+        QStringLiteral("body-log-kib"),
+        QStringLiteral("Also keep request and response bodies in the request log, keys "
+                       "redacted, each up to this many KiB (default 0: no bodies)."),
+        QStringLiteral("KiB"));
     const QCommandLineOption billingTag(
         QStringLiteral("billing-tag"),
         QStringLiteral("Billing tag of the virtual key (a request's x-tollgate-tag wins)."),
@@ -130,11 +135,29 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         QStringLiteral("MiB"));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("Do not log a line per request."));
-    parser.addOptions({headless,         configOption, port,        listen,       upstream,
-                       upstreamCa,       virtualKey,   passthrough, billingTag,   connectTimeout,
-                       firstByteTimeout, idleTimeout,  maxBody,     maxBatchBody, database,
-                       retention,        quiet,        since,       until,        by,
-                       format,           output});
+    parser.addOptions({headless,
+                       configOption,
+                       port,
+                       listen,
+                       upstream,
+                       upstreamCa,
+                       virtualKey,
+                       passthrough,
+                       billingTag,
+                       connectTimeout,
+                       firstByteTimeout,
+                       idleTimeout,
+                       maxBody,
+                       maxBatchBody,
+                       database,
+                       retention,
+                       bodyLog,
+                       quiet,
+                       since,
+                       until,
+                       by,
+                       format,
+                       output});
 
     if (!parser.parse(arguments)) {
         result.error = parser.errorText();
@@ -199,6 +222,14 @@ CommandLine CommandLine::parse(const QStringList &arguments)
             return result;
         }
         config.retentionDays = days;
+    }
+    if (parser.isSet(bodyLog)) {
+        const int kib = parser.value(bodyLog).toInt(&ok);
+        if (!ok || kib < 0 || kib > 1024 * 1024) {
+            result.error = QStringLiteral("--body-log-kib must be a number of KiB (0: no bodies)");
+            return result;
+        }
+        config.bodyLogCapBytes = qint64(kib) * 1024;
     }
     if (parser.isSet(billingTag))
         config.billingTag = parser.value(billingTag);

@@ -9,6 +9,8 @@ packages=(build-essential cmake ninja-build pkg-config ca-certificates
 if [[ "${1:-}" == "--test" ]]; then
     # openssl: the integration tests make throwaway TLS certificates with it.
     packages+=(clang-format nginx-light procps openssl)
+    # xvfb, trayer: screenshots of the window and the tray under a virtual display.
+    packages+=(xvfb xauth trayer)
     # postgresql: the request-log tests start a throwaway server (Debian 12 ships 15).
     packages+=(postgresql)
     # Node.js 18 or later for the end-to-end clients (@anthropic-ai/sdk, Claude Code).

@@ -8,12 +8,54 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSaveFile>
 #include <QSet>
 #include <QStandardPaths>
 
 namespace tollgate {
 
 namespace {
+const QSet<QString> &knownKeys()
+{
+    static const QSet<QString> keys = {
+        QStringLiteral("listen"),
+        QStringLiteral("port"),
+        QStringLiteral("upstream"),
+        QStringLiteral("upstream_ca"),
+        QStringLiteral("passthrough_auth"),
+        QStringLiteral("billing_tag"),
+        QStringLiteral("timeouts"),
+        QStringLiteral("max_body_mib"),
+        QStringLiteral("max_batch_body_mib"),
+        QStringLiteral("database"),
+        QStringLiteral("retention_days"),
+        QStringLiteral("body_log_kib"),
+        QStringLiteral("prices_file"),
+        QStringLiteral("prices"),
+    };
+    return keys;
+}
+
+// Reads a whole JSON object; source names it in errors.
+bool parseObject(const QByteArray &json, const QString &source, QJsonObject *object, QString *error)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        *error = QStringLiteral("%1 is not valid JSON (at byte %2: %3)")
+                     .arg(source)
+                     .arg(parseError.offset)
+                     .arg(parseError.errorString());
+        return false;
+    }
+    if (!document.isObject()) {
+        *error = QStringLiteral("%1 must hold a JSON object").arg(source);
+        return false;
+    }
+    *object = document.object();
+    return true;
+}
+
 // Reads typed values out of one JSON object, naming the key in every error.
 class Reader
 {
@@ -111,6 +153,55 @@ bool applyTimeouts(const QJsonObject &object, GatewayConfig *config, QString *er
     }
     return true;
 }
+
+// The prices file's entries under the config's own "prices", merged field by field, so a
+// config can correct one price of a model the shared file lists.
+QJsonObject mergedPrices(QJsonObject fromFile, const QJsonObject &fromConfig)
+{
+    for (auto it = fromConfig.begin(); it != fromConfig.end(); ++it) {
+        const QJsonValue base = fromFile.value(it.key());
+        if (!base.isObject() || !it.value().isObject()) {
+            fromFile.insert(it.key(), it.value());
+            continue;
+        }
+        QJsonObject entry = base.toObject();
+        const QJsonObject override = it.value().toObject();
+        for (auto field = override.begin(); field != override.end(); ++field)
+            entry.insert(field.key(), field.value());
+        fromFile.insert(it.key(), entry);
+    }
+    return fromFile;
+}
+
+bool applyPrices(Reader &reader, const QJsonObject &root, GatewayConfig *config)
+{
+    QJsonObject inlinePrices;
+    QString pricesFile;
+    if (!reader.object(QStringLiteral("prices"), &inlinePrices)
+        || !reader.string(QStringLiteral("prices_file"), &pricesFile))
+        return false;
+    QJsonObject filePrices;
+    if (root.contains(QStringLiteral("prices_file"))) {
+        QString fileError;
+        if (!ConfigFile::readPricesFile(pricesFile, &filePrices, &fileError))
+            return reader.fail(QStringLiteral("prices_file"), fileError);
+        // Checked alone first, so that an error in the file names the file.
+        PriceTable prices = PriceTable::builtIn();
+        if (!prices.applyOverrides(filePrices, &fileError))
+            return reader.fail(QStringLiteral("prices_file"),
+                               QStringLiteral("%1: %2").arg(pricesFile, fileError));
+    }
+    if (!root.contains(QStringLiteral("prices_file")) && !root.contains(QStringLiteral("prices")))
+        return true;
+    const QJsonObject merged = mergedPrices(filePrices, inlinePrices);
+    // Checked now, so a wrong price stops the start with the key's name.
+    PriceTable prices = PriceTable::builtIn();
+    QString priceError;
+    if (!merged.isEmpty() && !prices.applyOverrides(merged, &priceError))
+        return reader.fail(QStringLiteral("prices"), priceError);
+    config->priceOverrides = merged;
+    return true;
+}
 } // namespace
 
 QString ConfigFile::defaultPath()
@@ -144,29 +235,13 @@ bool ConfigFile::load(const QString &path, bool mustExist, GatewayConfig *config
 bool ConfigFile::apply(const QByteArray &json, const QString &source, GatewayConfig *config,
                        QString *error)
 {
-    QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
-    if (parseError.error != QJsonParseError::NoError) {
-        *error = QStringLiteral("%1 is not valid JSON (at byte %2: %3)")
-                     .arg(source)
-                     .arg(parseError.offset)
-                     .arg(parseError.errorString());
+    QJsonObject root;
+    if (!parseObject(json, source, &root, error))
         return false;
-    }
-    if (!document.isObject()) {
-        *error = QStringLiteral("%1 must hold a JSON object").arg(source);
-        return false;
-    }
     QString problem;
     const bool ok = [&] {
-        const QJsonObject root = document.object();
         Reader reader(root, QString(), &problem);
-        if (!reader.checkKeys({QStringLiteral("listen"), QStringLiteral("port"),
-                               QStringLiteral("upstream"), QStringLiteral("upstream_ca"),
-                               QStringLiteral("passthrough_auth"), QStringLiteral("billing_tag"),
-                               QStringLiteral("timeouts"), QStringLiteral("max_body_mib"),
-                               QStringLiteral("max_batch_body_mib"), QStringLiteral("database"),
-                               QStringLiteral("retention_days"), QStringLiteral("prices")}))
+        if (!reader.checkKeys(knownKeys()))
             return false;
         QString listen;
         if (!reader.string(QStringLiteral("listen"), &listen))
@@ -208,14 +283,12 @@ bool ConfigFile::apply(const QByteArray &json, const QString &source, GatewayCon
         if (!reader.number(QStringLiteral("retention_days"), 0, 100'000, &retention))
             return false;
         config->retentionDays = int(retention);
-        if (!reader.object(QStringLiteral("prices"), &config->priceOverrides))
+        double bodyLogKib = double(config->bodyLogCapBytes) / 1024;
+        if (!reader.number(QStringLiteral("body_log_kib"), 0, 1024 * 1024, &bodyLogKib))
             return false;
-        // Checked now, so a wrong price stops the start with the key's name.
-        PriceTable prices = PriceTable::builtIn();
-        QString priceError;
-        if (!config->priceOverrides.isEmpty()
-            && !prices.applyOverrides(config->priceOverrides, &priceError))
-            return reader.fail(QStringLiteral("prices"), priceError);
+        config->bodyLogCapBytes = qint64(bodyLogKib) * 1024;
+        if (!applyPrices(reader, root, config))
+            return false;
         return true;
     }();
     if (!ok)
@@ -245,6 +318,92 @@ bool ConfigFile::parseDatabase(const QString &text, std::optional<StoreConfig> *
     if (!parsed)
         return false;
     *store = std::move(parsed);
+    return true;
+}
+
+bool ConfigFile::readPricesFile(const QString &path, QJsonObject *models, QString *error)
+{
+    if (path.isEmpty() || !QFileInfo(path).isAbsolute()) {
+        *error = QStringLiteral("must be the absolute path of a JSON file");
+        return false;
+    }
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    QJsonObject root;
+    if (!parseObject(file.readAll(), path, &root, error))
+        return false;
+    const QJsonValue listed = root.value(QStringLiteral("models"));
+    if (listed.isUndefined()) {
+        *models = root;
+        return true;
+    }
+    if (!listed.isObject()) {
+        *error = QStringLiteral("%1: \"models\" must be an object of model entries").arg(path);
+        return false;
+    }
+    *models = listed.toObject();
+    return true;
+}
+
+bool ConfigFile::read(const QString &path, QJsonObject *settings, QString *error)
+{
+    QFile file(path);
+    if (!file.exists()) {
+        *settings = QJsonObject();
+        return true;
+    }
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return parseObject(file.readAll(), path, settings, error);
+}
+
+bool ConfigFile::save(const QString &path, const QJsonObject &changes, QString *error)
+{
+    for (auto it = changes.begin(); it != changes.end(); ++it) {
+        if (!knownKeys().contains(it.key())) {
+            *error = QStringLiteral("\"%1\" is not a known setting").arg(it.key());
+            return false;
+        }
+    }
+    QJsonObject settings;
+    if (!read(path, &settings, error))
+        return false;
+    for (auto it = changes.begin(); it != changes.end(); ++it) {
+        if (it.value().isNull())
+            settings.remove(it.key());
+        else
+            settings.insert(it.key(), it.value());
+    }
+
+    QJsonObject known;
+    for (auto it = settings.begin(); it != settings.end(); ++it) {
+        if (knownKeys().contains(it.key()))
+            known.insert(it.key(), it.value());
+    }
+    GatewayConfig scratch;
+    if (!apply(QJsonDocument(known).toJson(QJsonDocument::Compact), path, &scratch, error))
+        return false;
+
+    const QFileInfo info(path);
+    if (!QDir().mkpath(info.absolutePath())) {
+        *error = QStringLiteral("cannot create the directory %1").arg(info.absolutePath());
+        return false;
+    }
+    QSaveFile file(path);
+    // Private from the first byte: the temporary file is restricted before anything is
+    // written into it, so no other user can read it even while it is being written.
+    if (!file.open(QIODevice::WriteOnly)
+        || !file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner)
+        || file.write(QJsonDocument(settings).toJson(QJsonDocument::Indented)) < 0
+        || !file.commit()) {
+        *error = QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+        return false;
+    }
     return true;
 }
 

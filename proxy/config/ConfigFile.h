@@ -2,6 +2,7 @@
 
 #include "config/GatewayConfig.h"
 
+#include <QJsonObject>
 #include <QString>
 
 namespace tollgate {
@@ -18,8 +19,14 @@ namespace tollgate {
 //     "max_body_mib": 32, "max_batch_body_mib": 256,
 //     "database": "/path/requests.sqlite" | "postgresql://user@host/db" | "off",
 //     "retention_days": 365,
+//     "body_log_kib": 0,
+//     "prices_file": "/path/my-prices.json",
 //     "prices": {"my-model": {"input": "3", "output": "15"}}
 //   }
+//
+// "prices_file" names a JSON file of price overrides, kept apart so a team can share one:
+// either a copy of prices.json (its "models" object is read) or an object of model entries
+// as in "prices". Entries of "prices" win over the file's, field by field.
 class ConfigFile
 {
 public:
@@ -38,6 +45,27 @@ public:
     // "off", a SQLite file path, or a PostgreSQL connection string.
     static bool parseDatabase(const QString &text, std::optional<StoreConfig> *store,
                               QString *error);
+
+    // The model entries of a prices file (see "prices_file" above), unchecked against the
+    // price table. The path must be absolute: a relative one would depend on the directory
+    // the app happened to start in.
+    static bool readPricesFile(const QString &path, QJsonObject *models, QString *error);
+
+    // The file's JSON object as it stands, for an editor that shows and changes it. A
+    // missing file gives an empty object; a file that is not a JSON object is an error.
+    static bool read(const QString &path, QJsonObject *settings, QString *error);
+
+    // Writes changed settings back: each key of changes replaces that key of the file's
+    // object (a null value removes it, so the default applies again); every other key is
+    // kept as it is, including "prices" and keys of a newer version this one does not know
+    // (keys come out in alphabetical order, as QJsonObject keeps them). Every key of changes
+    // must be one this version knows.
+    // The merged settings must pass apply() (keys this version does not know are left to
+    // the version that wrote them); otherwise, or when the file is not a JSON object, the
+    // file is left untouched and *error says why. The write is atomic (a crash leaves the
+    // old or the new file, never a mix), creates the directory, and leaves the file
+    // readable by its owner only, since "database" may hold a PostgreSQL password.
+    static bool save(const QString &path, const QJsonObject &changes, QString *error);
 };
 
 } // namespace tollgate

@@ -69,8 +69,8 @@ QStringList version1(StoreConfig::Backend backend)
         table,
         QStringLiteral("CREATE INDEX requests_time_ms ON requests (time_ms)"),
         QStringLiteral("CREATE INDEX requests_session_time ON requests (session_id, time_ms)"),
-        QStringLiteral("CREATE INDEX requests_billing_tag ON requests (billing_tag)"),
-        QStringLiteral("CREATE INDEX requests_model ON requests (model)"),
+        QStringLiteral("CREATE INDEX requests_billing_tag ON requests (billing_tag, time_ms)"),
+        QStringLiteral("CREATE INDEX requests_model ON requests (model, time_ms)"),
     };
 }
 

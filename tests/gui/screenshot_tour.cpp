@@ -1,0 +1,134 @@
+// Runs the real desktop app against the mock upstream, sends it a working day's worth of
+// traffic, and saves a PNG of every page, the tray menu and the whole screen (with the
+// tray host) into the folder given as the first argument. Run by screenshots.sh under Xvfb.
+#include "DesktopApp.h"
+#include "DesktopPages.h"
+#include "MainWindow.h"
+#include "MockUpstream.h"
+#include "TestClient.h"
+#include "TrayController.h"
+#include "keys/VirtualKeyFile.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QMenu>
+#include <QScreen>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <cstdio>
+
+using namespace tollgate;
+using namespace tollgate::test;
+
+namespace {
+const QByteArray kVirtualKey = "tg-local-5c1d2b7e9f004a6c8e3b1d2f4a6c8e0b1d3f5a7c9e1b3d5f";
+
+bool save(const QPixmap &pixmap, const QString &path)
+{
+    const bool ok = pixmap.save(path);
+    std::fprintf(stderr, "%s %s\n", ok ? "saved" : "FAILED", qPrintable(path));
+    return ok;
+}
+
+// Requests from a few sessions, models and tags, spread over the last hours' worth of
+// calls, so the charts and tables have something to show.
+void sendTraffic(quint16 port, MockUpstream &mock)
+{
+    const QList<QByteArray> models = {"claude-opus-4-8", "claude-sonnet-4-6",
+                                      "claude-haiku-4-5-20251001"};
+    const QList<QByteArray> tags = {"client-acme", "internal", "client-globex"};
+    const QList<QByteArray> sessions = {
+        "3f2a9c1e-5b7d-4e0a-9c3b-2d1e0f9a8b7c", "a81c4e2d-9f3b-4c6a-8e1d-7b2c5a9f0e3d",
+        "c5d7e9f1-2a4b-4c6d-8e0f-1a3b5c7d9e0f", "e0f1a2b3-c4d5-4e6f-8a9b-0c1d2e3f4a5b"};
+    const QList<QByteArray> projects = {"/home/ann/src/acme-api", "/home/ann/src/billing",
+                                        "/home/ann/src/acme-web", "/home/ann/src/infra"};
+    std::vector<std::unique_ptr<TestClient>> clients;
+    for (int i = 0; i < 36; ++i) {
+        const QByteArray model = models[i % models.size()];
+        mock.enqueue(MockUpstream::messageStream(model, 4));
+        auto client = std::make_unique<TestClient>();
+        client->connectTo(port);
+        client->send("POST", "/v1/messages?beta=true",
+                     {{"x-api-key", kVirtualKey},
+                      {"anthropic-version", "2023-06-01"},
+                      {"x-claude-code-session-id", sessions[i % sessions.size()]},
+                      {"x-tollgate-tag", tags[i % tags.size()]},
+                      {"user-agent", "claude-cli/2.1.197 (external, cli)"}},
+                     "{\"model\":\"" + model
+                         + "\",\"stream\":true,\"max_tokens\":64,\"system\":\"<env>\\nWorking "
+                           "directory: "
+                         + projects[i % projects.size()] + "\\n</env>\"}");
+        client->waitForResponses(1, 5000);
+        clients.push_back(std::move(client));
+        QTest::qWait(40);
+    }
+    // One failure, so the request log shows an error row.
+    MockResponse overloaded;
+    overloaded.status = 529;
+    overloaded.headers = {{"content-type", "application/json"}};
+    overloaded.body = MockUpstream::errorBody("overloaded_error", "Overloaded");
+    mock.enqueue(overloaded);
+    TestClient failing;
+    failing.connectTo(port);
+    failing.send("POST", "/v1/messages", {{"x-api-key", kVirtualKey}},
+                 "{\"model\":\"claude-opus-4-8\"}");
+    failing.waitForResponses(1, 5000);
+}
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QCoreApplication::setOrganizationName(QStringLiteral("Tollgate"));
+    QCoreApplication::setApplicationName(QStringLiteral("tollgate"));
+    QGuiApplication::setApplicationDisplayName(QStringLiteral("Tollgate"));
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: %s OUTPUT_DIR\n", argv[0]);
+        return 2;
+    }
+    const QString outDir = QString::fromLocal8Bit(argv[1]);
+    QDir().mkpath(outDir);
+    QStandardPaths::setTestModeEnabled(true); // the user's own settings stay untouched
+
+    MockUpstream mock;
+    if (!mock.listen())
+        return 1;
+    QTemporaryDir data;
+    GatewayConfig config;
+    config.port = 0;
+    config.upstream = QUrl(QString::fromLatin1(mock.baseUrl()));
+    config.upstreamKey = "sk-ant-api03-screenshot-tour-key";
+    config.virtualKeys = {kVirtualKey};
+    config.store = StoreConfig::sqlite(data.filePath(QStringLiteral("requests.sqlite")));
+
+    DesktopApp desktop(config);
+    DesktopPages::install(desktop, data.filePath(QStringLiteral("config.json")));
+    desktop.start();
+    if (!QTest::qWaitFor([&] { return desktop.gateway()->isRunning(); }, 5000))
+        return 1;
+    MainWindow *window = desktop.mainWindow();
+    window->resize(1280, 800);
+    sendTraffic(desktop.gateway()->port(), mock);
+    QTest::qWait(1500); // the log is written and the pages' coalesced updates land
+
+    bool ok = true;
+    for (const QString &id : window->pageIds()) {
+        window->showPage(id);
+        QTest::qWait(900);
+        ok = save(window->grab(), QStringLiteral("%1/page-%2.png").arg(outDir, id)) && ok;
+    }
+    window->showPage(window->pageIds().constFirst());
+
+    QMenu *menu = desktop.tray()->menu();
+    const QRect tray = desktop.tray()->trayIcon()->geometry();
+    menu->popup(tray.isValid() ? tray.bottomLeft() : QPoint(900, 40));
+    QTest::qWait(600);
+    ok = save(menu->grab(), outDir + QStringLiteral("/tray-menu.png")) && ok;
+    ok = save(QGuiApplication::primaryScreen()->grabWindow(0),
+              outDir + QStringLiteral("/desktop.png"))
+        && ok;
+    menu->hide();
+    desktop.quit();
+    return ok ? 0 : 1;
+}

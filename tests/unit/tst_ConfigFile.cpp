@@ -1,0 +1,390 @@
+// The settings file: every error names its key, and saving merges the changed keys into the
+// file as it stands, atomically and privately, or leaves it alone.
+#include "config/ConfigFile.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace tollgate;
+
+namespace {
+QByteArray readAll(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+void writeAll(const QString &path, const QByteArray &bytes)
+{
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    QCOMPARE(file.write(bytes), bytes.size());
+}
+
+QJsonObject objectOf(const QString &path)
+{
+    return QJsonDocument::fromJson(readAll(path)).object();
+}
+} // namespace
+
+class tst_ConfigFile final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void appliesEveryKey();
+    void turnsOnTheBodyLogOnlyWhenAsked();
+    void namesTheKeyInEveryError_data();
+    void namesTheKeyInEveryError();
+    void refusesAMissingFileOnlyWhenItMustExist();
+    void readsAPricesFileOfEitherShape_data();
+    void readsAPricesFileOfEitherShape();
+    void letsTheConfigPricesWinOverThePricesFile();
+    void namesThePricesFileInItsErrors_data();
+    void namesThePricesFileInItsErrors();
+    void savesIntoAMissingFileAndDirectory();
+    void saveKeepsUnchangedAndUnknownKeys();
+    void saveRemovesAKeyGivenNull();
+    void saveRefusesAnInvalidValueWithoutTouchingTheFile_data();
+    void saveRefusesAnInvalidValueWithoutTouchingTheFile();
+    void saveRefusesAFileThatIsNotAnObject();
+    void saveLeavesNoTemporaryFileBehind();
+    void saveKeepsTheFilePrivate();
+};
+
+void tst_ConfigFile::appliesEveryKey()
+{
+    const QByteArray json = R"({
+        "listen": "0.0.0.0", "port": 9000, "upstream": "https://example.test/prefix",
+        "upstream_ca": "/etc/ca.pem", "passthrough_auth": true, "billing_tag": "team-a",
+        "timeouts": {"connect": 2, "first_byte": 30.5, "idle": 40},
+        "max_body_mib": 8, "max_batch_body_mib": 64,
+        "database": "postgresql://u:secret@db.example/ledger?sslmode=require",
+        "retention_days": 30,
+        "prices": {"my-model": {"input": "3", "output": "15"}}
+    })";
+    GatewayConfig config;
+    QString error;
+    QVERIFY2(ConfigFile::apply(json, QStringLiteral("test"), &config, &error), qPrintable(error));
+    QCOMPARE(config.listenAddress, QHostAddress(QStringLiteral("0.0.0.0")));
+    QCOMPARE(config.port, quint16(9000));
+    QCOMPARE(config.upstream, QUrl(QStringLiteral("https://example.test/prefix")));
+    QCOMPARE(config.upstreamCaFile, QStringLiteral("/etc/ca.pem"));
+    QVERIFY(config.passthroughAuth);
+    QCOMPARE(config.billingTag, QStringLiteral("team-a"));
+    QCOMPARE(config.connectTimeoutMs, 2000);
+    QCOMPARE(config.firstByteTimeoutMs, 30500);
+    QCOMPARE(config.idleTimeoutMs, 40000);
+    QCOMPARE(config.maxBodyBytes, 8LL * 1024 * 1024);
+    QCOMPARE(config.maxBatchBodyBytes, 64LL * 1024 * 1024);
+    QVERIFY(config.store);
+    QCOMPARE(config.store->backend, StoreConfig::Backend::Postgresql);
+    QCOMPARE(config.store->password, QStringLiteral("secret"));
+    QCOMPARE(config.retentionDays, 30);
+    QVERIFY(config.priceOverrides.contains(QStringLiteral("my-model")));
+}
+
+void tst_ConfigFile::namesTheKeyInEveryError_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("expected");
+
+    QTest::newRow("unknown key") << QByteArray(R"({"prot": 1})") << QStringLiteral("\"prot\"");
+    QTest::newRow("port type") << QByteArray(R"({"port": "8787"})")
+                               << QStringLiteral("\"port\" must be a number from 0 to 65535");
+    QTest::newRow("port range") << QByteArray(R"({"port": 70000})") << QStringLiteral("\"port\"");
+    QTest::newRow("listen") << QByteArray(R"({"listen": "localhost:1"})")
+                            << QStringLiteral("\"listen\" must be an IP address");
+    QTest::newRow("boolean") << QByteArray(R"({"passthrough_auth": "yes"})")
+                             << QStringLiteral("\"passthrough_auth\" must be true or false");
+    QTest::newRow("timeout zero") << QByteArray(R"({"timeouts": {"idle": 0}})")
+                                  << QStringLiteral("\"timeouts.idle\"");
+    QTest::newRow("timeout unknown") << QByteArray(R"({"timeouts": {"read": 5}})")
+                                     << QStringLiteral("\"timeouts.read\" is not a known");
+    QTest::newRow("timeouts type")
+        << QByteArray(R"({"timeouts": 5})") << QStringLiteral("\"timeouts\" must be an object");
+    QTest::newRow("database scheme") << QByteArray(R"({"database": "mysql://h/db"})")
+                                     << QStringLiteral("\"database\" supports PostgreSQL");
+    QTest::newRow("database empty")
+        << QByteArray(R"({"database": " "})") << QStringLiteral("\"database\" must be");
+    QTest::newRow("database option")
+        << QByteArray(R"({"database": "postgresql://h/db?sslmode=always"})")
+        << QStringLiteral("\"database\" PostgreSQL connection string: sslmode");
+    QTest::newRow("retention") << QByteArray(R"({"retention_days": -1})")
+                               << QStringLiteral("\"retention_days\"");
+    QTest::newRow("price value") << QByteArray(
+        R"({"prices": {"m": {"input": "x", "output": "1"}}})")
+                                 << QStringLiteral("\"prices\" model \"m\"");
+    QTest::newRow("price type") << QByteArray(R"({"prices": []})")
+                                << QStringLiteral("\"prices\" must be an object");
+    QTest::newRow("prices file relative") << QByteArray(R"({"prices_file": "prices.json"})")
+                                          << QStringLiteral("\"prices_file\" must be the absolute");
+    QTest::newRow("prices file type") << QByteArray(R"({"prices_file": 3})")
+                                      << QStringLiteral("\"prices_file\" must be a string");
+    QTest::newRow("not json") << QByteArray("{") << QStringLiteral("source is not valid JSON");
+    QTest::newRow("not an object")
+        << QByteArray("[]") << QStringLiteral("source must hold a JSON object");
+}
+
+void tst_ConfigFile::namesTheKeyInEveryError()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, expected);
+    GatewayConfig config;
+    QString error;
+    QVERIFY(!ConfigFile::apply(json, QStringLiteral("source"), &config, &error));
+    QVERIFY2(error.contains(expected), qPrintable(error));
+    QVERIFY2(error.startsWith(QStringLiteral("source")), qPrintable(error));
+}
+
+void tst_ConfigFile::refusesAMissingFileOnlyWhenItMustExist()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("missing.json"));
+    GatewayConfig config;
+    QString error;
+    QVERIFY(ConfigFile::load(path, false, &config, &error));
+    QCOMPARE(config.port, GatewayConfig().port);
+    QVERIFY(!ConfigFile::load(path, true, &config, &error));
+    QVERIFY(error.contains(path));
+}
+
+void tst_ConfigFile::readsAPricesFileOfEitherShape_data()
+{
+    QTest::addColumn<QByteArray>("fileContents");
+    QTest::newRow("model entries")
+        << QByteArray(R"({"team-model": {"input": "2", "output": "8"}})");
+    QTest::newRow("prices.json copy")
+        << QByteArray(R"({"format": 1, "models": {"team-model": {"input": "2", "output": "8"}}})");
+}
+
+void tst_ConfigFile::readsAPricesFileOfEitherShape()
+{
+    QFETCH(QByteArray, fileContents);
+    QTemporaryDir dir;
+    const QString pricesPath = dir.filePath(QStringLiteral("prices.json"));
+    writeAll(pricesPath, fileContents);
+    const QString configPath = dir.filePath(QStringLiteral("config.json"));
+    writeAll(configPath,
+             QJsonDocument(QJsonObject {{QStringLiteral("prices_file"), pricesPath}}).toJson());
+    GatewayConfig config;
+    QString error;
+    QVERIFY2(ConfigFile::load(configPath, true, &config, &error), qPrintable(error));
+    const QJsonObject entry = config.priceOverrides.value(QStringLiteral("team-model")).toObject();
+    QCOMPARE(entry.value(QStringLiteral("input")).toString(), QStringLiteral("2"));
+    QCOMPARE(entry.value(QStringLiteral("output")).toString(), QStringLiteral("8"));
+}
+
+void tst_ConfigFile::letsTheConfigPricesWinOverThePricesFile()
+{
+    QTemporaryDir dir;
+    const QString pricesPath = dir.filePath(QStringLiteral("prices.json"));
+    writeAll(
+        pricesPath,
+        R"({"team-model": {"input": "2", "output": "8"}, "other": {"input": "1", "output": "2"}})");
+    QJsonObject settings {
+        {QStringLiteral("prices_file"), pricesPath},
+        {QStringLiteral("prices"),
+         QJsonObject {{QStringLiteral("team-model"),
+                       QJsonObject {{QStringLiteral("output"), QStringLiteral("9")}}}}}};
+    GatewayConfig config;
+    QString error;
+    QVERIFY2(ConfigFile::apply(QJsonDocument(settings).toJson(), QStringLiteral("test"), &config,
+                               &error),
+             qPrintable(error));
+    const QJsonObject entry = config.priceOverrides.value(QStringLiteral("team-model")).toObject();
+    QCOMPARE(entry.value(QStringLiteral("input")).toString(), QStringLiteral("2"));
+    QCOMPARE(entry.value(QStringLiteral("output")).toString(), QStringLiteral("9"));
+    QVERIFY(config.priceOverrides.contains(QStringLiteral("other")));
+}
+
+void tst_ConfigFile::namesThePricesFileInItsErrors_data()
+{
+    QTest::addColumn<QByteArray>("fileContents");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("bad price") << QByteArray(R"({"m": {"input": "-1", "output": "1"}})")
+                               << QStringLiteral("model \"m\"");
+    QTest::newRow("not json") << QByteArray("{") << QStringLiteral("not valid JSON");
+    QTest::newRow("models not an object")
+        << QByteArray(R"({"models": []})") << QStringLiteral("\"models\" must be an object");
+}
+
+void tst_ConfigFile::namesThePricesFileInItsErrors()
+{
+    QFETCH(QByteArray, fileContents);
+    QFETCH(QString, expected);
+    QTemporaryDir dir;
+    const QString pricesPath = dir.filePath(QStringLiteral("prices.json"));
+    writeAll(pricesPath, fileContents);
+    GatewayConfig config;
+    QString error;
+    QVERIFY(!ConfigFile::apply(
+        QJsonDocument(QJsonObject {{QStringLiteral("prices_file"), pricesPath}}).toJson(),
+        QStringLiteral("test"), &config, &error));
+    QVERIFY2(error.contains(QStringLiteral("\"prices_file\"")), qPrintable(error));
+    QVERIFY2(error.contains(expected), qPrintable(error));
+
+    QVERIFY(!ConfigFile::apply(QJsonDocument(QJsonObject {{QStringLiteral("prices_file"),
+                                                           dir.filePath(QStringLiteral("no"))}})
+                                   .toJson(),
+                               QStringLiteral("test"), &config, &error));
+    QVERIFY2(error.contains(QStringLiteral("\"prices_file\" cannot read")), qPrintable(error));
+}
+
+void tst_ConfigFile::savesIntoAMissingFileAndDirectory()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("a/b/config.json"));
+    QString error;
+    QVERIFY2(ConfigFile::save(path, {{QStringLiteral("port"), 9100}}, &error), qPrintable(error));
+    GatewayConfig config;
+    QVERIFY2(ConfigFile::load(path, true, &config, &error), qPrintable(error));
+    QCOMPARE(config.port, quint16(9100));
+}
+
+void tst_ConfigFile::saveKeepsUnchangedAndUnknownKeys()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("config.json"));
+    const QJsonObject prices {{QStringLiteral("my-model"),
+                               QJsonObject {{QStringLiteral("input"), QStringLiteral("3")},
+                                            {QStringLiteral("output"), QStringLiteral("15")}}}};
+    const QJsonObject future {{QStringLiteral("enabled"), true},
+                              {QStringLiteral("list"), QJsonArray {1, 2}}};
+    writeAll(path,
+             QJsonDocument(QJsonObject {{QStringLiteral("port"), 8787},
+                                        {QStringLiteral("billing_tag"), QStringLiteral("team-a")},
+                                        {QStringLiteral("prices"), prices},
+                                        {QStringLiteral("a_newer_setting"), future}})
+                 .toJson());
+    QString error;
+    QVERIFY2(ConfigFile::save(path,
+                              {{QStringLiteral("port"), 9000},
+                               {QStringLiteral("listen"), QStringLiteral("127.0.0.2")}},
+                              &error),
+             qPrintable(error));
+    const QJsonObject saved = objectOf(path);
+    QCOMPARE(saved.value(QStringLiteral("port")).toInt(), 9000);
+    QCOMPARE(saved.value(QStringLiteral("listen")).toString(), QStringLiteral("127.0.0.2"));
+    QCOMPARE(saved.value(QStringLiteral("billing_tag")).toString(), QStringLiteral("team-a"));
+    QCOMPARE(saved.value(QStringLiteral("prices")).toObject(), prices);
+    QCOMPARE(saved.value(QStringLiteral("a_newer_setting")).toObject(), future);
+    QCOMPARE(saved.size(), 5);
+}
+
+void tst_ConfigFile::saveRemovesAKeyGivenNull()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("config.json"));
+    writeAll(path, R"({"billing_tag": "team-a", "port": 1})");
+    QString error;
+    QVERIFY2(ConfigFile::save(path, {{QStringLiteral("billing_tag"), QJsonValue::Null}}, &error),
+             qPrintable(error));
+    QCOMPARE(objectOf(path), (QJsonObject {{QStringLiteral("port"), 1}}));
+}
+
+void tst_ConfigFile::saveRefusesAnInvalidValueWithoutTouchingTheFile_data()
+{
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QJsonValue>("value");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("port") << QStringLiteral("port") << QJsonValue(70000)
+                          << QStringLiteral("\"port\"");
+    QTest::newRow("listen") << QStringLiteral("listen") << QJsonValue(QStringLiteral("here"))
+                            << QStringLiteral("\"listen\"");
+    QTest::newRow("database") << QStringLiteral("database")
+                              << QJsonValue(QStringLiteral("postgresql://h:99999/db"))
+                              << QStringLiteral("\"database\"");
+    QTest::newRow("unknown") << QStringLiteral("prot") << QJsonValue(1)
+                             << QStringLiteral("\"prot\" is not a known setting");
+    QTest::newRow("prices") << QStringLiteral("prices")
+                            << QJsonValue(QJsonObject {{QStringLiteral("m"), 1}})
+                            << QStringLiteral("\"prices\"");
+}
+
+void tst_ConfigFile::saveRefusesAnInvalidValueWithoutTouchingTheFile()
+{
+    QFETCH(QString, key);
+    QFETCH(QJsonValue, value);
+    QFETCH(QString, expected);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("config.json"));
+    const QByteArray before = "{\n  \"port\": 8787, \"billing_tag\": \"x\"\n}\n";
+    writeAll(path, before);
+    QString error;
+    QVERIFY(!ConfigFile::save(path, {{key, value}}, &error));
+    QVERIFY2(error.contains(expected), qPrintable(error));
+    QCOMPARE(readAll(path), before);
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden),
+             QStringList {QStringLiteral("config.json")});
+}
+
+void tst_ConfigFile::saveRefusesAFileThatIsNotAnObject()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("config.json"));
+    const QByteArray before = "{\"port\": 8787,";
+    writeAll(path, before);
+    QString error;
+    QVERIFY(!ConfigFile::save(path, {{QStringLiteral("port"), 9000}}, &error));
+    QVERIFY2(error.contains(QStringLiteral("not valid JSON")), qPrintable(error));
+    QCOMPARE(readAll(path), before);
+}
+
+void tst_ConfigFile::saveLeavesNoTemporaryFileBehind()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("config.json"));
+    writeAll(path, R"({"port": 8787})");
+    QString error;
+    for (int port = 9000; port < 9005; ++port)
+        QVERIFY2(ConfigFile::save(path, {{QStringLiteral("port"), port}}, &error),
+                 qPrintable(error));
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden),
+             QStringList {QStringLiteral("config.json")});
+    QCOMPARE(objectOf(path).value(QStringLiteral("port")).toInt(), 9004);
+
+    // A directory in the file's place cannot be replaced: the save fails and leaves it.
+    const QString blocked = dir.filePath(QStringLiteral("blocked.json"));
+    QVERIFY(QDir().mkpath(blocked));
+    QVERIFY(!ConfigFile::save(blocked, {{QStringLiteral("port"), 1}}, &error));
+    QVERIFY(QFileInfo(blocked).isDir());
+}
+
+void tst_ConfigFile::saveKeepsTheFilePrivate()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("config.json"));
+    writeAll(path, R"({"port": 8787})");
+    QVERIFY(QFile::setPermissions(path,
+                                  QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                      | QFileDevice::ReadGroup | QFileDevice::ReadOther));
+    QString error;
+    QVERIFY2(ConfigFile::save(path,
+                              {{QStringLiteral("database"),
+                                QStringLiteral("postgresql://u:secret@localhost/ledger")}},
+                              &error),
+             qPrintable(error));
+    QCOMPARE(QFile::permissions(path) & ~(QFileDevice::ReadUser | QFileDevice::WriteUser),
+             QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+}
+
+void tst_ConfigFile::turnsOnTheBodyLogOnlyWhenAsked()
+{
+    GatewayConfig config;
+    QString error;
+    QVERIFY(ConfigFile::apply("{}", QStringLiteral("test"), &config, &error));
+    QCOMPARE(config.bodyLogCapBytes, 0);
+    QVERIFY2(ConfigFile::apply("{\"body_log_kib\": 64}", QStringLiteral("test"), &config, &error),
+             qPrintable(error));
+    QCOMPARE(config.bodyLogCapBytes, 64 * 1024);
+    QVERIFY(!ConfigFile::apply("{\"body_log_kib\": -1}", QStringLiteral("test"), &config, &error));
+    QVERIFY(error.contains(QLatin1String("\"body_log_kib\"")));
+}
+
+QTEST_GUILESS_MAIN(tst_ConfigFile)
+#include "tst_ConfigFile.moc"

@@ -1,0 +1,355 @@
+#include "DesktopApp.h"
+
+#include "DesktopSettings.h"
+#include "MainWindow.h"
+#include "Notifier.h"
+#include "TrayController.h"
+
+#include <QApplication>
+#include <QDateTime>
+
+namespace tollgate {
+
+namespace {
+struct TodayTotals
+{
+    qint64 costPicoUsd = 0;
+    qint64 requests = 0;
+    bool isRead = false;
+};
+
+qint64 startOfDayMs(const QDateTime &time)
+{
+    return time.date().startOfDay().toMSecsSinceEpoch();
+}
+
+// The upstream itself refused the key (not Tollgate refusing the client's key, which
+// answers before any upstream byte, so ttfbUs stays -1).
+bool isUpstreamKeyRejected(const RequestRecord &record)
+{
+    return record.status == 401 && record.ttfbUs > 0
+        && record.errorType == QLatin1String("authentication_error");
+}
+} // namespace
+
+DesktopApp::DesktopApp(const GatewayConfig &config, DesktopSettings *settings, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_settings(settings ? settings
+                          : new DesktopSettings(DesktopSettings::defaultPath(), Autostart(), this))
+    , m_reader(config.store)
+{
+    m_notifier = new Notifier(this);
+    m_tray = new TrayController(this);
+    m_window = std::make_unique<MainWindow>(m_settings.data());
+
+    // Gateway signals arrive queued from its threads; handling them here costs the proxy
+    // nothing.
+    connect(&m_gateway, &Gateway::started, this, &DesktopApp::onStarted);
+    connect(&m_gateway, &Gateway::startFailed, this, &DesktopApp::onStartFailed);
+    connect(&m_gateway, &Gateway::stopped, this, &DesktopApp::onStopped);
+    connect(&m_gateway, &Gateway::requestFinished, this, &DesktopApp::onRequestFinished);
+    connect(&m_gateway, &Gateway::storeFailed, this, [this](const QString &error) {
+        m_window->setRequestLogStatus(tr("Request log: cannot write: %1 (retrying)").arg(error));
+    });
+    connect(&m_gateway, &Gateway::storeRecovered, this, [this] {
+        m_window->setRequestLogStatus(tr("Request log: %1").arg(m_config.store->displayName()));
+    });
+    connect(&m_reader, &LedgerReader::storeUnavailable, this, [this](const QString &error) {
+        m_window->setRequestLogStatus(tr("Request log: cannot read: %1").arg(error));
+    });
+
+    connect(m_tray, &TrayController::toggleProxyRequested, this, &DesktopApp::toggleProxy);
+    connect(m_tray, &TrayController::openWindowRequested, this, &DesktopApp::showWindow);
+    connect(m_tray, &TrayController::quitRequested, this, &DesktopApp::quit);
+    connect(m_tray, &TrayController::configureClaudeCodeRequested, this,
+            &DesktopApp::configureClaudeCodeRequested);
+    connect(m_tray, &TrayController::availabilityChanged, this,
+            &DesktopApp::onTrayAvailabilityChanged);
+    connect(m_tray, &TrayController::setupCommandsCopied, this,
+            [this] { m_window->showNotice(tr("The setup commands are on the clipboard.")); });
+    connect(m_window.get(), &MainWindow::quitRequested, this, &DesktopApp::quit);
+
+    m_window->setRequestLogStatus(m_config.store
+                                      ? tr("Request log: %1").arg(m_config.store->displayName())
+                                      : tr("Request log: off"));
+    m_trayState.setPort(m_config.port);
+    setTrayState(m_trayState);
+
+    m_midnightTimer.setSingleShot(true);
+    connect(&m_midnightTimer, &QTimer::timeout, this, &DesktopApp::rollOverDay);
+    m_quitTimer.setSingleShot(true);
+    m_quitTimer.setInterval(10'000); // a proxy that cannot stop must not keep the app alive
+    connect(&m_quitTimer, &QTimer::timeout, qApp, &QCoreApplication::quit);
+}
+
+DesktopApp::~DesktopApp()
+{
+    // The window first: it saves its geometry through the settings, which may be our child.
+    m_window.reset();
+}
+
+void DesktopApp::start()
+{
+    // Asked before the proxy starts, so the answer holds none of the requests that will
+    // be counted live.
+    queryToday();
+    const bool hasTray = m_tray->isAvailable();
+    onTrayAvailabilityChanged(hasTray);
+    if (!hasTray || !m_settings->startMinimised())
+        showWindow();
+    // An existing login entry is rewritten so that it starts this program where it is now.
+    if (m_settings->startAtLogin())
+        m_settings->setStartAtLogin(true);
+    if (m_settings->startProxyAtLaunch())
+        startProxy();
+}
+
+void DesktopApp::addPage(const QString &id, const QString &title, QWidget *page, const QIcon &icon)
+{
+    m_window->addPage(id, title, page, icon);
+}
+
+void DesktopApp::addPlaceholderPage(const QString &id, const QString &title, const QString &text,
+                                    const QIcon &icon)
+{
+    m_window->addPlaceholderPage(id, title, text, icon);
+}
+
+bool DesktopApp::showPage(const QString &id)
+{
+    return m_window->showPage(id);
+}
+
+void DesktopApp::startProxy()
+{
+    const TrayState::Proxy proxy = m_trayState.proxy();
+    if (proxy != TrayState::Proxy::Off && proxy != TrayState::Proxy::Failed)
+        return;
+    TrayState state = m_trayState;
+    state.setProxy(TrayState::Proxy::Starting);
+    setTrayState(state);
+    m_gateway.start(m_config);
+}
+
+void DesktopApp::stopProxy()
+{
+    if (m_trayState.proxy() != TrayState::Proxy::On)
+        return;
+    TrayState state = m_trayState;
+    state.setProxy(TrayState::Proxy::Stopping);
+    setTrayState(state);
+    m_gateway.stop();
+}
+
+void DesktopApp::applyConfig(const GatewayConfig &config)
+{
+    m_config = config;
+    if (m_trayState.proxy() != TrayState::Proxy::On)
+        return;
+    m_isRestartPending = true;
+    stopProxy();
+}
+
+void DesktopApp::toggleProxy()
+{
+    if (m_trayState.proxy() == TrayState::Proxy::On)
+        stopProxy();
+    else
+        startProxy();
+}
+
+void DesktopApp::showWindow()
+{
+    m_window->bringToFront();
+}
+
+void DesktopApp::quit()
+{
+    if (m_isQuitting)
+        return;
+    m_isQuitting = true;
+    m_window->saveWindowState();
+    m_window->hide();
+    if (!m_gateway.isRunning() && m_trayState.proxy() != TrayState::Proxy::Starting
+        && m_trayState.proxy() != TrayState::Proxy::Stopping) {
+        QCoreApplication::quit();
+        return;
+    }
+    m_quitTimer.start();
+    if (m_trayState.proxy() == TrayState::Proxy::On)
+        stopProxy();
+}
+
+void DesktopApp::setBudgetWarning(const QString &warning)
+{
+    TrayState state = m_trayState;
+    state.setBudgetWarning(warning);
+    setTrayState(state);
+}
+
+QString DesktopApp::setupCommands() const
+{
+    QHostAddress shown = m_config.listenAddress;
+    if (shown == QHostAddress::AnyIPv4 || shown == QHostAddress::Any)
+        shown = QHostAddress::LocalHost;
+    else if (shown == QHostAddress::AnyIPv6)
+        shown = QHostAddress::LocalHostIPv6;
+    QString host = shown.toString();
+    if (shown.protocol() == QAbstractSocket::IPv6Protocol)
+        host = QLatin1Char('[') + host + QLatin1Char(']');
+    const quint16 port = m_gateway.isRunning() ? m_gateway.port() : m_config.port;
+    QString commands = QStringLiteral("export ANTHROPIC_BASE_URL=http://%1:%2").arg(host).arg(port);
+    if (!m_config.virtualKeys.isEmpty())
+        commands += QStringLiteral("\nexport ANTHROPIC_API_KEY=")
+            + QString::fromUtf8(m_config.virtualKeys.first());
+    return commands;
+}
+
+void DesktopApp::setTrayState(const TrayState &state)
+{
+    m_trayState = state;
+    m_tray->setState(state);
+    m_tray->setSetupCommands(setupCommands());
+    m_window->setProxyStatus(proxyStatusText());
+    emit trayStateChanged(state);
+}
+
+QString DesktopApp::proxyStatusText() const
+{
+    return tr("Proxy: %1").arg(m_trayState.statusText());
+}
+
+void DesktopApp::onStarted(quint16 port)
+{
+    TrayState state = m_trayState;
+    state.setProxy(TrayState::Proxy::On);
+    state.setPort(port);
+    setTrayState(state);
+    if (m_isQuitting)
+        stopProxy(); // quit was asked while it was starting
+}
+
+void DesktopApp::onStartFailed(const QString &error)
+{
+    TrayState state = m_trayState;
+    state.setProxy(TrayState::Proxy::Failed, error);
+    setTrayState(state);
+    if (m_isQuitting) {
+        QCoreApplication::quit();
+        return;
+    }
+    m_notifier->notify(Notifier::Kind::Error, tr("Tollgate's proxy is not running"),
+                       tr("It could not start: %1").arg(error));
+}
+
+void DesktopApp::onStopped()
+{
+    TrayState state = m_trayState;
+    state.setProxy(TrayState::Proxy::Off);
+    state.setPort(m_config.port);
+    setTrayState(state);
+    if (m_isQuitting) {
+        QCoreApplication::quit();
+        return;
+    }
+    if (m_isRestartPending) {
+        m_isRestartPending = false;
+        startProxy();
+    }
+}
+
+void DesktopApp::onRequestFinished(const RequestRecord &record)
+{
+    const qint64 startedMs = record.startedAt.toMSecsSinceEpoch();
+    if (m_nextDayStartMs > 0 && startedMs >= m_nextDayStartMs)
+        rollOverDay();
+    TrayState state = m_trayState;
+    // A request that began yesterday belongs to yesterday, as in the request log.
+    if (startedMs >= m_dayStartMs)
+        state.addRequest(record.costPicoUsd);
+    if (isUpstreamKeyRejected(record)) {
+        const QString problem = tr("The upstream rejected the API key");
+        state.setUpstreamProblem(problem);
+        m_notifier->notify(Notifier::Kind::Error, problem,
+                           tr("Anthropic answered 401 (authentication_error): requests through "
+                              "Tollgate fail until the upstream key is replaced."));
+    } else if (record.ttfbUs > 0 && record.status >= 200 && record.status < 300) {
+        state.setUpstreamProblem({}); // the upstream accepts the key again
+    }
+    setTrayState(state);
+}
+
+void DesktopApp::onTrayAvailabilityChanged(bool isAvailable)
+{
+    m_notifier->setTrayIcon(m_tray->trayIcon(), isAvailable);
+    m_window->setHidesToTray(isAvailable);
+    // With a tray the app lives on after its window closes; without one, closing the
+    // window is the way to quit.
+    QGuiApplication::setQuitOnLastWindowClosed(!isAvailable);
+    if (isAvailable)
+        return;
+    if (m_window->isHidden())
+        showWindow(); // never leave a hidden window that nothing can bring back
+    if (!m_hasToldNoTray) {
+        m_hasToldNoTray = true;
+        m_window->showNotice(tr("No system tray was found: Tollgate keeps this window, and "
+                                "closing it quits Tollgate."));
+    }
+}
+
+void DesktopApp::queryToday()
+{
+    const QDateTime now = QDateTime::currentDateTime();
+    m_dayStartMs = startOfDayMs(now);
+    m_nextDayStartMs = now.date().addDays(1).startOfDay().toMSecsSinceEpoch();
+    scheduleMidnight();
+    const qint64 fromMs = m_dayStartMs;
+    const qint64 toMs = now.toMSecsSinceEpoch() + 1;
+    const qint64 dayStartMs = m_dayStartMs;
+    m_reader.run<TodayTotals>(
+        [fromMs, toMs](LedgerStore *store) {
+            TodayTotals today;
+            if (!store)
+                return today;
+            QString error;
+            const QList<LedgerStore::Totals> rows =
+                store->totals(fromMs, toMs, LedgerStore::Grouping::None, 0, -1, &error);
+            today.isRead = error.isEmpty();
+            if (!rows.isEmpty()) {
+                // Unpriced requests count as requests; their cost is unknown, never $0.
+                today.costPicoUsd = rows.first().costPicoUsd;
+                today.requests = rows.first().requests;
+            }
+            return today;
+        },
+        this,
+        [this, dayStartMs](TodayTotals today) {
+            if (!today.isRead || dayStartMs != m_dayStartMs)
+                return; // the day ended meanwhile: the answer is yesterday's
+            TrayState state = m_trayState;
+            state.setToday(state.todayCostPicoUsd() + today.costPicoUsd,
+                           state.todayRequests() + today.requests);
+            setTrayState(state);
+        });
+}
+
+void DesktopApp::rollOverDay()
+{
+    const QDateTime now = QDateTime::currentDateTime();
+    m_dayStartMs = startOfDayMs(now);
+    m_nextDayStartMs = now.date().addDays(1).startOfDay().toMSecsSinceEpoch();
+    scheduleMidnight();
+    TrayState state = m_trayState;
+    state.setToday(0, 0);
+    setTrayState(state);
+}
+
+void DesktopApp::scheduleMidnight()
+{
+    // A second past midnight, so that the new day has surely begun; at most a day away.
+    const qint64 untilMs = m_nextDayStartMs - QDateTime::currentMSecsSinceEpoch() + 1000;
+    m_midnightTimer.start(int(qBound(qint64(1000), untilMs, qint64(86'400'000))));
+}
+
+} // namespace tollgate

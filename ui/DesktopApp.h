@@ -1,0 +1,106 @@
+#pragma once
+
+#include "DesktopSettings.h"
+#include "Gateway.h"
+#include "LedgerReader.h"
+#include "TrayState.h"
+
+#include <QIcon>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+#include <memory>
+
+namespace tollgate {
+
+class MainWindow;
+class Notifier;
+class TrayController;
+
+// The desktop app: owns the Gateway (whose proxy runs on threads of its own), the request
+// log reader, the tray, the notifier and the main window, and wires them together. It
+// starts the proxy at launch, toggles it from the tray, keeps today's cost for the tray
+// (the log's total at start plus each finished request) and tells the user about errors.
+// Pages written elsewhere (Dashboard, Sessions, Requests, Settings) are plugged in with
+// addPage().
+class DesktopApp : public QObject
+{
+    Q_OBJECT
+
+public:
+    // settings: the desktop preferences (not owned); null: the default file, owned here.
+    explicit DesktopApp(const GatewayConfig &config, DesktopSettings *settings = nullptr,
+                        QObject *parent = nullptr);
+    ~DesktopApp() override;
+
+    // Shows the window (unless it starts minimised to a tray) and starts the proxy (unless
+    // the settings say not to).
+    void start();
+
+    void addPage(const QString &id, const QString &title, QWidget *page, const QIcon &icon = {});
+    void addPlaceholderPage(const QString &id, const QString &title, const QString &text,
+                            const QIcon &icon = {});
+    bool showPage(const QString &id);
+
+    void startProxy();
+    void stopProxy();
+    // Start when off or failed, stop when on; nothing while it is changing.
+    void toggleProxy();
+    // Brings the window forward (also what a second launch asks for).
+    void showWindow();
+    // Stops the proxy (its last requests reach the log) and quits the application.
+    void quit();
+
+    // A budget close to its limit turns the tray icon to warning; empty clears it.
+    void setBudgetWarning(const QString &warning);
+
+    // "export ANTHROPIC_BASE_URL=http://127.0.0.1:8787\nexport ANTHROPIC_API_KEY=tg-local-…"
+    QString setupCommands() const;
+
+    const GatewayConfig &config() const { return m_config; }
+    // New settings (the Settings page saved): a running proxy restarts with them. The
+    // request log the window reads stays where it was until Tollgate restarts.
+    void applyConfig(const GatewayConfig &config);
+    const TrayState &trayState() const { return m_trayState; }
+    Gateway *gateway() { return &m_gateway; }
+    LedgerReader *ledgerReader() { return &m_reader; }
+    MainWindow *mainWindow() const { return m_window.get(); }
+    TrayController *tray() const { return m_tray; }
+    Notifier *notifier() const { return m_notifier; }
+    DesktopSettings *settings() const { return m_settings; }
+
+signals:
+    // The user chose "Configure Claude Code…" in the tray.
+    void configureClaudeCodeRequested();
+    void trayStateChanged(const tollgate::TrayState &state);
+
+private:
+    void setTrayState(const TrayState &state);
+    void onStarted(quint16 port);
+    void onStartFailed(const QString &error);
+    void onStopped();
+    void onRequestFinished(const RequestRecord &record);
+    void onTrayAvailabilityChanged(bool isAvailable);
+    void queryToday();
+    void rollOverDay();
+    void scheduleMidnight();
+    QString proxyStatusText() const;
+
+    GatewayConfig m_config;
+    QPointer<DesktopSettings> m_settings;
+    LedgerReader m_reader;
+    Gateway m_gateway;
+    Notifier *m_notifier = nullptr;
+    TrayController *m_tray = nullptr;
+    std::unique_ptr<MainWindow> m_window; // a widget cannot be this QObject's child
+    TrayState m_trayState;
+    QTimer m_midnightTimer;
+    QTimer m_quitTimer;
+    qint64 m_dayStartMs = 0;
+    qint64 m_nextDayStartMs = 0;
+    bool m_isQuitting = false;
+    bool m_isRestartPending = false;
+    bool m_hasToldNoTray = false;
+};
+
+} // namespace tollgate
