@@ -2,6 +2,7 @@
 #include "HeadlessRunner.h"
 #include "LedgerCommand.h"
 #include "SignalWatcher.h"
+#include "ThreadPriority.h"
 #include "keys/VirtualKeyFile.h"
 
 #include <QCoreApplication>
@@ -117,6 +118,9 @@ int runDesktop(int argc, char *argv[])
     QObject::connect(&instance, &SingleInstance::becamePrimary, &app, [&] {
         desktop = std::make_unique<DesktopApp>(cli.config);
         DesktopPages::install(*desktop, cli.configFile);
+        // Drawing the window gives way to forwarding: the gateway's threads are started
+        // from a thread of its own and keep the process's priority.
+        lowerCurrentThreadPriority();
         QObject::connect(&instance, &SingleInstance::activationRequested, desktop.get(),
                          &DesktopApp::showWindow);
         desktop->start();

@@ -17,6 +17,18 @@ Gateway::Gateway(QObject *parent)
     qRegisterMetaType<QList<tollgate::RequestRecord>>();
     m_thread.setObjectName(QStringLiteral("tollgate-proxy"));
     m_ledgerThread.setObjectName(QStringLiteral("tollgate-ledger"));
+    m_launcher.setObjectName(QStringLiteral("tollgate-launcher"));
+    m_launcherContext = new QObject;
+    m_launcherContext->moveToThread(&m_launcher);
+    connect(&m_launcher, &QThread::finished, m_launcherContext, &QObject::deleteLater);
+    m_launcher.start();
+}
+
+void Gateway::startThread(QThread &thread, QThread::Priority priority)
+{
+    QMetaObject::invokeMethod(
+        m_launcherContext, [&thread, priority] { thread.start(priority); },
+        Qt::BlockingQueuedConnection);
 }
 
 Gateway::~Gateway()
@@ -31,6 +43,8 @@ Gateway::~Gateway()
         QMetaObject::invokeMethod(m_ledger, &LedgerWriter::flush, Qt::BlockingQueuedConnection);
     }
     shutDownLedger();
+    m_launcher.quit();
+    m_launcher.wait();
 }
 
 void Gateway::start(const GatewayConfig &config)
@@ -61,7 +75,7 @@ void Gateway::start(const GatewayConfig &config)
     ledger.metrics = m_metrics;
     m_config = config;
 
-    m_ledgerThread.start(QThread::LowPriority); // never competes with forwarding
+    startThread(m_ledgerThread, QThread::LowPriority); // never competes with forwarding
     m_ledger = new LedgerWriter(std::move(ledger));
     m_ledger->moveToThread(&m_ledgerThread);
     connect(&m_ledgerThread, &QThread::finished, m_ledger, &QObject::deleteLater);
@@ -76,7 +90,7 @@ void Gateway::start(const GatewayConfig &config)
     // Owned by the thread, which deletes it when it finishes; a restart needs a new one.
     m_thread.setEventDispatcher(new EpollEventDispatcher);
 #endif
-    m_thread.start();
+    startThread(m_thread, QThread::InheritPriority);
     m_server = new ProxyServer(config);
     m_server->setMetrics(m_metrics);
     m_server->moveToThread(&m_thread);

@@ -54,11 +54,17 @@ private:
     void onLedgerFlushed();
     void shutDownThread();
     void shutDownLedger();
+    void startThread(QThread &thread, QThread::Priority priority);
 
     GatewayConfig m_config;
     QThread m_thread;
     QPointer<ProxyServer> m_server;
     QThread m_ledgerThread;
+    // Starts the other two. On Linux a new thread inherits its creator's nice value, and
+    // the app may lower its own (GUI) thread's priority: threads started from here keep
+    // the priority the process began with, however often the proxy is restarted.
+    QThread m_launcher;
+    QObject *m_launcherContext = nullptr; // lives on m_launcher
     QPointer<LedgerWriter> m_ledger;
     std::shared_ptr<UsageMetrics> m_metrics;
     bool m_isRunning = false;
