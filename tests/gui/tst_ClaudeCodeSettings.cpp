@@ -3,6 +3,7 @@
 // the dialog that offers it.
 #include "ClaudeCodeSettings.h"
 #include "ClaudeCodeSetupDialog.h"
+#include "TestFiles.h"
 
 #include <QClipboard>
 #include <QDir>
@@ -15,6 +16,7 @@
 #include <QTest>
 
 using namespace tollgate;
+using namespace tollgate::test;
 
 namespace {
 const QString kBaseUrl = QStringLiteral("http://127.0.0.1:8787");
@@ -31,20 +33,6 @@ const QByteArray kOriginal = "{\n"
                              "  \"cleanupPeriodDays\": 30,\n"
                              "  \"includeCoAuthoredBy\": false\n"
                              "}\n";
-
-QByteArray readAll(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
-
-void writeAll(const QString &path, const QByteArray &bytes)
-{
-    QVERIFY(QDir().mkpath(QFileInfo(path).absolutePath()));
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    QCOMPARE(file.write(bytes), bytes.size());
-}
 
 QJsonObject objectOf(const QByteArray &bytes)
 {

@@ -1,6 +1,7 @@
 // The Settings page's values against a real settings file: what is loaded is what the file
 // says, a change is saved and read back the same, and a wrong value writes nothing.
 #include "SettingsForm.h"
+#include "TestFiles.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -8,29 +9,10 @@
 #include <QTest>
 
 using namespace tollgate;
+using namespace tollgate::test;
 
 using Field = SettingsForm::Field;
 using Storage = SettingsForm::Storage;
-
-namespace {
-QByteArray readAll(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
-
-void writeAll(const QString &path, const QByteArray &bytes)
-{
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    QCOMPARE(file.write(bytes), bytes.size());
-}
-
-QJsonObject objectOf(const QString &path)
-{
-    return QJsonDocument::fromJson(readAll(path)).object();
-}
-} // namespace
 
 class tst_SettingsForm final : public QObject
 {
@@ -160,7 +142,7 @@ void tst_SettingsForm::writesOnlyTheChangedKeys()
              (QJsonObject {{QStringLiteral("port"), 9300}}));
     SettingsForm::Errors errors;
     QCOMPARE(form.save(edited, &errors, &error), SettingsForm::SaveResult::Written);
-    QCOMPARE(objectOf(path()),
+    QCOMPARE(objectOfFile(path()),
              (QJsonObject {{QStringLiteral("prices"), prices},
                            {QStringLiteral("a_newer_setting"), 1},
                            {QStringLiteral("port"), 9300}}));
@@ -185,7 +167,7 @@ void tst_SettingsForm::keepsThePostgresqlPasswordOutOfTheConnection()
     edited.billingTag = QStringLiteral("x");
     SettingsForm::Errors errors;
     QCOMPARE(form.save(edited, &errors, &error), SettingsForm::SaveResult::Written);
-    QCOMPARE(objectOf(path()).value(QStringLiteral("database")).toString(),
+    QCOMPARE(objectOfFile(path()).value(QStringLiteral("database")).toString(),
              QStringLiteral("postgresql://tg:s%40cret@db.example:5433/ledger?sslmode=require"));
 }
 
@@ -245,7 +227,7 @@ void tst_SettingsForm::emptyingAnOptionalFieldRemovesItsKey()
     edited.billingTag = QStringLiteral("  ");
     SettingsForm::Errors errors;
     QCOMPARE(form.save(edited, &errors, &error), SettingsForm::SaveResult::Written);
-    QCOMPARE(objectOf(path()), (QJsonObject {{QStringLiteral("port"), 8787}}));
+    QCOMPARE(objectOfFile(path()), (QJsonObject {{QStringLiteral("port"), 8787}}));
 }
 
 void tst_SettingsForm::givesFieldErrorsAndWritesNothing_data()

@@ -1,5 +1,6 @@
 // The Settings page offscreen, driven as a user would: typing, Save, Revert.
 #include "SettingsPage.h"
+#include "TestFiles.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -13,21 +14,9 @@
 #include <QTest>
 
 using namespace tollgate;
+using namespace tollgate::test;
 
 namespace {
-QByteArray readAll(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
-
-void writeAll(const QString &path, const QByteArray &bytes)
-{
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    QCOMPARE(file.write(bytes), bytes.size());
-}
-
 template<typename T>
 T *byAccessibleName(QWidget *parent, const QString &name)
 {

@@ -1,5 +1,6 @@
 // The settings file: every error names its key, and saving merges the changed keys into the
 // file as it stands, atomically and privately, or leaves it alone.
+#include "TestFiles.h"
 #include "config/ConfigFile.h"
 
 #include <QDir>
@@ -10,26 +11,7 @@
 #include <QTest>
 
 using namespace tollgate;
-
-namespace {
-QByteArray readAll(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
-
-void writeAll(const QString &path, const QByteArray &bytes)
-{
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    QCOMPARE(file.write(bytes), bytes.size());
-}
-
-QJsonObject objectOf(const QString &path)
-{
-    return QJsonDocument::fromJson(readAll(path)).object();
-}
-} // namespace
+using namespace tollgate::test;
 
 class tst_ConfigFile final : public QObject
 {
@@ -267,7 +249,7 @@ void tst_ConfigFile::saveKeepsUnchangedAndUnknownKeys()
                                {QStringLiteral("listen"), QStringLiteral("127.0.0.2")}},
                               &error),
              qPrintable(error));
-    const QJsonObject saved = objectOf(path);
+    const QJsonObject saved = objectOfFile(path);
     QCOMPARE(saved.value(QStringLiteral("port")).toInt(), 9000);
     QCOMPARE(saved.value(QStringLiteral("listen")).toString(), QStringLiteral("127.0.0.2"));
     QCOMPARE(saved.value(QStringLiteral("billing_tag")).toString(), QStringLiteral("team-a"));
@@ -284,7 +266,7 @@ void tst_ConfigFile::saveRemovesAKeyGivenNull()
     QString error;
     QVERIFY2(ConfigFile::save(path, {{QStringLiteral("billing_tag"), QJsonValue::Null}}, &error),
              qPrintable(error));
-    QCOMPARE(objectOf(path), (QJsonObject {{QStringLiteral("port"), 1}}));
+    QCOMPARE(objectOfFile(path), (QJsonObject {{QStringLiteral("port"), 1}}));
 }
 
 void tst_ConfigFile::saveRefusesAnInvalidValueWithoutTouchingTheFile_data()
@@ -346,7 +328,7 @@ void tst_ConfigFile::saveLeavesNoTemporaryFileBehind()
                  qPrintable(error));
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden),
              QStringList {QStringLiteral("config.json")});
-    QCOMPARE(objectOf(path).value(QStringLiteral("port")).toInt(), 9004);
+    QCOMPARE(objectOfFile(path).value(QStringLiteral("port")).toInt(), 9004);
 
     // A directory in the file's place cannot be replaced: the save fails and leaves it.
     const QString blocked = dir.filePath(QStringLiteral("blocked.json"));
