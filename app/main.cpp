@@ -1,4 +1,5 @@
 #include "CommandLine.h"
+#include "DescriptorBudget.h"
 #include "HeadlessRunner.h"
 #include "LedgerCommand.h"
 #include "SignalWatcher.h"
@@ -142,6 +143,8 @@ int runDesktop(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
+    // While the process has one thread: see DescriptorBudget.h.
+    reserveDescriptors();
     setApplicationNames();
 #ifdef TOLLGATE_HAVE_GUI
     if (wantsWindow(argc, argv))

@@ -1,5 +1,6 @@
 #include "Gateway.h"
 
+#include "DescriptorBudget.h"
 #include "ProxyServer.h"
 #include "store/LedgerWriter.h"
 #include "usage/UsageMetrics.h"
@@ -13,6 +14,8 @@ namespace tollgate {
 Gateway::Gateway(QObject *parent)
     : QObject(parent)
 {
+    // Before this gateway starts its threads (main() has normally done it already).
+    reserveDescriptors();
     qRegisterMetaType<tollgate::RequestRecord>();
     qRegisterMetaType<QList<tollgate::RequestRecord>>();
     m_thread.setObjectName(QStringLiteral("tollgate-proxy"));
@@ -75,7 +78,10 @@ void Gateway::start(const GatewayConfig &config)
     ledger.metrics = m_metrics;
     m_config = config;
 
-    startThread(m_ledgerThread, QThread::LowPriority); // never competes with forwarding
+    // SCHED_IDLE on Linux (QThread's LowPriority changes nothing there): whenever the proxy
+    // thread wakes up it takes the CPU from the ledger at once. The ledger still runs on
+    // any idle core, and its queue absorbs a burst of rows.
+    startThread(m_ledgerThread, QThread::IdlePriority);
     m_ledger = new LedgerWriter(std::move(ledger));
     m_ledger->moveToThread(&m_ledgerThread);
     connect(&m_ledgerThread, &QThread::finished, m_ledger, &QObject::deleteLater);
