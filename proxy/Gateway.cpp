@@ -78,10 +78,9 @@ void Gateway::start(const GatewayConfig &config)
     ledger.metrics = m_metrics;
     m_config = config;
 
-    // SCHED_IDLE on Linux (QThread's LowPriority changes nothing there): whenever the proxy
-    // thread wakes up it takes the CPU from the ledger at once. The ledger still runs on
-    // any idle core, and its queue absorbs a burst of rows.
-    startThread(m_ledgerThread, QThread::IdlePriority);
+    // Same priority as the proxy: under full load the ledger needs a fair share of the CPU
+    // to keep up (at idle priority it starved and its queue grew by hundreds of MiB).
+    startThread(m_ledgerThread, QThread::InheritPriority);
     m_ledger = new LedgerWriter(std::move(ledger));
     m_ledger->moveToThread(&m_ledgerThread);
     connect(&m_ledgerThread, &QThread::finished, m_ledger, &QObject::deleteLater);

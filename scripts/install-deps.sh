@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config ca-certificates
           qt6-base-dev libqt6sql6-sqlite libqt6sql6-psql qt6-charts-dev qt6-svg-dev qtkeychain-qt6-dev
-          libhttp-parser-dev zlib1g-dev libbrotli-dev libzstd-dev)
+          libhttp-parser-dev zlib1g-dev libbrotli-dev libzstd-dev libsimdjson-dev)
 if [[ "${1:-}" == "--test" ]]; then
     # openssl: the integration tests make throwaway TLS certificates with it.
     packages+=(clang-format nginx-light procps openssl)

@@ -14,13 +14,30 @@ const QRegularExpression &keyPattern()
     return pattern;
 }
 
-// Where the key's kind ends: after "sk-ant-api03-", "sk-", "tg-local-".
+// Where the key's kind ends: after "sk-ant-api03-", "sk-proj-", "sk-", "tg-local-". Called
+// for every logged request, so it scans instead of running a regular expression.
 qsizetype kindLength(const QByteArray &secret)
 {
-    const QRegularExpression kind(
-        QStringLiteral("^(?:sk-ant-[A-Za-z0-9]+-|sk-proj-|sk-|tg-[a-z]+-)"));
-    const QRegularExpressionMatch match = kind.match(QString::fromLatin1(secret));
-    return match.hasMatch() ? match.capturedLength() : 0;
+    // "<prefix><word>-" where word is one or more characters accepted by isWordChar.
+    const auto prefixWithWord = [&secret](QByteArrayView prefix, auto isWordChar) -> qsizetype {
+        if (!secret.startsWith(prefix))
+            return 0;
+        qsizetype i = prefix.size();
+        while (i < secret.size() && isWordChar(secret[i]))
+            ++i;
+        return i > prefix.size() && i < secret.size() && secret[i] == '-' ? i + 1 : 0;
+    };
+    const auto isAlnum = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    };
+    const auto isLower = [](char c) { return c >= 'a' && c <= 'z'; };
+    if (const qsizetype n = prefixWithWord("sk-ant-", isAlnum))
+        return n;
+    if (secret.startsWith("sk-proj-"))
+        return 8;
+    if (secret.startsWith("sk-"))
+        return 3;
+    return prefixWithWord("tg-", isLower);
 }
 } // namespace
 

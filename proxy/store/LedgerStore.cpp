@@ -150,6 +150,8 @@ std::optional<qint64> optionalValue(const QSqlQuery &query, int index)
 
 void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QString &instance)
 {
+    // By name: Qt 6.4 formats a placeholder name for every positional bind, which costs
+    // more than looking the name up.
     const QStringList &names = placeholders();
     int index = first;
     const auto bind = [&](const QVariant &value) { query.bindValue(names[index++], value); };

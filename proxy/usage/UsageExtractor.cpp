@@ -1,5 +1,6 @@
 #include "UsageExtractor.h"
 
+#include "json/JsonScan.h"
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -150,21 +151,54 @@ QString projectInText(const QString &text)
     return {};
 }
 
+// projectFromSystemPrompt() over a scanned "system": a string, or text blocks.
+QString projectInSystem(json::Member &system)
+{
+    if (system.type() == json::Member::Type::String)
+        return projectInText(system.toString());
+    QString project;
+    system.forEachElement([&project](json::Member &block) {
+        QString type;
+        QString text;
+        block.forEachMember([&](std::string_view key, json::Member &member) {
+            if (key == "type")
+                type = member.toString();
+            else if (key == "text")
+                text = member.toString();
+            return true;
+        });
+        if (type == QLatin1String("text"))
+            project = projectInText(text);
+        return project.isEmpty();
+    });
+    return project;
+}
+
 } // namespace
 
 RequestFacts UsageExtractor::requestFacts(const QByteArray &requestBody)
 {
+    // A scan, not a tree: Claude Code's request bodies run to megabytes of conversation,
+    // of which only these few members matter here.
     RequestFacts facts;
-    const QJsonDocument document = QJsonDocument::fromJson(requestBody);
-    if (!document.isObject())
-        return facts;
-    const QJsonObject request = document.object();
-    facts.model = field(request, "model").toString();
-    facts.isStream = field(request, "stream").toBool();
-    facts.speed = field(request, "speed").toString();
-    const QJsonObject metadata = field(request, "metadata").toObject();
-    facts.sessionId = sessionIdFromUserId(field(metadata, "user_id").toString());
-    facts.project = projectFromSystemPrompt(field(request, "system"));
+    json::forEachMember(requestBody, [&facts](std::string_view name, json::Member &value) {
+        if (name == "model") {
+            facts.model = value.toString();
+        } else if (name == "stream") {
+            facts.isStream = value.toBool();
+        } else if (name == "speed") {
+            facts.speed = value.toString();
+        } else if (name == "metadata") {
+            value.forEachMember([&facts](std::string_view key, json::Member &member) {
+                if (key == "user_id")
+                    facts.sessionId = sessionIdFromUserId(member.toString());
+                return true;
+            });
+        } else if (name == "system") {
+            facts.project = projectInSystem(value);
+        }
+        return true;
+    });
     return facts;
 }
 
@@ -244,16 +278,41 @@ ResponseUsage UsageExtractor::bodyUsage(const ResponseObservation &observation)
 {
     ResponseUsage result;
     result.isIncomplete = observation.isBodyTruncated || !observation.decodeError.isEmpty();
-    const QJsonObject body = parseObject(observation.body);
-    if (isErrorObject(body)) {
-        result.errorType = errorTypeOf(body); // an error is not billed: no usage
-        return result;
+    // The body holds the whole answer; only "usage" is read in full.
+    QString type;
+    QString errorType;
+    QString stopReason;
+    QByteArray usage;
+    json::forEachMember(observation.body, [&](std::string_view name, json::Member &value) {
+        if (name == "type") {
+            type = value.toString();
+        } else if (name == "model") {
+            result.model = value.toString();
+        } else if (name == "stop_reason") {
+            stopReason = value.toString();
+        } else if (name == "usage") {
+            usage = value.rawJson();
+        } else if (name == "error") {
+            value.forEachMember([&errorType](std::string_view key, json::Member &member) {
+                if (key == "type")
+                    errorType = member.toString();
+                return true;
+            });
+        }
+        return true;
+    });
+    if (type == QLatin1String("error")) {
+        result.model.clear();
+        result.errorType = errorType.isEmpty() ? QStringLiteral("error") : errorType;
+        return result; // an error is not billed: no usage
     }
-    result.model = field(body, "model").toString();
-    const QJsonValue usage = field(body, "usage");
-    if (usage.isObject()) {
-        applyUsage(result.usage, usage.toObject());
-        overwriteText(result.usage.stopReason, body, "stop_reason");
+    if (!usage.isEmpty()) {
+        const QJsonDocument document = QJsonDocument::fromJson(usage);
+        if (document.isObject()) {
+            applyUsage(result.usage, document.object());
+            if (!stopReason.isNull())
+                result.usage.stopReason = stopReason;
+        }
     }
     return result;
 }

@@ -171,8 +171,10 @@ void tst_Streaming::runsFiveHundredConcurrentStreams()
 {
     // Qt 6.4's QNetworkAccessManager would run 6 of these and queue the rest.
     const int streams = 500;
+    // Each stream lasts 4 s, so that all of them overlap even when a loaded machine takes
+    // seconds to open 500 connections.
     m_mock->setHandler(
-        [](const MockRequest &) { return MockUpstream::messageStream("claude-opus-4-8", 4, 250); });
+        [](const MockRequest &) { return MockUpstream::messageStream("claude-opus-4-8", 8, 500); });
     std::vector<std::unique_ptr<TestClient>> clients;
     for (int i = 0; i < streams; ++i) {
         clients.push_back(std::make_unique<TestClient>());

@@ -30,6 +30,9 @@ void tst_SecretRedactor::masksKeysKeepingKindAndLastFour_data()
                                  << QByteArray("tg-local-…cdef");
     QTest::newRow("openai") << QByteArray("sk-proj-abcdefghijklmnop1234")
                             << QByteArray("sk-proj-…1234");
+    QTest::newRow("plain sk") << QByteArray("sk-abcdefghijklmnop1234") << QByteArray("sk-…1234");
+    QTest::newRow("kind without its dash")
+        << QByteArray("sk-ant-api03AbCdEfGhIjKlMn") << QByteArray("sk-…KlMn");
     QTest::newRow("unknown shape") << QByteArray("0123456789abcdefXYZW") << QByteArray("…XYZW");
     QTest::newRow("too short to show any of it") << QByteArray("short-key") << QByteArray("…");
 }

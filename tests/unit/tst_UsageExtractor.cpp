@@ -164,6 +164,8 @@ private slots:
     void readsSpeedAndStream();
     void givesEmptyFactsForInvalidJson_data();
     void givesEmptyFactsForInvalidJson();
+    void readsFactsAfterMegabytesOfConversation();
+    void readsUsageMemberNotUsageTextInContent();
 };
 
 void tst_UsageExtractor::readsFixtureUsageAtEverySplitPoint()
@@ -464,6 +466,40 @@ void tst_UsageExtractor::readsClaudeCodeRequestFixture()
     QVERIFY(facts.isStream);
     QCOMPARE(facts.speed, QString());
     QCOMPARE(facts.project, QString()); // the fixture's prompt text is filler
+}
+
+void tst_UsageExtractor::readsFactsAfterMegabytesOfConversation()
+{
+    // A long Claude Code session: the facts sit around 8 MiB of messages, with escapes.
+    QByteArray messages = "[";
+    const QByteArray turn = R"({"role":"user","content":[{"type":"text","text":"line \"quoted\" )"
+                            R"(\u00e9 \\ {\"model\":\"not-this\"}\n"}]},)";
+    while (messages.size() < 8 * 1024 * 1024)
+        messages += turn;
+    messages += R"({"role":"user","content":"last"}])";
+    const QByteArray body = R"({"stream":true,"messages":)" + messages
+        + R"(,"system":[{"type":"text","text":"x-anthropic-billing-header: cc"},)"
+          R"({"type":"text","text":"Env\n - Working directory: /home/me/proj\n"}],)"
+          R"("metadata":{"user_id":"{\"session_id\":\"abc-123\"}"},"model":"claude-x-9"})";
+    const RequestFacts facts = UsageExtractor::requestFacts(body);
+    QCOMPARE(facts.model, QStringLiteral("claude-x-9"));
+    QVERIFY(facts.isStream);
+    QCOMPARE(facts.sessionId, QByteArray("abc-123"));
+    QCOMPARE(facts.project, QStringLiteral("/home/me/proj"));
+}
+
+void tst_UsageExtractor::readsUsageMemberNotUsageTextInContent()
+{
+    const QByteArray body =
+        R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-x",)"
+        R"("content":[{"type":"text","text":"\"usage\":{\"input_tokens\":999},\"type\":\"error\""}],)"
+        R"("stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":34}})";
+    const ResponseUsage response = UsageExtractor::responseUsage(bodyObservation(body), false);
+    QCOMPARE(response.model, QStringLiteral("claude-x"));
+    QCOMPARE(response.usage.inputTokens, qint64(12));
+    QCOMPARE(response.usage.outputTokens, qint64(34));
+    QCOMPARE(response.usage.stopReason, QStringLiteral("end_turn"));
+    QVERIFY(response.errorType.isEmpty());
 }
 
 void tst_UsageExtractor::readsSessionIdForms_data()
