@@ -2,6 +2,7 @@
 
 #include "DescriptorBudget.h"
 #include "ProxyServer.h"
+#include "store/LedgerBacklog.h"
 #include "store/LedgerWriter.h"
 #include "usage/UsageMetrics.h"
 
@@ -76,11 +77,15 @@ void Gateway::start(const GatewayConfig &config)
     ledger.secrets.append(config.upstreamKey);
     m_metrics = std::make_shared<UsageMetrics>();
     ledger.metrics = m_metrics;
+    auto backlog = std::make_shared<LedgerBacklog>();
+    ledger.backlog = backlog;
     m_config = config;
 
-    // Same priority as the proxy: under full load the ledger needs a fair share of the CPU
-    // to keep up (at idle priority it starved and its queue grew by hundreds of MiB).
-    startThread(m_ledgerThread, QThread::InheritPriority);
+    // SCHED_IDLE on Linux (QThread's LowPriority changes nothing there): whenever the proxy
+    // thread wakes up it takes the CPU from the ledger at once, so logging never delays a
+    // forwarded byte. The ledger runs on any idle core; should it fall far behind, the
+    // proxy holds new requests back (LedgerBacklog).
+    startThread(m_ledgerThread, QThread::IdlePriority);
     m_ledger = new LedgerWriter(std::move(ledger));
     m_ledger->moveToThread(&m_ledgerThread);
     connect(&m_ledgerThread, &QThread::finished, m_ledger, &QObject::deleteLater);
@@ -98,6 +103,7 @@ void Gateway::start(const GatewayConfig &config)
     startThread(m_thread, QThread::InheritPriority);
     m_server = new ProxyServer(config);
     m_server->setMetrics(m_metrics);
+    m_server->setLedgerBacklog(backlog);
     m_server->moveToThread(&m_thread);
     // Queued: these come from the proxy thread.
     connect(m_server, &ProxyServer::started, this, &Gateway::onServerStarted);

@@ -4,6 +4,7 @@
 #include "MonotonicClock.h"
 #include "http/ErrorResponse.h"
 #include "http/HttpListener.h"
+#include "store/LedgerBacklog.h"
 #include "upstream/ConnectionPool.h"
 #include "usage/UsageMetrics.h"
 
@@ -16,6 +17,8 @@ namespace tollgate {
 namespace {
 // Finished-request records reach the owner's thread at most this late.
 constexpr int kRecordBatchMs = 20;
+// How often held requests check whether the ledger has caught up.
+constexpr int kHoldPollMs = 2;
 
 bool isBatchPath(const QByteArray &path)
 {
@@ -105,6 +108,9 @@ void ProxyServer::stop()
         m_sweepTimer->stop();
     if (m_server)
         m_server->close();
+    m_held.clear();
+    if (m_holdTimer)
+        m_holdTimer->stop();
     const QList<Exchange *> exchanges = m_exchanges.values();
     for (Exchange *exchange : exchanges)
         exchange->cancel();
@@ -202,6 +208,8 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
         return;
     }
 
+    if (holdForLedger(connection, request))
+        return;
     const ClientAuthenticator::Result auth = m_authenticator.authenticate(request.headers);
     RequestRecord record = newRecord(request.method, request.target, request.headers);
     record.requestBytes = request.body.size();
@@ -219,6 +227,34 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     m_exchanges.insert(connection, exchange);
     connect(exchange, &Exchange::finished, this, &ProxyServer::onExchangeFinished);
     exchange->start();
+}
+
+// Holds the request back while the ledger is far behind, and while earlier requests are
+// held (they keep their order). Time spent here counts in the request's TTFB.
+bool ProxyServer::holdForLedger(ClientConnection *connection, HttpRequest &request)
+{
+    if (!m_backlog || (m_held.isEmpty() && !m_backlog->isHigh()))
+        return false;
+    m_held.append({connection, std::move(request)});
+    if (!m_holdTimer) {
+        m_holdTimer = new QTimer(this);
+        m_holdTimer->setInterval(kHoldPollMs);
+        connect(m_holdTimer, &QTimer::timeout, this, &ProxyServer::releaseHeldRequests);
+    }
+    if (!m_holdTimer->isActive())
+        m_holdTimer->start();
+    return true;
+}
+
+void ProxyServer::releaseHeldRequests()
+{
+    if (!m_backlog->isLow())
+        return;
+    m_holdTimer->stop();
+    QList<HeldRequest> held;
+    held.swap(m_held);
+    for (HeldRequest &request : held)
+        handleRequest(request.connection, std::move(request.request));
 }
 
 void ProxyServer::answerMetrics(ClientConnection *connection, const HttpRequest &request)
@@ -343,6 +379,8 @@ void ProxyServer::deliverRecords()
 {
     if (m_records.isEmpty())
         return;
+    if (m_backlog)
+        m_backlog->add(m_records.size());
     emit requestsFinished(m_records);
     m_records.clear();
 }
@@ -350,6 +388,8 @@ void ProxyServer::deliverRecords()
 void ProxyServer::connectionClosed(ClientConnection *connection)
 {
     m_connections.remove(connection);
+    m_held.removeIf(
+        [connection](const HeldRequest &held) { return held.connection == connection; });
     if (Exchange *exchange = m_exchanges.value(connection))
         exchange->clientGone();
 }

@@ -3,6 +3,7 @@
 #include "RequestRecord.h"
 #include "config/GatewayConfig.h"
 #include "http/ClientConnection.h"
+#include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
 #include "upstream/UpstreamTarget.h"
 
@@ -16,6 +17,7 @@ class QTimer;
 namespace tollgate {
 
 class ConnectionPool;
+class LedgerBacklog;
 class UsageMetrics;
 class HttpListener;
 class Exchange;
@@ -33,6 +35,12 @@ public:
 
     // Set before start(): the running totals /tollgate/metrics serves.
     void setMetrics(std::shared_ptr<UsageMetrics> metrics) { m_metrics = std::move(metrics); }
+    // Set before start(): rows handed to the ledger and not written yet. While it is high,
+    // new requests wait (see LedgerBacklog).
+    void setLedgerBacklog(std::shared_ptr<LedgerBacklog> backlog)
+    {
+        m_backlog = std::move(backlog);
+    }
 
     void start();
     void stop();
@@ -59,6 +67,8 @@ private:
     void addRecord(const RequestRecord &record);
     void deliverRecords();
     void deleteFinishedExchanges();
+    bool holdForLedger(ClientConnection *connection, HttpRequest &request);
+    void releaseHeldRequests();
     void answerLocally(ClientConnection *connection, const HttpRequest &request, int status,
                        const QByteArray &extraHeaders, const QByteArray &body,
                        bool isLogged = true);
@@ -75,11 +85,19 @@ private:
     UpstreamTarget m_target;
     ClientAuthenticator m_authenticator;
     std::shared_ptr<UsageMetrics> m_metrics;
+    std::shared_ptr<LedgerBacklog> m_backlog;
     ClientConnection::Limits m_limits;
     HttpListener *m_server = nullptr;
     ConnectionPool *m_pool = nullptr;
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_recordTimer = nullptr;
+    QTimer *m_holdTimer = nullptr; // polls the backlog while requests are held
+    struct HeldRequest
+    {
+        ClientConnection *connection;
+        HttpRequest request;
+    };
+    QList<HeldRequest> m_held; // in arrival order
     QList<RequestRecord> m_records; // waiting for the next delivery
     QList<Exchange *> m_finishedExchanges; // deleted when the loop is about to wait
     QSet<ClientConnection *> m_connections;

@@ -1,5 +1,6 @@
 #include "LedgerWriter.h"
 
+#include "store/LedgerBacklog.h"
 #include "store/LedgerStore.h"
 #include "usage/UsageAccountant.h"
 #include "usage/UsageMetrics.h"
@@ -75,11 +76,17 @@ void LedgerWriter::account(const QList<RequestRecord> &records)
     if (m_settings.metrics)
         m_settings.metrics->add(rows);
     emit accounted(rows);
-    if (!m_store)
+    if (!m_store) {
+        if (m_settings.backlog)
+            m_settings.backlog->release(rows.size());
         return;
+    }
     m_pending.append(rows);
+    if (m_isFailing)
+        releaseAllBacklog(); // a failing store must not hold forwarding back
     if (m_pending.size() > kMaxPendingRows) {
         const qsizetype excess = m_pending.size() - kMaxPendingRows;
+        releaseBacklog(excess);
         m_pending.remove(0, excess);
         m_droppedRows += excess;
         qCCritical(lcLedger).noquote()
@@ -87,6 +94,23 @@ void LedgerWriter::account(const QList<RequestRecord> &records)
                    .arg(m_droppedRows);
     }
     scheduleWrite();
+}
+
+// The oldest writtenRows of m_pending are leaving it: those still counted leave the
+// backlog too.
+void LedgerWriter::releaseBacklog(qsizetype writtenRows)
+{
+    const qsizetype uncounted = qMin(writtenRows, m_uncountedRows);
+    m_uncountedRows -= uncounted;
+    if (m_settings.backlog)
+        m_settings.backlog->release(writtenRows - uncounted);
+}
+
+void LedgerWriter::releaseAllBacklog()
+{
+    if (m_settings.backlog)
+        m_settings.backlog->release(m_pending.size() - m_uncountedRows);
+    m_uncountedRows = m_pending.size();
 }
 
 void LedgerWriter::scheduleWrite()
@@ -125,8 +149,10 @@ bool LedgerWriter::writePending()
         if (!m_store->insert(m_pending.first(count), &error)) {
             reportFailure(QStringLiteral("cannot write to the request log (%1): %2")
                               .arg(m_settings.store->displayName(), error));
+            releaseAllBacklog();
             return false;
         }
+        releaseBacklog(count);
         m_pending.remove(0, count);
     }
     if (m_isFailing) {

@@ -13,6 +13,7 @@ class QTimer;
 
 namespace tollgate {
 
+class LedgerBacklog;
 class LedgerStore;
 class UsageMetrics;
 
@@ -33,6 +34,7 @@ public:
         qint64 bodyLogCapBytes = 0; // the opt-in body log
         QList<QByteArray> secrets; // redacted from anything kept
         std::shared_ptr<UsageMetrics> metrics;
+        std::shared_ptr<LedgerBacklog> backlog; // released as rows are written
     };
 
     explicit LedgerWriter(Settings settings, QObject *parent = nullptr);
@@ -59,6 +61,8 @@ private:
     void onWriteTimer();
     void reportFailure(const QString &error);
     void purgeExpired();
+    void releaseBacklog(qsizetype writtenRows);
+    void releaseAllBacklog();
 
     Settings m_settings;
     std::unique_ptr<LedgerStore> m_store;
@@ -68,6 +72,9 @@ private:
     int m_retryDelayMs = 0; // 0: not failing
     bool m_isFailing = false;
     qint64 m_droppedRows = 0;
+    // The first m_uncountedRows of m_pending no longer count in the backlog (they waited
+    // out a store failure); the rest do.
+    qsizetype m_uncountedRows = 0;
 };
 
 } // namespace tollgate

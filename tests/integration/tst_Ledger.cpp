@@ -4,6 +4,7 @@
 #include "GatewayHarness.h"
 #include "MockUpstream.h"
 #include "TestClient.h"
+#include "store/LedgerBacklog.h"
 #include "store/LedgerExporter.h"
 #include "store/LedgerStore.h"
 
@@ -103,7 +104,8 @@ private:
     void startGateway(const std::function<void(GatewayConfig &)> &adjust = {});
     TestClient::Response post(const QByteArray &body, const TestClient::Headers &extra = {});
     void checkServingThroughStoreFailure(const std::function<bool()> &breakStore,
-                                         const std::function<bool()> &repairStore);
+                                         const std::function<bool()> &repairStore,
+                                         int floodRequests = 0);
 
     QTemporaryDir *m_dir = nullptr;
     QString m_dbPath;
@@ -304,7 +306,8 @@ void tst_Ledger::recordsEveryRequestIncludingRefusedOnes()
 }
 
 void tst_Ledger::checkServingThroughStoreFailure(const std::function<bool()> &breakStore,
-                                                 const std::function<bool()> &repairStore)
+                                                 const std::function<bool()> &repairStore,
+                                                 int floodRequests)
 {
     startGateway();
     QSignalSpy failed(&m_gateway->gateway(), &Gateway::storeFailed);
@@ -327,10 +330,23 @@ void tst_Ledger::checkServingThroughStoreFailure(const std::function<bool()> &br
     QVERIFY(failed.wait(15000));
     QVERIFY(!failed.first().first().toString().isEmpty());
 
+    // More rows than the ledger lets pile up before the proxy holds requests back: rows
+    // waiting for a broken store must not hold forwarding back.
+    if (floodRequests > 0) {
+        m_mock->setHandler([](const MockRequest &) { return MockUpstream::messageJson(); });
+        TestClient client;
+        client.connectTo(m_gateway->port());
+        for (int i = 0; i < floodRequests; ++i)
+            client.send("POST", "/v1/messages", auth(), "{\"model\":\"claude-opus-4-8\"}");
+        QVERIFY(client.waitForResponses(floodRequests, 60000));
+        for (const TestClient::Response &response : client.responses())
+            QCOMPARE(response.status, 200);
+    }
+
     QVERIFY(repairStore());
     QVERIFY(recovered.wait(40000));
     QVERIFY(m_gateway->stop());
-    QCOMPARE(readRows(m_dbPath).size(), 6);
+    QCOMPARE(readRows(m_dbPath).size(), 6 + floodRequests);
 }
 
 void tst_Ledger::keepsServingAndLosesNoRowWhileTheDatabaseIsLocked()
@@ -344,7 +360,8 @@ void tst_Ledger::keepsServingAndLosesNoRowWhileTheDatabaseIsLocked()
             const bool ok = QSqlQuery(QStringLiteral("COMMIT"), db).isActive();
             db.close();
             return ok;
-        });
+        },
+        int(LedgerBacklog::kHighWater) + 500);
     db = QSqlDatabase();
     QSqlDatabase::removeDatabase(QStringLiteral("lock"));
 }
