@@ -2,6 +2,7 @@
 
 #include "Gateway.h"
 #include "LedgerReader.h"
+#include "LiveFeed.h"
 #include "charts/BarBreakdownChart.h"
 #include "charts/TimeSeriesChart.h"
 #include "charts/ValueFormat.h"
@@ -221,13 +222,18 @@ DashboardPage::DashboardPage(Gateway *gateway, LedgerReader *reader, QWidget *pa
     setTabOrder(m_modelChart, m_tagChart);
     setTabOrder(m_tagChart, m_tokenChart);
 
-    m_refreshTimer.setSingleShot(true);
-    connect(&m_refreshTimer, &QTimer::timeout, this, &DashboardPage::refresh);
+    LiveFeed::Hooks hooks;
+    hooks.hasLog = [this] { return m_reader && m_reader->hasStore(); };
+    hooks.load = [this] { load(); };
+    hooks.refresh = [this](const QList<RequestRecord> &records, bool isVisible) {
+        refresh(records, isVisible);
+    };
+    m_feed = new LiveFeed(this, std::move(hooks));
     m_clockTimer.setInterval(kClockIntervalMs);
-    connect(&m_clockTimer, &QTimer::timeout, this, &DashboardPage::scheduleRefresh);
+    connect(&m_clockTimer, &QTimer::timeout, m_feed, &LiveFeed::schedule);
 
     if (m_gateway)
-        connect(m_gateway, &Gateway::requestFinished, this, &DashboardPage::onRequestFinished);
+        connect(m_gateway, &Gateway::requestFinished, m_feed, &LiveFeed::add);
     if (m_reader) {
         connect(m_reader, &LedgerReader::storeUnavailable, this, [this](const QString &error) {
             m_status->setText(tr("The request log cannot be read (%1). The figures cover "
@@ -291,73 +297,36 @@ QGroupBox *DashboardPage::createFigures(const QString &title, const QString &pre
     return box;
 }
 
+qsizetype DashboardPage::pendingRecordCount() const
+{
+    return m_feed->pendingCount();
+}
+
 void DashboardPage::reload()
 {
-    if (!m_reader || !m_reader->hasStore())
-        return;
-    m_isLoaded = false;
-    if (isVisible())
-        load();
-    else
-        m_needsReload = true;
+    m_feed->reload();
 }
 
 void DashboardPage::showEvent(QShowEvent *event)
 {
     QWidget::showEvent(event);
     m_clockTimer.start();
-    if (m_needsReload || (!m_isLoaded && !m_isLoading))
-        load();
-    else
-        scheduleRefresh();
+    m_feed->pageShown();
 }
 
 void DashboardPage::hideEvent(QHideEvent *event)
 {
     QWidget::hideEvent(event);
     m_clockTimer.stop();
-    m_refreshTimer.stop();
+    m_feed->pageHidden();
 }
 
-void DashboardPage::onRequestFinished(const RequestRecord &record)
+void DashboardPage::refresh(const QList<RequestRecord> &records, bool isVisible)
 {
-    if (!isVisible()) {
-        // The request log has every request: past the cap, read it again when shown.
-        if (m_needsReload)
-            return;
-        m_pending.append(record);
-        if (m_pending.size() < kMaxPendingWhileHidden)
-            return;
-        if (m_reader && m_reader->hasStore()) {
-            m_pending.clear();
-            m_needsReload = true;
-        } else if (m_isLoaded) {
-            for (const RequestRecord &pending : std::as_const(m_pending))
-                m_model.addRecord(pending);
-            m_pending.clear();
-        }
-        return;
-    }
-    m_pending.append(record);
-    scheduleRefresh();
-}
-
-void DashboardPage::scheduleRefresh()
-{
-    if (!isVisible() || m_refreshTimer.isActive())
-        return;
-    const qint64 minIntervalMs = 1000 / kMaxRefreshesPerSecond;
-    const qint64 sinceMs = m_sinceRefresh.isValid() ? m_sinceRefresh.elapsed() : minIntervalMs;
-    m_refreshTimer.start(int(std::max<qint64>(0, minIntervalMs - sinceMs)));
-}
-
-void DashboardPage::refresh()
-{
-    if (!isVisible() || !m_isLoaded)
-        return;
-    for (const RequestRecord &record : std::as_const(m_pending))
+    for (const RequestRecord &record : records)
         m_model.addRecord(record);
-    m_pending.clear();
+    if (!isVisible)
+        return; // folded in; drawn when shown
     const qint64 now = nowMs();
     const QDate today = QDate::currentDate();
     m_model.advanceTo(now, dayStartMs(today), monthStartMs(today));
@@ -368,16 +337,14 @@ void DashboardPage::refresh()
     showSessions(now);
     showBreakdowns();
     showTokens(now);
-    m_sinceRefresh.start();
     emit refreshed();
 }
 
 void DashboardPage::load()
 {
-    m_needsReload = false;
     if (!m_reader || !m_reader->hasStore())
         return;
-    m_isLoading = true;
+    m_feed->loadStarted();
     const qint64 cutoffMs = nowMs();
     const QDate today = QDate::currentDate();
     Load request;
@@ -394,16 +361,13 @@ void DashboardPage::load()
 
 void DashboardPage::applyLoad(const Load &load)
 {
-    m_isLoading = false;
-    m_isLoaded = true;
     m_model.reset(load.baseline);
     for (const RequestRecord &record : load.recent)
         m_model.addRecord(record);
     // Live requests the read already found in the log are in the figures now.
-    m_pending.removeIf([&load](const RequestRecord &record) {
+    m_feed->loadFinished([&load](const RequestRecord &record) {
         return load.recentKeys.contains(DashboardModel::requestKey(record));
     });
-    scheduleRefresh();
 }
 
 void DashboardPage::fetchSessionHistories()
@@ -420,7 +384,7 @@ void DashboardPage::fetchSessionHistories()
             this,
             [this, sessionId](const QList<LedgerStore::TimelinePoint> &history) {
                 m_model.addSessionHistory(sessionId, history);
-                scheduleRefresh();
+                m_feed->schedule();
             });
     }
 }

@@ -3,7 +3,6 @@
 #include "DashboardModel.h"
 #include "RequestRecord.h"
 
-#include <QElapsedTimer>
 #include <QHash>
 #include <QList>
 #include <QPointer>
@@ -18,6 +17,7 @@ namespace tollgate {
 
 class BarBreakdownChart;
 class Gateway;
+class LiveFeed;
 class LedgerReader;
 class TimeSeriesChart;
 
@@ -25,25 +25,21 @@ class TimeSeriesChart;
 // (the client's cache markers and Tollgate's apart), the running cost of the active
 // sessions, cost by model and by billing tag, and tokens per minute over the last hour.
 // It reads the request log through the LedgerReader when first shown, then follows
-// Gateway::requestFinished. Redraws are coalesced to at most kMaxRefreshesPerSecond, and a
-// hidden page only keeps the finished requests for later: it catches up when shown.
+// Gateway::requestFinished through a LiveFeed: redraws are coalesced to at most
+// LiveFeed::kMaxRefreshesPerSecond, and a hidden page only keeps the finished requests for
+// later: it catches up when shown.
 // Owns its DashboardModel; the gateway and the reader belong to the caller.
 class DashboardPage : public QWidget
 {
     Q_OBJECT
 
 public:
-    static constexpr int kMaxRefreshesPerSecond = 5;
-    // Requests kept while hidden; past this the page reads the request log again when shown
-    // (or, without a log, folds them in without drawing).
-    static constexpr int kMaxPendingWhileHidden = 10000;
-
     explicit DashboardPage(Gateway *gateway, LedgerReader *reader, QWidget *parent = nullptr);
     ~DashboardPage() override;
 
     const DashboardModel &model() const { return m_model; }
     // Finished requests not yet in the figures (kept while hidden or between redraws).
-    qsizetype pendingRecordCount() const { return m_pending.size(); }
+    qsizetype pendingRecordCount() const;
     // Reads the request log again, e.g. after its location changed or rows were purged.
     void reload();
 
@@ -69,9 +65,7 @@ private:
     };
 
     QGroupBox *createFigures(const QString &title, const QString &prefix, FigureLabels &labels);
-    void onRequestFinished(const RequestRecord &record);
-    void scheduleRefresh();
-    void refresh();
+    void refresh(const QList<RequestRecord> &records, bool isVisible);
     void load();
     void applyLoad(const Load &load);
     void fetchSessionHistories();
@@ -83,15 +77,8 @@ private:
     QPointer<Gateway> m_gateway;
     QPointer<LedgerReader> m_reader;
     DashboardModel m_model;
-    QList<RequestRecord> m_pending;
-    bool m_isLoaded = false;
-    bool m_isLoading = false;
-    // Requests were dropped while hidden: the request log has them, read it again.
-    bool m_needsReload = false;
-
-    QTimer m_refreshTimer; // single shot: the next coalesced redraw
+    LiveFeed *m_feed = nullptr;
     QTimer m_clockTimer; // time moves on (windows slide, days end) with no request at all
-    QElapsedTimer m_sinceRefresh;
 
     FigureLabels m_todayLabels;
     FigureLabels m_monthLabels;

@@ -3,6 +3,7 @@
 #include "DashboardModel.h"
 #include "Gateway.h"
 #include "LedgerReader.h"
+#include "LiveFeed.h"
 #include "charts/TimeSeriesChart.h"
 
 #include <QComboBox>
@@ -145,10 +146,13 @@ SessionsPage::SessionsPage(Gateway *gateway, LedgerReader *reader, QWidget *pare
     setTabOrder(m_spanBox, m_view);
     setTabOrder(m_view, m_timeline);
 
-    m_refreshTimer.setSingleShot(true);
-    connect(&m_refreshTimer, &QTimer::timeout, this, &SessionsPage::refresh);
+    LiveFeed::Hooks hooks;
+    hooks.hasLog = [this] { return m_reader && m_reader->hasStore(); };
+    hooks.load = [this] { load(); };
+    hooks.refresh = [this](const QList<RequestRecord> &records, bool) { refresh(records); };
+    m_feed = new LiveFeed(this, std::move(hooks));
     if (m_gateway)
-        connect(m_gateway, &Gateway::requestFinished, this, &SessionsPage::onRequestFinished);
+        connect(m_gateway, &Gateway::requestFinished, m_feed, &LiveFeed::add);
     if (m_reader) {
         connect(m_reader, &LedgerReader::storeUnavailable, this, [this](const QString &error) {
             m_status->setText(tr("The request log cannot be read (%1). Only the sessions "
@@ -159,7 +163,7 @@ SessionsPage::SessionsPage(Gateway *gateway, LedgerReader *reader, QWidget *pare
     }
     if (!m_reader || !m_reader->hasStore()) {
         // Without a request log the live requests are all there is.
-        m_isLoaded = true;
+        m_feed->markLoaded();
         m_status->setText(tr("The request log is off: only the sessions since Tollgate "
                              "started are listed."));
         m_status->show();
@@ -208,79 +212,37 @@ bool SessionsPage::selectSession(const QByteArray &sessionId)
 
 void SessionsPage::reload()
 {
-    if (!m_reader || !m_reader->hasStore())
-        return;
-    m_isLoaded = false;
-    if (isVisible())
-        load();
-    else
-        m_needsReload = true;
+    m_feed->reload();
 }
 
 void SessionsPage::showEvent(QShowEvent *event)
 {
     QWidget::showEvent(event);
-    if (m_needsReload || (!m_isLoaded && !m_isLoading))
-        load();
-    else
-        scheduleRefresh();
+    m_feed->pageShown();
 }
 
 void SessionsPage::hideEvent(QHideEvent *event)
 {
     QWidget::hideEvent(event);
-    m_refreshTimer.stop();
+    m_feed->pageHidden();
 }
 
-void SessionsPage::onRequestFinished(const RequestRecord &record)
+void SessionsPage::refresh(const QList<RequestRecord> &records)
 {
-    if (!isVisible()) {
-        if (m_needsReload)
-            return;
-        m_pending.append(record);
-        if (m_pending.size() < kMaxPendingWhileHidden)
-            return;
-        // The request log has every one of them: read it again when shown.
-        if (m_reader && m_reader->hasStore()) {
-            m_pending.clear();
-            m_needsReload = true;
-        } else {
-            refresh();
-        }
+    if (records.isEmpty())
         return;
-    }
-    m_pending.append(record);
-    scheduleRefresh();
-}
-
-void SessionsPage::scheduleRefresh()
-{
-    if (!isVisible() || m_refreshTimer.isActive())
-        return;
-    const qint64 minIntervalMs = 1000 / kMaxRefreshesPerSecond;
-    const qint64 sinceMs = m_sinceRefresh.isValid() ? m_sinceRefresh.elapsed() : minIntervalMs;
-    m_refreshTimer.start(int(std::max<qint64>(0, minIntervalMs - sinceMs)));
-}
-
-void SessionsPage::refresh()
-{
-    if (!m_isLoaded || m_pending.isEmpty())
-        return;
-    for (const RequestRecord &record : std::as_const(m_pending)) {
+    for (const RequestRecord &record : records) {
         m_model->addRecord(record);
         extendTimeline(record);
     }
-    m_pending.clear();
-    m_sinceRefresh.start();
     emit refreshed();
 }
 
 void SessionsPage::load()
 {
-    m_needsReload = false;
     if (!m_reader || !m_reader->hasStore())
         return;
-    m_isLoading = true;
+    m_feed->loadStarted();
     const qint64 fromMs = spanStartMs();
     const qint64 cutoffMs = QDateTime::currentMSecsSinceEpoch();
     const quint64 generation = ++m_loadGeneration;
@@ -299,17 +261,11 @@ void SessionsPage::applyLoad(const Load &load)
 {
     if (load.generation != m_loadGeneration)
         return; // a newer read (another period) is on its way
-    m_isLoading = false;
-    m_isLoaded = true;
     const QByteArray selected = m_selected;
     m_model->setSessions(load.sessions);
     for (const RequestRecord &record : load.recent)
         m_model->addRecord(record);
     m_model->setProjects(load.projects);
-    // Live requests the read already found in the log are in the table now.
-    m_pending.removeIf([&load](const RequestRecord &record) {
-        return load.recentKeys.contains(DashboardModel::requestKey(record));
-    });
     if (!selected.isEmpty() && !selectSession(selected)) {
         m_selected.clear();
         m_timeline->clear();
@@ -319,9 +275,11 @@ void SessionsPage::applyLoad(const Load &load)
         m_view->resizeColumnsToContents();
         m_hasSizedColumns = true;
     }
-    m_sinceRefresh.start();
+    // Live requests the read already found in the log are in the table now.
+    m_feed->loadFinished([&load](const RequestRecord &record) {
+        return load.recentKeys.contains(DashboardModel::requestKey(record));
+    });
     emit refreshed();
-    scheduleRefresh();
 }
 
 void SessionsPage::onCurrentRowChanged()

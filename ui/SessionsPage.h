@@ -3,10 +3,8 @@
 #include "RequestRecord.h"
 #include "SessionsModel.h"
 
-#include <QElapsedTimer>
 #include <QList>
 #include <QPointer>
-#include <QTimer>
 #include <QWidget>
 
 class QComboBox;
@@ -18,22 +16,20 @@ namespace tollgate {
 
 class Gateway;
 class LedgerReader;
+class LiveFeed;
 class TimeSeriesChart;
 
 // The Sessions page: a sortable table with one row per session (project, start, duration,
 // requests, tokens, cost, cache hit ratio) over a chosen period, and the selected session's
 // cumulative cost over time. Read through the LedgerReader when shown, then kept current from
-// Gateway::requestFinished with redraws coalesced to at most kMaxRefreshesPerSecond; a
-// hidden page only keeps the requests for later. Owns its model and widgets; the gateway and
+// Gateway::requestFinished through a LiveFeed (redraws coalesced, a hidden page only keeps
+// the requests for later). Owns its model and widgets; the gateway and
 // the reader belong to the caller.
 class SessionsPage : public QWidget
 {
     Q_OBJECT
 
 public:
-    static constexpr int kMaxRefreshesPerSecond = 5;
-    static constexpr int kMaxPendingWhileHidden = 10000;
-
     enum class Span { Today, Week, Month, All };
 
     explicit SessionsPage(Gateway *gateway, LedgerReader *reader, QWidget *parent = nullptr);
@@ -63,9 +59,7 @@ protected:
 private:
     struct Load;
 
-    void onRequestFinished(const RequestRecord &record);
-    void scheduleRefresh();
-    void refresh();
+    void refresh(const QList<RequestRecord> &records);
     void load();
     void applyLoad(const Load &load);
     void onCurrentRowChanged();
@@ -82,14 +76,9 @@ private:
     QTableView *m_view = nullptr;
     TimeSeriesChart *m_timeline = nullptr;
 
-    QList<RequestRecord> m_pending;
-    bool m_isLoaded = false;
-    bool m_isLoading = false;
-    bool m_needsReload = false;
+    LiveFeed *m_feed = nullptr;
     bool m_hasSizedColumns = false;
     quint64 m_loadGeneration = 0; // answers to an older read are dropped
-    QTimer m_refreshTimer;
-    QElapsedTimer m_sinceRefresh;
 
     QByteArray m_selected; // the session on the timeline chart
     bool m_isTimelineLoaded = false;

@@ -4,6 +4,7 @@
 #include "DashboardPage.h"
 #include "Gateway.h"
 #include "LedgerReader.h"
+#include "LiveFeed.h"
 #include "charts/ValueFormat.h"
 
 #include <QDate>
@@ -219,7 +220,7 @@ void tst_DashboardPage::redrawsAtMostFiveTimesASecondUnderAFlood()
     QVERIFY2(sent > 200, qPrintable(QString::number(sent)));
     QVERIFY2(redraws >= 2, qPrintable(QString::number(redraws)));
     // The last redraw may land just after the flood stopped.
-    QVERIFY2(redraws <= int(seconds * DashboardPage::kMaxRefreshesPerSecond) + 2,
+    QVERIFY2(redraws <= int(seconds * LiveFeed::kMaxRefreshesPerSecond) + 2,
              qPrintable(QStringLiteral("%1 redraws in %2 s").arg(redraws).arg(seconds)));
     QCOMPARE(label(QStringLiteral("todayCost"))->text(),
              ValueFormat::usd(qint64(sent) * 1'000'000'000));
