@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config ca-certificates
           qt6-base-dev libqt6sql6-sqlite libqt6sql6-psql qt6-charts-dev qt6-svg-dev qtkeychain-qt6-dev
-          libhttp-parser-dev zlib1g-dev libbrotli-dev libzstd-dev libsimdjson-dev)
+          libhttp-parser-dev zlib1g-dev libbrotli-dev libzstd-dev libsimdjson-dev libsecret-1-0)
 if [[ "${1:-}" == "--test" ]]; then
     # openssl: the integration tests make throwaway TLS certificates with it.
     packages+=(clang-format nginx-light procps openssl)
@@ -13,6 +13,10 @@ if [[ "${1:-}" == "--test" ]]; then
     packages+=(xvfb xauth trayer)
     # postgresql: the request-log tests start a throwaway server (Debian 12 ships 15).
     packages+=(postgresql)
+    # The keychain tests run against a real Secret Service: a private D-Bus session
+    # (dbus-run-session, dbus-send) with a throwaway GNOME keyring; QtKeychain loads
+    # libsecret at run time.
+    packages+=(dbus gnome-keyring libsecret-1-0)
     # Node.js 18 or later for the end-to-end clients (@anthropic-ai/sdk, Claude Code).
     if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 18 )); then
         packages+=(nodejs npm)
