@@ -1,6 +1,7 @@
 #include "CommandLine.h"
 
 #include "config/ConfigFile.h"
+#include "keys/UpstreamKeySources.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>
@@ -133,6 +134,16 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         QStringLiteral("max-batch-body-mib"),
         QStringLiteral("Request body limit on the batch endpoints (default 256)."),
         QStringLiteral("MiB"));
+    const QCommandLineOption keyFile(
+        QStringLiteral("key-file"),
+        QStringLiteral("Upstream keys, one alias=key per line, in a file only you can read "
+                       "(chmod 600); for servers without a keychain. TOLLGATE_UPSTREAM_KEYS "
+                       "(alias=key,alias=key) and TOLLGATE_UPSTREAM_KEY do the same."),
+        QStringLiteral("file"));
+    const QCommandLineOption sessionAffinity(
+        QStringLiteral("session-affinity"),
+        QStringLiteral("Keep each Claude Code session on one upstream key while it is healthy "
+                       "(the prompt cache is per organisation)."));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("Do not log a line per request."));
     parser.addOptions({headless,
@@ -143,6 +154,8 @@ CommandLine CommandLine::parse(const QStringList &arguments)
                        upstreamCa,
                        virtualKey,
                        passthrough,
+                       keyFile,
+                       sessionAffinity,
                        billingTag,
                        connectTimeout,
                        firstByteTimeout,
@@ -264,7 +277,19 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         result.error = QStringLiteral("--max-batch-body-mib must be a positive number");
         return result;
     }
-    config.upstreamKey = qEnvironmentVariable("TOLLGATE_UPSTREAM_KEY").trimmed().toUtf8();
+    // Upstream keys: a key file, else the environment; never on the command line, where
+    // every user of the machine can read them.
+    QString keyError;
+    config.upstreamKey.clear();
+    config.upstreamKeys = parser.isSet(keyFile)
+        ? UpstreamKeySources::readFile(parser.value(keyFile), &keyError)
+        : UpstreamKeySources::fromEnvironment(QProcessEnvironment::systemEnvironment(), &keyError);
+    if (!keyError.isEmpty()) {
+        result.error = keyError;
+        return result;
+    }
+    if (parser.isSet(sessionAffinity))
+        config.sessionAffinity = true;
 
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     result.sinceMs =

@@ -43,6 +43,14 @@ HeadlessRunner::HeadlessRunner(const GatewayConfig &config, bool logRequests, QO
     connect(&m_gateway, &Gateway::storeFailed, this, [](const QString &error) {
         printLine(stderr, "tollgate: " + error.toUtf8() + " (rows are kept and retried)");
     });
+    connect(&m_gateway, &Gateway::upstreamKeyDisabled, this,
+            [](const QString &alias, const QString &reason) {
+                printLine(stderr,
+                          QStringLiteral("tollgate: the upstream rejected the key \"%1\" (%2); "
+                                         "it is left out until replaced")
+                              .arg(alias, reason)
+                              .toUtf8());
+            });
     connect(&m_gateway, &Gateway::storeRecovered, this, [] {
         printLine(stderr, QByteArrayLiteral("tollgate: the request log is written again"));
     });
@@ -79,10 +87,24 @@ void HeadlessRunner::onStarted(quint16 port)
     printLine(stderr,
               "tollgate " TOLLGATE_VERSION ": listening on " + baseUrl + ", upstream "
                   + m_config.upstream.toString().toUtf8());
-    if (m_config.upstreamKey.isEmpty())
+    const QList<UpstreamKey> keys = m_config.allUpstreamKeys();
+    if (keys.isEmpty()) {
         printLine(stderr,
-                  QByteArrayLiteral("tollgate: TOLLGATE_UPSTREAM_KEY is not set: requests with the "
-                                    "virtual key will be answered 401"));
+                  QByteArrayLiteral("tollgate: no upstream key (set TOLLGATE_UPSTREAM_KEYS or "
+                                    "TOLLGATE_UPSTREAM_KEY, or pass --key-file): requests with "
+                                    "the virtual key will be answered 401"));
+    } else {
+        QStringList aliases;
+        for (const UpstreamKey &key : keys)
+            aliases.append(key.alias);
+        printLine(stderr,
+                  QStringLiteral("tollgate: upstream keys: %1%2")
+                      .arg(aliases.join(u", "),
+                           m_config.sessionAffinity
+                               ? QStringLiteral(" (sessions stay on their key)")
+                               : QString())
+                      .toUtf8());
+    }
     printLine(stdout, "export ANTHROPIC_BASE_URL=" + baseUrl);
     if (!m_config.virtualKeys.isEmpty())
         printLine(stdout, "export ANTHROPIC_API_KEY=" + m_config.virtualKeys.first());

@@ -4,12 +4,18 @@
 #include "config/GatewayConfig.h"
 #include "http/ClientConnection.h"
 #include "http/ErrorResponse.h"
+#include "keys/RateLimiter.h"
 #include "upstream/ConnectionPool.h"
 #include "upstream/UpstreamTarget.h"
+
+#include <QDateTime>
+#include <QLoggingCategory>
 
 namespace tollgate {
 
 namespace {
+Q_LOGGING_CATEGORY(lcExchange, "tollgate.exchange")
+
 // Above this much output queued for the client, upstream reads pause (back-pressure).
 constexpr qint64 kPauseAbove = 1024 * 1024;
 
@@ -40,12 +46,18 @@ Exchange::~Exchange()
 
 void Exchange::start()
 {
-    if (m_auth == ClientAuthenticator::Result::VirtualKey
-        && m_context.config->upstreamKey.isEmpty()) {
-        failBeforeResponse(401,
-                           QStringLiteral("Tollgate has no upstream API key configured "
-                                          "(set TOLLGATE_UPSTREAM_KEY)"));
-        return;
+    if (m_auth == ClientAuthenticator::Result::VirtualKey) {
+        if (!m_context.keys || m_context.keys->keyCount() == 0) {
+            failBeforeResponse(401,
+                               QStringLiteral("Tollgate has no upstream API key configured (add "
+                                              "one with `tollgate keys add ALIAS`, or set "
+                                              "TOLLGATE_UPSTREAM_KEYS)"));
+            return;
+        }
+        m_keyBudget = m_context.keys->retryBudget();
+        m_nextKey = m_context.keys->pick(monotonicUs(), m_record.sessionId, &m_keyBudget);
+        if (!takeUpstreamKey())
+            return;
     }
     m_upstreamRequest = buildUpstreamRequest();
     // Shared with the request, not copied: the ledger reads model and session from it.
@@ -64,7 +76,7 @@ QByteArray Exchange::buildUpstreamRequest() const
     qsizetype headSize = 64 + target.pathPrefix.size() + m_request.target.size();
     for (const HeaderList::Field &f : m_request.headers.fields())
         headSize += f.name.size() + f.value.size() + 4;
-    out.reserve(headSize + m_request.body.size() + m_context.config->upstreamKey.size() + 64);
+    out.reserve(headSize + m_request.body.size() + m_key.secret.size() + 64);
 
     out.append(m_request.method).append(' ');
     out.append(target.pathPrefix).append(m_request.target);
@@ -84,7 +96,7 @@ QByteArray Exchange::buildUpstreamRequest() const
         HeaderList::write(out, f.name, f.value);
     }
     if (swapCredential)
-        HeaderList::write(out, QByteArrayLiteral("x-api-key"), m_context.config->upstreamKey);
+        HeaderList::write(out, QByteArrayLiteral("x-api-key"), m_key.secret);
     const bool methodHasBody =
         m_request.method == "POST" || m_request.method == "PUT" || m_request.method == "PATCH";
     if (methodHasBody || !m_request.body.isEmpty())
@@ -93,6 +105,78 @@ QByteArray Exchange::buildUpstreamRequest() const
     out.append("\r\n", 2);
     out.append(m_request.body);
     return out;
+}
+
+// Makes m_nextKey the key of the next attempt; answers the client when there is none.
+bool Exchange::takeUpstreamKey()
+{
+    if (!m_nextKey.isValid()) {
+        refuseWithoutKey();
+        return false;
+    }
+    m_key = m_nextKey;
+    m_nextKey = {};
+    m_keyBudget.recordAttempt(m_key);
+    m_record.upstreamKeyAlias = m_key.alias;
+    return true;
+}
+
+void Exchange::refuseWithoutKey()
+{
+    const qint64 now = monotonicUs();
+    if (m_nextKey.availableAtUs) {
+        // Every key is cooling down after a 429/529: say when the first is back, within
+        // the 60 s Claude Code waits for at most.
+        const int seconds = RateLimiter::retryAfterSeconds(*m_nextKey.availableAtUs - now);
+        const QByteArray requestId = QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
+        const RateLimiter::Reply reply = RateLimiter::tooManyRequests(
+            QStringLiteral("Every upstream API key is rate-limited or overloaded; the first "
+                           "one is usable again in %1 s")
+                .arg(seconds),
+            seconds, requestId);
+        m_record.status = reply.status;
+        m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(reply.status));
+        finish(Outcome::Failed, QStringLiteral("every upstream key is cooling down"));
+        m_client->sendResponse(reply.toHttpResponse(), false);
+        return;
+    }
+    failBeforeResponse(401,
+                       QStringLiteral("Every upstream API key is disabled: the vendor rejected "
+                                      "them (`tollgate keys list` shows why)"));
+}
+
+// After a 429, 529, 5xx or a refused key, and before any byte reached the client: the
+// same request goes to another key when the pool has one.
+bool Exchange::retryOnAnotherKey(int status, const HeaderList &headers)
+{
+    if (!m_key.isValid())
+        return false; // passthrough: the client's own credential, never swapped
+    KeyPool *keys = m_context.keys;
+    const qint64 now = monotonicUs();
+    if (status == KeyPool::kConnectFailure)
+        keys->reportFailure(m_key.alias, now);
+    else
+        keys->reportResponse(m_key.alias, status, headers, now,
+                             QDateTime::currentMSecsSinceEpoch());
+    if (!KeyPool::shouldRetry(status) || !m_keyBudget.allowsRetry(status, false))
+        return false;
+    m_nextKey = keys->pick(now, m_record.sessionId, &m_keyBudget);
+    if (!m_nextKey.isValid())
+        return false; // the client gets this answer as it is
+    qCInfo(lcExchange).noquote() << QStringLiteral("request %1: upstream key \"%2\" answered %3, "
+                                                   "retrying with \"%4\"")
+                                        .arg(m_record.id)
+                                        .arg(m_key.alias)
+                                        .arg(status)
+                                        .arg(m_nextKey.alias);
+    if (m_upstream) {
+        m_upstream->abort(); // its body is of no use
+        m_upstream = nullptr;
+    }
+    takeUpstreamKey();
+    m_upstreamRequest = buildUpstreamRequest();
+    sendUpstream(false);
+    return true;
 }
 
 void Exchange::sendUpstream(bool freshConnection)
@@ -105,10 +189,14 @@ void Exchange::sendUpstream(bool freshConnection)
 
 void Exchange::upstreamHead(const HttpParser &head)
 {
-    m_record.ttfbUs = monotonicUs() - m_request.receivedAtUs;
-    m_record.status = head.status();
-
     const int status = head.status();
+    if (m_key.isValid()) {
+        if (retryOnAnotherKey(status, head.headers()))
+            return;
+    }
+    m_record.ttfbUs = monotonicUs() - m_request.receivedAtUs;
+    m_record.status = status;
+
     const bool hasNoBody = status == 204 || status == 304;
     m_isLengthFramed = !hasNoBody && head.hasContentLength() && !head.isChunked();
     const QList<QByteArray> connectionTokens = head.headers().connectionTokens();
@@ -191,6 +279,8 @@ void Exchange::upstreamFailed(UpstreamConnection::Failure failure, const QString
             sendUpstream(true);
             return;
         }
+        if (!hadResponseBytes && retryOnAnotherKey(KeyPool::kConnectFailure, HeaderList()))
+            return;
         const QString host = m_context.target->host;
         switch (failure) {
         case UpstreamConnection::Failure::Connect:

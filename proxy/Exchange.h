@@ -3,6 +3,7 @@
 #include "RequestRecord.h"
 #include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
+#include "upstream/KeyPool.h"
 #include "upstream/UpstreamConnection.h"
 #include "usage/ResponseObserver.h"
 
@@ -28,6 +29,7 @@ public:
         const GatewayConfig *config = nullptr;
         const UpstreamTarget *target = nullptr;
         ConnectionPool *pool = nullptr;
+        KeyPool *keys = nullptr; // upstream keys for virtual-key requests
     };
 
     Exchange(ClientConnection *client, HttpRequest &&request, ClientAuthenticator::Result auth,
@@ -49,6 +51,9 @@ private:
     enum class Outcome { Complete, Failed };
 
     QByteArray buildUpstreamRequest() const;
+    bool takeUpstreamKey();
+    bool retryOnAnotherKey(int status, const HeaderList &headers);
+    void refuseWithoutKey();
     void sendUpstream(bool freshConnection);
     void upstreamHead(const HttpParser &head) override;
     void upstreamBody(const QByteArray &data) override;
@@ -70,6 +75,9 @@ private:
     UpstreamConnection *m_upstream = nullptr;
     ResponseObserver m_observer; // usage tee over the forwarded response body
     bool m_hasRetried = false;
+    KeyPool::RetryBudget m_keyBudget;
+    KeyPool::Pick m_key; // the upstream key of the current attempt
+    KeyPool::Pick m_nextKey; // the key a retry goes to
     bool m_isSse = false;
     bool m_isEncoded = false;
     bool m_isLengthFramed = false;

@@ -74,7 +74,8 @@ void Gateway::start(const GatewayConfig &config)
     ledger.retentionDays = config.retentionDays;
     ledger.bodyLogCapBytes = config.bodyLogCapBytes;
     ledger.secrets = config.virtualKeys;
-    ledger.secrets.append(config.upstreamKey);
+    for (const UpstreamKey &key : config.allUpstreamKeys())
+        ledger.secrets.append(key.secret);
     m_metrics = std::make_shared<UsageMetrics>();
     ledger.metrics = m_metrics;
     auto backlog = std::make_shared<LedgerBacklog>();
@@ -109,6 +110,7 @@ void Gateway::start(const GatewayConfig &config)
     connect(m_server, &ProxyServer::started, this, &Gateway::onServerStarted);
     connect(m_server, &ProxyServer::startFailed, this, &Gateway::onServerStartFailed);
     connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
+    connect(m_server, &ProxyServer::upstreamKeyDisabled, this, &Gateway::upstreamKeyDisabled);
     // Straight from the proxy thread to the ledger thread: a busy GUI thread is not on
     // the way of the request log.
     connect(m_server, &ProxyServer::requestsFinished, m_ledger, &LedgerWriter::account);

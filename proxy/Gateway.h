@@ -45,6 +45,9 @@ signals:
     // rows are kept in memory and retried; the proxy keeps serving.
     void storeFailed(const QString &error);
     void storeRecovered();
+    // The upstream refused one of the pooled keys (401/402/403): requests go to the other
+    // keys, this one waits for the user. reason never holds the key.
+    void upstreamKeyDisabled(const QString &alias, const QString &reason);
 
 private:
     void onServerStarted(quint16 port);

@@ -70,6 +70,16 @@ void ProxyServer::start()
         uint32_t(std::max<qint64>(m_config.maxHeaderBytes * 2, 80 * 1024)));
 
     m_pool = new ConnectionPool(this);
+    for (const UpstreamKey &key : m_config.allUpstreamKeys())
+        m_keys.addKey(key.alias, key.secret);
+    m_keys.setStrategy(m_config.keyStrategy == GatewayConfig::KeyStrategy::LeastRecentlyLimited
+                           ? KeyPool::Strategy::LeastRecentlyLimited
+                           : KeyPool::Strategy::RoundRobin);
+    m_keys.setSessionAffinity(m_config.sessionAffinity);
+    m_keys.setEventHandler([this](const KeyPool::Event &event) {
+        if (event.kind == KeyPool::Event::Kind::Disabled)
+            emit upstreamKeyDisabled(event.alias, event.reason);
+    });
     m_server = new HttpListener(this);
     connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
     if (!m_server->listen(m_config.listenAddress, m_config.port, 1024)) {
@@ -216,12 +226,11 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
     record.virtualKeyAlias =
         record.isPassthroughAuth ? QStringLiteral("passthrough") : QStringLiteral("default");
-    if (!record.isPassthroughAuth)
-        record.upstreamKeyAlias = QStringLiteral("default");
     Exchange::Context context;
     context.config = &m_config;
     context.target = &m_target;
     context.pool = m_pool;
+    context.keys = &m_keys;
     auto *exchange =
         new Exchange(connection, std::move(request), auth, std::move(record), context, this);
     m_exchanges.insert(connection, exchange);

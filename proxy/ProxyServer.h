@@ -5,6 +5,7 @@
 #include "http/ClientConnection.h"
 #include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
+#include "upstream/KeyPool.h"
 #include "upstream/UpstreamTarget.h"
 
 #include <QHash>
@@ -52,6 +53,9 @@ signals:
     // Records of finished requests, delivered in batches: one cross-thread wake-up per
     // batch instead of one per request.
     void requestsFinished(const QList<tollgate::RequestRecord> &records);
+    // The upstream refused a key (401/402/403): it stays out of the pool until the user
+    // acts. reason is the vendor's error message or type, never the key.
+    void upstreamKeyDisabled(const QString &alias, const QString &reason);
 
 private:
     ClientConnection::HeadDecision checkHead(ClientConnection *connection,
@@ -89,6 +93,7 @@ private:
     ClientConnection::Limits m_limits;
     HttpListener *m_server = nullptr;
     ConnectionPool *m_pool = nullptr;
+    KeyPool m_keys;
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_recordTimer = nullptr;
     QTimer *m_holdTimer = nullptr; // polls the backlog while requests are held

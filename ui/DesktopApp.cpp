@@ -23,11 +23,12 @@ qint64 startOfDayMs(const QDateTime &time)
     return time.date().startOfDay().toMSecsSinceEpoch();
 }
 
-// The upstream itself refused the key (not Tollgate refusing the client's key, which
-// answers before any upstream byte, so ttfbUs stays -1).
+// The upstream itself refused the client's own credential (pass-through; a pooled key the
+// upstream refuses arrives as Gateway::upstreamKeyDisabled). Tollgate refusing the client's
+// key answers before any upstream byte, so ttfbUs stays -1.
 bool isUpstreamKeyRejected(const RequestRecord &record)
 {
-    return record.status == 401 && record.ttfbUs > 0
+    return record.status == 401 && record.ttfbUs > 0 && record.upstreamKeyAlias.isEmpty()
         && record.errorType == QLatin1String("authentication_error");
 }
 } // namespace
@@ -49,6 +50,17 @@ DesktopApp::DesktopApp(const GatewayConfig &config, DesktopSettings *settings, Q
     connect(&m_gateway, &Gateway::startFailed, this, &DesktopApp::onStartFailed);
     connect(&m_gateway, &Gateway::stopped, this, &DesktopApp::onStopped);
     connect(&m_gateway, &Gateway::requestFinished, this, &DesktopApp::onRequestFinished);
+    connect(&m_gateway, &Gateway::upstreamKeyDisabled, this,
+            [this](const QString &alias, const QString &reason) {
+                const QString problem = tr("The upstream rejected the API key \"%1\"").arg(alias);
+                TrayState state = m_trayState;
+                state.setUpstreamProblem(problem);
+                setTrayState(state);
+                m_notifier->notify(Notifier::Kind::Error, problem,
+                                   tr("%1. Requests go to the other keys; this one stays unused "
+                                      "until it is replaced.")
+                                       .arg(reason));
+            });
     connect(&m_gateway, &Gateway::storeFailed, this, [this](const QString &error) {
         m_window->setRequestLogStatus(tr("Request log: cannot write: %1 (retrying)").arg(error));
     });
@@ -272,8 +284,8 @@ void DesktopApp::onRequestFinished(const RequestRecord &record)
         const QString problem = tr("The upstream rejected the API key");
         state.setUpstreamProblem(problem);
         m_notifier->notify(Notifier::Kind::Error, problem,
-                           tr("Anthropic answered 401 (authentication_error): requests through "
-                              "Tollgate fail until the upstream key is replaced."));
+                           tr("Anthropic answered 401 (authentication_error) to the client's own "
+                              "credential: sign in again in Claude Code."));
     } else if (record.ttfbUs > 0 && record.status >= 200 && record.status < 300) {
         state.setUpstreamProblem({}); // the upstream accepts the key again
     }

@@ -1,6 +1,7 @@
 #include "GatewayConfig.h"
 
 #include <QFileInfo>
+#include <QSet>
 #include <QSslCertificate>
 
 namespace tollgate {
@@ -31,7 +32,23 @@ QString GatewayConfig::validate() const
         return QStringLiteral("timeouts must be positive");
     if (maxHeaderBytes < 1024 || maxBodyBytes < 1024 || maxBatchBodyBytes < 1024)
         return QStringLiteral("size limits must be at least 1 KiB");
+    QSet<QString> aliases;
+    for (const UpstreamKey &key : allUpstreamKeys()) {
+        if (key.alias.isEmpty() || key.secret.isEmpty())
+            return QStringLiteral("an upstream key needs an alias and a key");
+        if (aliases.contains(key.alias))
+            return QStringLiteral("two upstream keys are named \"%1\"").arg(key.alias);
+        aliases.insert(key.alias);
+    }
     return {};
+}
+
+QList<UpstreamKey> GatewayConfig::allUpstreamKeys() const
+{
+    QList<UpstreamKey> keys = upstreamKeys;
+    if (!upstreamKey.isEmpty())
+        keys.prepend({QStringLiteral("default"), upstreamKey});
+    return keys;
 }
 
 } // namespace tollgate

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "keys/UpstreamKeySources.h"
 #include "store/StoreConfig.h"
 
 #include <QByteArray>
@@ -21,7 +22,15 @@ struct GatewayConfig
 
     // Base URL of the vendor; may carry a path prefix (https://host/prefix).
     QUrl upstream = QUrl(QStringLiteral("https://api.anthropic.com"));
-    QByteArray upstreamKey; // sent as x-api-key in place of the client's credential
+    // The pool of upstream keys a virtual-key request is sent with (as x-api-key, in place
+    // of the client's credential). upstreamKey is the one-key form, alias "default".
+    QList<UpstreamKey> upstreamKeys;
+    QByteArray upstreamKey;
+    enum class KeyStrategy { RoundRobin, LeastRecentlyLimited };
+    KeyStrategy keyStrategy = KeyStrategy::RoundRobin;
+    // Requests of one Claude Code session stay on one key while it is healthy, so the
+    // upstream prompt cache (per organisation) keeps hitting.
+    bool sessionAffinity = false;
     // PEM file of extra CA certificates trusted for the upstream's TLS certificate, in
     // addition to the system's (a corporate TLS proxy, a self-hosted vendor, tests).
     QString upstreamCaFile;
@@ -57,6 +66,8 @@ struct GatewayConfig
 
     // Returns an empty string when the config is usable, otherwise what is wrong.
     QString validate() const;
+    // upstreamKeys, with upstreamKey as "default" when set.
+    QList<UpstreamKey> allUpstreamKeys() const;
 };
 
 } // namespace tollgate

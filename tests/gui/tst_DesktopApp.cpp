@@ -300,14 +300,16 @@ void tst_DesktopApp::rejectedUpstreamKeyNotifiesOnceAndTurnsTheIconToError()
     QTRY_COMPARE(notified.count(), 1);
     QCOMPARE(notified.first().at(0).value<Notifier::Kind>(), Notifier::Kind::Error);
     QCOMPARE(notified.first().at(1).toString(),
-             QStringLiteral("The upstream rejected the API key"));
+             QStringLiteral("The upstream rejected the API key \"default\""));
     QTRY_VERIFY(m_app->tray()->currentIconPath().contains(QStringLiteral("tray-error-")));
     QVERIFY(m_app->tray()->trayIcon()->toolTip().contains(
         QStringLiteral("The upstream rejected the API key")));
 
-    // The same failure again within a minute: no second notification.
-    m_mock->enqueue(keyRejected());
+    // The refused key stays out of use: Tollgate answers without asking the upstream
+    // again, and there is no second notification.
+    const qsizetype upstreamRequests = m_mock->requests().size();
     QCOMPARE(post(body).status, 401);
+    QCOMPARE(m_mock->requests().size(), upstreamRequests);
     QTRY_COMPARE(m_app->trayState().todayRequests(), 2);
     QCOMPARE(notified.count(), 1);
 
@@ -320,7 +322,11 @@ void tst_DesktopApp::rejectedUpstreamKeyNotifiesOnceAndTurnsTheIconToError()
     QTRY_COMPARE(m_app->trayState().todayRequests(), 3);
     QCOMPARE(notified.count(), 1);
 
-    // The upstream takes the key again: the icon recovers.
+    // The key is replaced (the proxy starts again with it): the icon recovers.
+    m_app->stopProxy();
+    QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::Off);
+    m_app->startProxy();
+    QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
     QCOMPARE(post(body).status, 200);
     QTRY_VERIFY(m_app->tray()->currentIconPath().contains(QStringLiteral("tray-on-")));
 }

@@ -4,6 +4,7 @@
 #include "MockUpstream.h"
 #include "TestClient.h"
 
+#include <QDirIterator>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -29,6 +30,9 @@ private slots:
     void readsSettingsFileUnderTheCommandLine();
     void rejectsABrokenSettingsFileNamingTheKey_data();
     void rejectsABrokenSettingsFileNamingTheKey();
+    void poolsUpstreamKeysAndNeverWritesOneDown();
+    void refusesBadKeySources_data();
+    void refusesBadKeySources();
 
 private:
     // Config and data directories of their own: nothing touches the user's real ones.
@@ -53,6 +57,20 @@ private:
         return process.readAllStandardOutput();
     }
     static QString binary() { return QStringLiteral(TOLLGATE_BINARY); }
+    // What a serving process printed on stdout up to its two export lines (less when they
+    // do not come within 5 s).
+    static QByteArray waitForSetupLines(QProcess &process)
+    {
+        QByteArray out;
+        const bool hasPrinted = QTest::qWaitFor(
+            [&] {
+                out += process.readAllStandardOutput();
+                return out.contains("ANTHROPIC_API_KEY");
+            },
+            5000);
+        Q_UNUSED(hasPrinted) // the caller checks what came
+        return out;
+    }
     static bool waitFinished(QProcess &process, int timeoutMs)
     {
         return QTest::qWaitFor([&] { return process.state() == QProcess::NotRunning; }, timeoutMs);
@@ -133,13 +151,8 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
                   {QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0"),
                    QStringLiteral("--upstream"), QString::fromLatin1(mock.baseUrl()),
                    QStringLiteral("--virtual-key"), QStringLiteral("tg-cli-0123456789abcdef")});
-    QByteArray out;
-    QVERIFY(QTest::qWaitFor(
-        [&] {
-            out += process.readAllStandardOutput();
-            return out.contains("ANTHROPIC_API_KEY");
-        },
-        5000));
+    QByteArray out = waitForSetupLines(process);
+    QVERIFY2(out.contains("ANTHROPIC_API_KEY"), out.constData());
     const QRegularExpressionMatch match =
         QRegularExpression(
             QStringLiteral("export ANTHROPIC_BASE_URL=http://127\\.0\\.0\\.1:(\\d+)\n"
@@ -202,6 +215,145 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
     QVERIFY(jsonl.contains("\"cost_usd\":0.005735,"));
 }
 
+void tst_HeadlessApp::poolsUpstreamKeysAndNeverWritesOneDown()
+{
+    const QByteArray keyA = "sk-ant-api03-pool-key-aaaa-1111-xyz";
+    const QByteArray keyB = "sk-ant-api03-pool-key-bbbb-2222-xyz";
+    const QByteArray virtualKey = "tg-cli-0123456789abcdef";
+    MockUpstream mock;
+    QVERIFY(mock.listen());
+    mock.setHandler([&](const MockRequest &request) {
+        if (request.header("x-api-key") == keyA) {
+            MockResponse limited;
+            limited.status = 429;
+            limited.headers = {{"retry-after", "30"}, {"content-type", "application/json"}};
+            limited.body =
+                R"({"type":"error","error":{"type":"rate_limit_error","message":"slow"}})";
+            return limited;
+        }
+        return MockUpstream::messageStream();
+    });
+    QTemporaryDir home;
+    QProcessEnvironment env = isolated(home);
+    env.insert(
+        QStringLiteral("TOLLGATE_UPSTREAM_KEYS"),
+        QStringLiteral("a=%1, b=%2").arg(QString::fromLatin1(keyA), QString::fromLatin1(keyB)));
+    QProcess process;
+    process.setProcessEnvironment(env);
+    // The body log is on: a prompt that quotes the keys must still not write them down.
+    process.start(binary(),
+                  {QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0"),
+                   QStringLiteral("--upstream"), QString::fromLatin1(mock.baseUrl()),
+                   QStringLiteral("--virtual-key"), QString::fromLatin1(virtualKey),
+                   QStringLiteral("--body-log-kib"), QStringLiteral("64")});
+    QByteArray out = waitForSetupLines(process);
+    QVERIFY2(out.contains("ANTHROPIC_API_KEY"), out.constData());
+    QByteArray errors;
+    const QRegularExpressionMatch match =
+        QRegularExpression(QStringLiteral("ANTHROPIC_BASE_URL=http://127\\.0\\.0\\.1:(\\d+)"))
+            .match(QString::fromUtf8(out));
+    QVERIFY2(match.hasMatch(), out.constData());
+    TestClient client;
+    client.connectTo(quint16(match.captured(1).toUInt()));
+    const QByteArray body = R"({"model":"claude-opus-4-8","stream":true,"messages":[)"
+                            R"({"role":"user","content":"keys: )"
+        + keyA + " " + keyB + " " + virtualKey + R"("}]})";
+    for (int i = 0; i < 3; ++i)
+        client.send("POST", "/v1/messages", {{"x-api-key", virtualKey}}, body);
+    QVERIFY(client.waitForResponses(3));
+    for (const TestClient::Response &response : client.responses())
+        QCOMPARE(response.status, 200);
+    // Key a answered 429 once and rests for its 30 s; b served all three.
+    QList<QByteArray> used;
+    for (const MockRequest &request : mock.requests())
+        used.append(request.header("x-api-key"));
+    QCOMPARE(used, (QList<QByteArray> {keyA, keyB, keyB, keyB}));
+
+    ::kill(pid_t(process.processId()), SIGTERM);
+    QVERIFY(waitFinished(process, 5000));
+    QCOMPARE(process.exitCode(), 0);
+    out += process.readAllStandardOutput();
+    errors += process.readAllStandardError();
+    QVERIFY2(errors.contains("upstream keys: a, b"), errors.constData());
+
+    // Every file Tollgate wrote (settings, request log with its body log, WAL) and every
+    // line it printed: no key in any of them.
+    int files = 0;
+    QDirIterator it(home.path(), QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        QFile file(it.next());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray content = file.readAll();
+        ++files;
+        for (const QByteArray &secret : {keyA, keyB, virtualKey})
+            QVERIFY2(!content.contains(secret), qPrintable(file.fileName()));
+    }
+    QVERIFY(files >= 1);
+    for (const QByteArray &secret : {keyA, keyB})
+        QVERIFY(!out.contains(secret) && !errors.contains(secret));
+    // The body log kept the request, redacted.
+    int exitCode = -1;
+    const QByteArray rows = runToEnd(
+        env, {QStringLiteral("export"), QStringLiteral("--format"), QStringLiteral("jsonl")},
+        &exitCode);
+    QCOMPARE(exitCode, 0);
+    QCOMPARE(rows.count('\n'), 3);
+    QVERIFY(rows.contains("\"upstream_key\":\"b\""));
+}
+
+void tst_HeadlessApp::refusesBadKeySources_data()
+{
+    QTest::addColumn<QString>("keys");
+    QTest::addColumn<QString>("singleKey");
+    QTest::addColumn<int>("fileMode"); // 0: no key file
+    QTest::addColumn<QString>("message");
+    QTest::newRow("empty key") << QStringLiteral("work=") << QString() << 0
+                               << QStringLiteral("work");
+    QTest::newRow("duplicate alias")
+        << QStringLiteral("work=sk-ant-api03-k1-secret-aaa,work=sk-ant-api03-k2-secret-bbb")
+        << QString() << 0 << QStringLiteral("work");
+    QTest::newRow("both variables") << QStringLiteral("work=sk-ant-api03-k1-secret-aaa")
+                                    << QStringLiteral("sk-ant-api03-k2-secret-bbb") << 0
+                                    << QStringLiteral("TOLLGATE_UPSTREAM_KEY");
+    QTest::newRow("key file others can read")
+        << QString() << QString() << 0644 << QStringLiteral("chmod 600");
+}
+
+void tst_HeadlessApp::refusesBadKeySources()
+{
+    QFETCH(QString, keys);
+    QFETCH(QString, singleKey);
+    QFETCH(int, fileMode);
+    QFETCH(QString, message);
+    QTemporaryDir home;
+    QProcessEnvironment env = isolated(home);
+    if (!keys.isEmpty())
+        env.insert(QStringLiteral("TOLLGATE_UPSTREAM_KEYS"), keys);
+    if (!singleKey.isEmpty())
+        env.insert(QStringLiteral("TOLLGATE_UPSTREAM_KEY"), singleKey);
+    QStringList arguments = {QStringLiteral("--headless"), QStringLiteral("--port"),
+                             QStringLiteral("0"), QStringLiteral("--virtual-key"),
+                             QStringLiteral("tg-cli-0123456789abcdef")};
+    if (fileMode != 0) {
+        const QString path = home.filePath(QStringLiteral("keys"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("work=sk-ant-api03-k1-secret-aaa\n");
+        file.close();
+        QVERIFY(QFile::setPermissions(
+            path,
+            QFileDevice::Permissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                     | QFileDevice::ReadGroup | QFileDevice::ReadOther)));
+        arguments << QStringLiteral("--key-file") << path;
+    }
+    int exitCode = -1;
+    QByteArray errors;
+    runToEnd(env, arguments, &exitCode, &errors);
+    QCOMPARE(exitCode, 2);
+    QVERIFY2(errors.contains(message.toUtf8()), errors.constData());
+    QVERIFY2(!errors.contains("secret-aaa") && !errors.contains("secret-bbb"), errors.constData());
+}
+
 void tst_HeadlessApp::readsSettingsFileUnderTheCommandLine()
 {
     MockUpstream mock;
@@ -227,13 +379,8 @@ void tst_HeadlessApp::readsSettingsFileUnderTheCommandLine()
                   {QStringLiteral("--headless"), QStringLiteral("--config"), settings,
                    QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--virtual-key"),
                    QStringLiteral("tg-cli-0123456789abcdef")});
-    QByteArray out;
-    QVERIFY(QTest::qWaitFor(
-        [&] {
-            out += process.readAllStandardOutput();
-            return out.contains("ANTHROPIC_API_KEY");
-        },
-        5000));
+    QByteArray out = waitForSetupLines(process);
+    QVERIFY2(out.contains("ANTHROPIC_API_KEY"), out.constData());
     const quint16 port = quint16(QRegularExpression(QStringLiteral(":(\\d+)\n"))
                                      .match(QString::fromUtf8(out))
                                      .captured(1)
