@@ -183,14 +183,40 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         return result; // even with a broken settings file
     const QStringList positional = parser.positionalArguments();
     if (!positional.isEmpty()) {
-        if (positional.first() == QLatin1String("report"))
+        qsizetype expected = 1;
+        if (positional.first() == QLatin1String("report")) {
             result.command = Command::Report;
-        else if (positional.first() == QLatin1String("export"))
+        } else if (positional.first() == QLatin1String("export")) {
             result.command = Command::Export;
-        else
+        } else if (positional.first() == QLatin1String("keys")) {
+            result.command = Command::Keys;
+            result.keysAction = positional.value(1);
+            static const QStringList withAlias = {QStringLiteral("add"), QStringLiteral("remove"),
+                                                  QStringLiteral("test")};
+            if (result.keysAction == QLatin1String("list")) {
+                expected = 2;
+            } else if (withAlias.contains(result.keysAction)) {
+                expected = 3;
+                result.keysAlias = positional.value(2);
+                if (result.keysAlias.isEmpty())
+                    result.error = QStringLiteral("keys %1 needs an alias, e.g. keys %1 work")
+                                       .arg(result.keysAction);
+            } else {
+                result.error = QStringLiteral("keys takes add ALIAS, list, remove ALIAS or "
+                                              "test ALIAS (the key itself is read from "
+                                              "standard input, never from the command line)");
+            }
+        } else {
             result.error = QStringLiteral("unknown command: %1").arg(positional.first());
-        if (result.error.isEmpty() && positional.size() > 1)
-            result.error = QStringLiteral("unexpected argument: %1").arg(positional.at(1));
+        }
+        if (result.error.isEmpty() && positional.size() > expected) {
+            // Never echo it: it may be a key pasted where it does not belong.
+            result.error = result.command == Command::Keys
+                ? QStringLiteral("too many arguments: keys %1 reads the key from standard "
+                                 "input, never from the command line")
+                      .arg(result.keysAction)
+                : QStringLiteral("unexpected argument: %1").arg(positional.at(expected));
+        }
         if (!result.error.isEmpty())
             return result;
     }

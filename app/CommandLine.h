@@ -11,7 +11,7 @@ namespace tollgate {
 // app's own switches. Errors are reported, never guessed around.
 struct CommandLine
 {
-    enum class Command { Serve, Report, Export };
+    enum class Command { Serve, Report, Export, Keys };
     Command command = Command::Serve;
 
     GatewayConfig config;
@@ -31,6 +31,10 @@ struct CommandLine
     QString groupBy = QStringLiteral("day"); // report --by
     QString format = QStringLiteral("csv"); // export --format
     QString outputFile; // export --output; empty: standard output
+
+    // keys add|list|remove|test [ALIAS]
+    QString keysAction;
+    QString keysAlias;
 
     // "7d", "24h", "30m", "2w", a date (local midnight) or an ISO date-time; relative
     // to nowMs. Returns -1 when the text is none of these.

@@ -1,6 +1,7 @@
 #include "CommandLine.h"
 #include "DescriptorBudget.h"
 #include "HeadlessRunner.h"
+#include "KeysCommand.h"
 #include "LedgerCommand.h"
 #include "SignalWatcher.h"
 #include "ThreadPriority.h"
@@ -37,8 +38,8 @@ void setApplicationNames()
 bool wantsWindow(int argc, char *argv[])
 {
     for (int i = 1; i < argc; ++i) {
-        for (const char *consoleOnly : {"--headless", "-headless", "report", "export", "--help",
-                                        "-h", "-?", "--help-all", "--version", "-v"}) {
+        for (const char *consoleOnly : {"--headless", "-headless", "report", "export", "keys",
+                                        "--help", "-h", "-?", "--help-all", "--version", "-v"}) {
             if (std::strcmp(argv[i], consoleOnly) == 0)
                 return false;
         }
@@ -69,8 +70,12 @@ int prepare(CommandLine *cli)
         std::printf("tollgate %s\n", TOLLGATE_VERSION);
         return 0;
     }
+    if (cli->command == CommandLine::Command::Keys)
+        return KeysCommand::run(*cli);
     if (cli->command != CommandLine::Command::Serve)
         return LedgerCommand::run(*cli);
+    if (!KeysCommand::loadKeychainKeys(&cli->config))
+        return 1;
     if (!cli->hasExplicitVirtualKey) {
         VirtualKeyFile keyFile(VirtualKeyFile::defaultPath());
         const QByteArray key = keyFile.loadOrCreate();

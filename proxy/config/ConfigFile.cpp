@@ -1,5 +1,6 @@
 #include "ConfigFile.h"
 
+#include "keys/KeyStore.h"
 #include "usage/PriceTable.h"
 
 #include <QDir>
@@ -32,6 +33,9 @@ const QSet<QString> &knownKeys()
         QStringLiteral("body_log_kib"),
         QStringLiteral("prices_file"),
         QStringLiteral("prices"),
+        QStringLiteral("upstream_keys"),
+        QStringLiteral("key_strategy"),
+        QStringLiteral("session_affinity"),
     };
     return keys;
 }
@@ -202,6 +206,41 @@ bool applyPrices(Reader &reader, const QJsonObject &root, GatewayConfig *config)
     config->priceOverrides = merged;
     return true;
 }
+// "upstream_keys": aliases of keys in the keychain; "key_strategy"; "session_affinity".
+bool applyKeys(Reader &reader, const QJsonObject &root, GatewayConfig *config)
+{
+    const QJsonValue aliases = root.value(QLatin1String("upstream_keys"));
+    if (!aliases.isUndefined()) {
+        if (!aliases.isArray())
+            return reader.fail(QStringLiteral("upstream_keys"),
+                               QStringLiteral("must be an array of key aliases"));
+        config->keychainKeys.clear();
+        for (const QJsonValue &alias : aliases.toArray()) {
+            const QString text = alias.toString();
+            const QString problem = KeyStore::aliasProblem(text);
+            if (!alias.isString() || !problem.isEmpty())
+                return reader.fail(QStringLiteral("upstream_keys"),
+                                   problem.isEmpty() ? QStringLiteral("must hold strings")
+                                                     : problem);
+            if (config->keychainKeys.contains(text))
+                return reader.fail(QStringLiteral("upstream_keys"),
+                                   QStringLiteral("names \"%1\" twice").arg(text));
+            config->keychainKeys.append(text);
+        }
+    }
+    QString strategy;
+    if (!reader.string(QStringLiteral("key_strategy"), &strategy))
+        return false;
+    if (strategy == QLatin1String("least-recently-limited"))
+        config->keyStrategy = GatewayConfig::KeyStrategy::LeastRecentlyLimited;
+    else if (strategy.isEmpty() || strategy == QLatin1String("round-robin"))
+        config->keyStrategy = GatewayConfig::KeyStrategy::RoundRobin;
+    else
+        return reader.fail(QStringLiteral("key_strategy"),
+                           QStringLiteral("must be \"round-robin\" or \"least-recently-limited\""));
+    return reader.boolean(QStringLiteral("session_affinity"), &config->sessionAffinity);
+}
+
 } // namespace
 
 QString ConfigFile::defaultPath()
@@ -289,7 +328,7 @@ bool ConfigFile::apply(const QByteArray &json, const QString &source, GatewayCon
         config->bodyLogCapBytes = qint64(bodyLogKib) * 1024;
         if (!applyPrices(reader, root, config))
             return false;
-        return true;
+        return applyKeys(reader, root, config);
     }();
     if (!ok)
         *error = QStringLiteral("%1: %2").arg(source, problem);

@@ -21,8 +21,13 @@ namespace tollgate {
 //     "retention_days": 365,
 //     "body_log_kib": 0,
 //     "prices_file": "/path/my-prices.json",
-//     "prices": {"my-model": {"input": "3", "output": "15"}}
+//     "prices": {"my-model": {"input": "3", "output": "15"}},
+//     "upstream_keys": ["work", "ci"], "key_strategy": "round-robin",
+//     "session_affinity": false
 //   }
+//
+// "upstream_keys" are aliases: the keys themselves are in the OS keychain (`tollgate keys
+// add ALIAS` puts them there and lists the alias here).
 //
 // "prices_file" names a JSON file of price overrides, kept apart so a team can share one:
 // either a copy of prices.json (its "models" object is read) or an object of model entries

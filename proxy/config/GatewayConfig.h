@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QString>
+#include <QStringList>
 #include <QUrl>
 #include <optional>
 
@@ -26,6 +27,9 @@ struct GatewayConfig
     // of the client's credential). upstreamKey is the one-key form, alias "default".
     QList<UpstreamKey> upstreamKeys;
     QByteArray upstreamKey;
+    // Aliases of upstream keys kept in the OS keychain (settings "upstream_keys"); the app
+    // reads their secrets into upstreamKeys at start.
+    QStringList keychainKeys;
     enum class KeyStrategy { RoundRobin, LeastRecentlyLimited };
     KeyStrategy keyStrategy = KeyStrategy::RoundRobin;
     // Requests of one Claude Code session stay on one key while it is healthy, so the
