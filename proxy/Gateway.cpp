@@ -114,6 +114,8 @@ void Gateway::start(const GatewayConfig &config)
     // Straight from the proxy thread to the ledger thread: a busy GUI thread is not on
     // the way of the request log.
     connect(m_server, &ProxyServer::requestsFinished, m_ledger, &LedgerWriter::account);
+    // Queued to the proxy thread: token limits learn each response's usage.
+    connect(m_ledger, &LedgerWriter::accounted, m_server, &ProxyServer::chargeUsage);
     QMetaObject::invokeMethod(m_server, &ProxyServer::start, Qt::QueuedConnection);
 }
 

@@ -76,6 +76,12 @@ void ProxyServer::start()
                            ? KeyPool::Strategy::LeastRecentlyLimited
                            : KeyPool::Strategy::RoundRobin);
     m_keys.setSessionAffinity(m_config.sessionAffinity);
+    RateLimiter::Limits limits;
+    limits.requestsPerMinute = m_config.requestsPerMinute;
+    limits.inputTokensPerMinute = m_config.inputTokensPerMinute;
+    limits.outputTokensPerMinute = m_config.outputTokensPerMinute;
+    limits.maxConcurrentStreams = m_config.maxConcurrentStreams;
+    m_limiter.setLimits(limits, monotonicUs());
     m_keys.setEventHandler([this](const KeyPool::Event &event) {
         if (event.kind == KeyPool::Event::Kind::Disabled)
             emit upstreamKeyDisabled(event.alias, event.reason);
@@ -221,6 +227,20 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     if (holdForLedger(connection, request))
         return;
     const ClientAuthenticator::Result auth = m_authenticator.authenticate(request.headers);
+    const bool isVirtualKey = auth == ClientAuthenticator::Result::VirtualKey;
+    if (isVirtualKey) {
+        // The key's own limits, before anything goes upstream.
+        const RateLimiter::Admission admission = m_limiter.admit(monotonicUs());
+        if (!admission.isAllowed()) {
+            RequestRecord refused = newRecord(request.method, request.target, request.headers);
+            refused.virtualKeyAlias = QStringLiteral("default");
+            const RateLimiter::Reply reply = m_limiter.reply(admission, requestIdFor(refused));
+            emitLocalRecord(std::move(refused), reply.status, request.receivedAtUs,
+                            m_limiter.message(admission));
+            connection->sendResponse(reply.toHttpResponse(), false);
+            return;
+        }
+    }
     RequestRecord record = newRecord(request.method, request.target, request.headers);
     record.requestBytes = request.body.size();
     record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
@@ -234,6 +254,8 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     auto *exchange =
         new Exchange(connection, std::move(request), auth, std::move(record), context, this);
     m_exchanges.insert(connection, exchange);
+    if (isVirtualKey)
+        m_limitedExchanges.insert(exchange);
     connect(exchange, &Exchange::finished, this, &ProxyServer::onExchangeFinished);
     exchange->start();
 }
@@ -365,6 +387,8 @@ void ProxyServer::emitLocalRecord(RequestRecord record, int status, qint64 recei
 
 void ProxyServer::onExchangeFinished(Exchange *exchange, const RequestRecord &record)
 {
+    if (m_limitedExchanges.remove(exchange))
+        m_limiter.release();
     if (m_exchanges.value(exchange->client()) == exchange)
         m_exchanges.remove(exchange->client());
     m_finishedExchanges.append(exchange);
@@ -392,6 +416,17 @@ void ProxyServer::deliverRecords()
         m_backlog->add(m_records.size());
     emit requestsFinished(m_records);
     m_records.clear();
+}
+
+void ProxyServer::chargeUsage(const QList<RequestRecord> &records)
+{
+    const qint64 now = monotonicUs();
+    for (const RequestRecord &record : records) {
+        if (record.virtualKeyAlias != QLatin1String("default") || !record.usage.hasUsage)
+            continue;
+        m_limiter.charge(record.usage.inputTokens + record.usage.cacheWriteTokens(),
+                         record.usage.outputTokens, now);
+    }
 }
 
 void ProxyServer::connectionClosed(ClientConnection *connection)

@@ -5,6 +5,7 @@
 #include "http/ClientConnection.h"
 #include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
+#include "keys/RateLimiter.h"
 #include "upstream/KeyPool.h"
 #include "upstream/UpstreamTarget.h"
 
@@ -45,6 +46,9 @@ public:
 
     void start();
     void stop();
+    // Books the tokens of accounted requests against the virtual key's limits (called,
+    // queued, from the ledger thread once usage is known).
+    void chargeUsage(const QList<tollgate::RequestRecord> &records);
 
 signals:
     void started(quint16 port);
@@ -94,6 +98,8 @@ private:
     HttpListener *m_server = nullptr;
     ConnectionPool *m_pool = nullptr;
     KeyPool m_keys;
+    RateLimiter m_limiter; // the virtual key's requests
+    QSet<Exchange *> m_limitedExchanges; // hold a stream slot of m_limiter
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_recordTimer = nullptr;
     QTimer *m_holdTimer = nullptr; // polls the backlog while requests are held

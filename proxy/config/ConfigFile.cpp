@@ -36,6 +36,7 @@ const QSet<QString> &knownKeys()
         QStringLiteral("upstream_keys"),
         QStringLiteral("key_strategy"),
         QStringLiteral("session_affinity"),
+        QStringLiteral("limits"),
     };
     return keys;
 }
@@ -128,6 +129,12 @@ public:
     {
         *m_error = QStringLiteral("\"%1%2\" %3").arg(m_prefix, key, what);
         return false;
+    }
+
+    // A reader of a nested object, reporting into the same error.
+    Reader nested(const QJsonObject &object, const QString &key) const
+    {
+        return Reader(object, m_prefix + key + u'.', m_error);
     }
 
 private:
@@ -238,7 +245,30 @@ bool applyKeys(Reader &reader, const QJsonObject &root, GatewayConfig *config)
     else
         return reader.fail(QStringLiteral("key_strategy"),
                            QStringLiteral("must be \"round-robin\" or \"least-recently-limited\""));
-    return reader.boolean(QStringLiteral("session_affinity"), &config->sessionAffinity);
+    if (!reader.boolean(QStringLiteral("session_affinity"), &config->sessionAffinity))
+        return false;
+    QJsonObject limits;
+    if (!reader.object(QStringLiteral("limits"), &limits))
+        return false;
+    Reader limitReader = reader.nested(limits, QStringLiteral("limits"));
+    if (!limitReader.checkKeys(
+            {QStringLiteral("requests_per_minute"), QStringLiteral("input_tokens_per_minute"),
+             QStringLiteral("output_tokens_per_minute"), QStringLiteral("concurrent_streams")}))
+        return false;
+    double rpm = double(config->requestsPerMinute);
+    double itpm = double(config->inputTokensPerMinute);
+    double otpm = double(config->outputTokensPerMinute);
+    double streams = config->maxConcurrentStreams;
+    if (!limitReader.number(QStringLiteral("requests_per_minute"), 0, 1e9, &rpm)
+        || !limitReader.number(QStringLiteral("input_tokens_per_minute"), 0, 1e9, &itpm)
+        || !limitReader.number(QStringLiteral("output_tokens_per_minute"), 0, 1e9, &otpm)
+        || !limitReader.number(QStringLiteral("concurrent_streams"), 0, 100'000, &streams))
+        return false;
+    config->requestsPerMinute = qint64(rpm);
+    config->inputTokensPerMinute = qint64(itpm);
+    config->outputTokensPerMinute = qint64(otpm);
+    config->maxConcurrentStreams = int(streams);
+    return true;
 }
 
 } // namespace

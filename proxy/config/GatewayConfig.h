@@ -40,6 +40,11 @@ struct GatewayConfig
     QString upstreamCaFile;
 
     QList<QByteArray> virtualKeys; // credentials clients must present
+    // Limits of the virtual key's requests (never per source address); 0 turns one off.
+    qint64 requestsPerMinute = 0;
+    qint64 inputTokensPerMinute = 0; // input plus cache writes, as Anthropic counts them
+    qint64 outputTokensPerMinute = 0;
+    int maxConcurrentStreams = 0;
     bool passthroughAuth = false; // forward a non-virtual credential untouched
     QString billingTag; // the virtual key's billing tag (a request's x-tollgate-tag wins)
 

@@ -87,10 +87,10 @@ public:
 
     // A wait as retry-after: whole seconds rounded up, at least 1, at most 60.
     static int retryAfterSeconds(qint64 delayUs);
-    // A 429 rate_limit_error with an integer retry-after (clamped to 1..60) and
-    // x-should-retry: true. Also the answer when every upstream key is cooling down.
     // A 429 in Anthropic's error shape with the message, and nothing that invites a retry.
     static Reply refusal(const QString &message, const QByteArray &requestId);
+    // A 429 rate_limit_error with an integer retry-after (clamped to 1..60) and
+    // x-should-retry: true. Also the answer when every upstream key is cooling down.
     static Reply tooManyRequests(const QString &message, int retryAfterSeconds,
                                  const QByteArray &requestId);
 

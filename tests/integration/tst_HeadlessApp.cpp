@@ -49,7 +49,7 @@ private:
         QProcess process;
         process.setProcessEnvironment(env);
         process.start(binary(), arguments);
-        if (!waitFinished(process, 10000))
+        if (!waitFinished(process, 20000))
             return {};
         *exitCode = process.exitCode();
         if (errors)
@@ -71,6 +71,8 @@ private:
         Q_UNUSED(hasPrinted) // the caller checks what came
         return out;
     }
+    // Generous: a first start creates the request log, whose fsyncs take seconds on a
+    // busy disk; a process that works finishes long before.
     static bool waitFinished(QProcess &process, int timeoutMs)
     {
         return QTest::qWaitFor([&] { return process.state() == QProcess::NotRunning; }, timeoutMs);
@@ -81,12 +83,12 @@ void tst_HeadlessApp::printsVersionAndHelp()
 {
     QProcess version;
     version.start(binary(), {QStringLiteral("--version")});
-    QVERIFY(waitFinished(version, 5000));
+    QVERIFY(waitFinished(version, 20000));
     QCOMPARE(version.exitCode(), 0);
     QVERIFY(version.readAllStandardOutput().startsWith("tollgate " TOLLGATE_VERSION));
     QProcess help;
     help.start(binary(), {QStringLiteral("--help")});
-    QVERIFY(waitFinished(help, 5000));
+    QVERIFY(waitFinished(help, 20000));
     QCOMPARE(help.exitCode(), 0);
     const QByteArray text = help.readAllStandardOutput();
     for (const char *option : {"--headless", "--port", "--listen", "--upstream", "--virtual-key",
@@ -123,7 +125,7 @@ void tst_HeadlessApp::rejectsBadArguments()
     QProcess process;
     process.setProcessEnvironment(isolated(home));
     process.start(binary(), arguments);
-    QVERIFY(waitFinished(process, 5000));
+    QVERIFY(waitFinished(process, 20000));
     QCOMPARE(process.exitCode(), 2);
     QVERIFY(process.readAllStandardError().contains("tollgate:"));
 }
@@ -174,7 +176,7 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
             out += process.readAllStandardOutput();
             return out.contains("POST /v1/messages?beta=true 200");
         },
-        3000));
+        20000));
     QVERIFY(out.contains("session=sess-1"));
     QVERIFY(out.contains("model=claude-opus-4-8"));
     QVERIFY2(out.contains("cost=$0.005735"), out.constData());
@@ -182,7 +184,7 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
     QVERIFY(!out.contains("sk-ant-api03-from-env"));
 
     ::kill(pid_t(process.processId()), signalNumber);
-    QVERIFY(waitFinished(process, 3000));
+    QVERIFY(waitFinished(process, 20000));
     QCOMPARE(process.exitStatus(), QProcess::NormalExit);
     QCOMPARE(process.exitCode(), 0);
     QVERIFY(process.readAllStandardError().contains("stopping"));
@@ -270,7 +272,7 @@ void tst_HeadlessApp::poolsUpstreamKeysAndNeverWritesOneDown()
     QCOMPARE(used, (QList<QByteArray> {keyA, keyB, keyB, keyB}));
 
     ::kill(pid_t(process.processId()), SIGTERM);
-    QVERIFY(waitFinished(process, 5000));
+    QVERIFY(waitFinished(process, 20000));
     QCOMPARE(process.exitCode(), 0);
     out += process.readAllStandardOutput();
     errors += process.readAllStandardError();
@@ -394,7 +396,7 @@ void tst_HeadlessApp::readsSettingsFileUnderTheCommandLine()
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(client.responses().first().status, 200);
     process.terminate();
-    QVERIFY(waitFinished(process, 3000));
+    QVERIFY(waitFinished(process, 20000));
     QCOMPARE(process.exitCode(), 0);
 
     int exitCode = -1;
@@ -467,7 +469,7 @@ void tst_HeadlessApp::keepsGeneratedKeyPrivateAndStable()
                   .captured(1)
                   .toLatin1();
         process.terminate();
-        QVERIFY(waitFinished(process, 3000));
+        QVERIFY(waitFinished(process, 20000));
     }
     QVERIFY(!keys[0].isEmpty());
     QCOMPARE(keys[1], keys[0]);
@@ -489,7 +491,7 @@ void tst_HeadlessApp::exitsWithErrorWhenPortIsTaken()
                   {QStringLiteral("--headless"), QStringLiteral("--port"),
                    QString::number(squatter.serverPort()), QStringLiteral("--virtual-key"),
                    QStringLiteral("tg-cli-0123456789abcdef")});
-    QVERIFY(waitFinished(process, 5000));
+    QVERIFY(waitFinished(process, 20000));
     QCOMPARE(process.exitCode(), 1);
     QVERIFY(process.readAllStandardError().contains("cannot listen"));
 }

@@ -47,7 +47,11 @@ void tst_ConfigFile::appliesEveryKey()
         "max_body_mib": 8, "max_batch_body_mib": 64,
         "database": "postgresql://u:secret@db.example/ledger?sslmode=require",
         "retention_days": 30,
-        "prices": {"my-model": {"input": "3", "output": "15"}}
+        "prices": {"my-model": {"input": "3", "output": "15"}},
+        "upstream_keys": ["work", "ci"], "key_strategy": "least-recently-limited",
+        "session_affinity": true,
+        "limits": {"requests_per_minute": 600, "input_tokens_per_minute": 400000,
+                   "output_tokens_per_minute": 80000, "concurrent_streams": 8}
     })";
     GatewayConfig config;
     QString error;
@@ -68,6 +72,13 @@ void tst_ConfigFile::appliesEveryKey()
     QCOMPARE(config.store->password, QStringLiteral("secret"));
     QCOMPARE(config.retentionDays, 30);
     QVERIFY(config.priceOverrides.contains(QStringLiteral("my-model")));
+    QCOMPARE(config.keychainKeys, (QStringList {QStringLiteral("work"), QStringLiteral("ci")}));
+    QCOMPARE(config.keyStrategy, GatewayConfig::KeyStrategy::LeastRecentlyLimited);
+    QVERIFY(config.sessionAffinity);
+    QCOMPARE(config.requestsPerMinute, qint64(600));
+    QCOMPARE(config.inputTokensPerMinute, qint64(400000));
+    QCOMPARE(config.outputTokensPerMinute, qint64(80000));
+    QCOMPARE(config.maxConcurrentStreams, 8);
 }
 
 void tst_ConfigFile::namesTheKeyInEveryError_data()
@@ -96,6 +107,16 @@ void tst_ConfigFile::namesTheKeyInEveryError_data()
     QTest::newRow("database option")
         << QByteArray(R"({"database": "postgresql://h/db?sslmode=always"})")
         << QStringLiteral("\"database\" PostgreSQL connection string: sslmode");
+    QTest::newRow("limit unknown") << QByteArray(R"({"limits": {"requests_per_hour": 5}})")
+                                   << QStringLiteral("\"limits.requests_per_hour\" is not a known");
+    QTest::newRow("limit negative") << QByteArray(R"({"limits": {"requests_per_minute": -1}})")
+                                    << QStringLiteral("\"limits.requests_per_minute\"");
+    QTest::newRow("key alias") << QByteArray(R"({"upstream_keys": ["bad alias!"]})")
+                               << QStringLiteral("\"upstream_keys\"");
+    QTest::newRow("key alias twice") << QByteArray(R"({"upstream_keys": ["a", "a"]})")
+                                     << QStringLiteral("\"upstream_keys\" names \"a\" twice");
+    QTest::newRow("key strategy") << QByteArray(R"({"key_strategy": "random"})")
+                                  << QStringLiteral("\"key_strategy\" must be");
     QTest::newRow("retention") << QByteArray(R"({"retention_days": -1})")
                                << QStringLiteral("\"retention_days\"");
     QTest::newRow("price value") << QByteArray(
