@@ -17,9 +17,7 @@ const QByteArray kKeyB = "sk-ant-api03-key-b-0123456789";
 
 TestClient::Headers auth()
 {
-    return {{"x-api-key", GatewayHarness::virtualKey()},
-            {"anthropic-version", "2023-06-01"},
-            {"content-type", "application/json"}};
+    return GatewayHarness::clientHeaders();
 }
 
 MockResponse errorAnswer(int status, const QByteArray &type,

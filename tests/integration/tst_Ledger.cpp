@@ -29,9 +29,7 @@ constexpr qint64 kFixtureCostPicoUsd = 5'735'000'000; // $0.005735, as Claude Co
 
 TestClient::Headers auth()
 {
-    return {{"x-api-key", GatewayHarness::virtualKey()},
-            {"anthropic-version", "2023-06-01"},
-            {"content-type", "application/json"}};
+    return GatewayHarness::clientHeaders();
 }
 
 QByteArray fixture(const char *name)

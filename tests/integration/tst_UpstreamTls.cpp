@@ -17,9 +17,7 @@ using namespace tollgate::test;
 namespace {
 TestClient::Headers auth()
 {
-    return {{"x-api-key", GatewayHarness::virtualKey()},
-            {"anthropic-version", "2023-06-01"},
-            {"content-type", "application/json"}};
+    return GatewayHarness::clientHeaders();
 }
 
 QString errorMessage(const QByteArray &body)

@@ -15,9 +15,7 @@ using namespace tollgate::test;
 namespace {
 TestClient::Headers auth()
 {
-    return {{"x-api-key", GatewayHarness::virtualKey()},
-            {"anthropic-version", "2023-06-01"},
-            {"content-type", "application/json"}};
+    return GatewayHarness::clientHeaders();
 }
 } // namespace
 

@@ -4,6 +4,7 @@
 
 #include <QList>
 #include <QObject>
+#include <QPair>
 
 namespace tollgate::test {
 
@@ -16,6 +17,14 @@ class GatewayHarness : public QObject
 public:
     static QByteArray virtualKey() { return QByteArrayLiteral("tg-test-0123456789abcdef0123"); }
     static QByteArray upstreamKey() { return QByteArrayLiteral("sk-ant-api03-upstream-test-key"); }
+    // What an SDK client sends with every Messages request: the virtual key, the API
+    // version and a JSON content type.
+    static QList<QPair<QByteArray, QByteArray>> clientHeaders()
+    {
+        return {{"x-api-key", virtualKey()},
+                {"anthropic-version", "2023-06-01"},
+                {"content-type", "application/json"}};
+    }
 
     explicit GatewayHarness(QObject *parent = nullptr);
     ~GatewayHarness() override;
