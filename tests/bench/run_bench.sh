@@ -229,7 +229,7 @@ start_subject() {
         t0=${EPOCHREALTIME//[.,]/}
         TOLLGATE_UPSTREAM_KEY=sk-bench taskset -c "$SUBJECT_CPU" "$TOLLGATE_BIN" --headless \
             --port "$SUBJECT_PORT" --upstream "http://127.0.0.1:$MOCK_PORT" \
-            --virtual-key "$VIRTUAL_KEY" >"$TMP/tollgate.log" 2>&1 &
+            --virtual-key "$VIRTUAL_KEY" --database "$TMP/requests.sqlite" >"$TMP/tollgate.log" 2>&1 &
         ;;
     nginx)
         write_nginx_conf "$TMP/nginx" "$SUBJECT_PORT"
