@@ -74,15 +74,7 @@ void HeadlessRunner::onStarted(quint16 port)
 {
     // The proxy thread exists now (it keeps its priority); this thread only logs.
     lowerCurrentThreadPriority();
-    QHostAddress shown = m_config.listenAddress;
-    if (shown == QHostAddress::AnyIPv4 || shown == QHostAddress::Any)
-        shown = QHostAddress::LocalHost;
-    else if (shown == QHostAddress::AnyIPv6)
-        shown = QHostAddress::LocalHostIPv6;
-    QString host = shown.toString();
-    if (shown.protocol() == QAbstractSocket::IPv6Protocol)
-        host = QLatin1Char('[') + host + QLatin1Char(']');
-    const QByteArray baseUrl = QStringLiteral("http://%1:%2").arg(host).arg(port).toUtf8();
+    const QByteArray baseUrl = m_config.clientBaseUrl(port).toUtf8();
 
     printLine(stderr,
               "tollgate " TOLLGATE_VERSION ": listening on " + baseUrl + ", upstream "

@@ -66,13 +66,16 @@ QByteArray readSecret(const QString &alias)
     return line.trimmed();
 }
 
-// Every upstream key the settings and the environment give, by alias (an empty secret for
-// an alias the keychain lacks); nullopt, after saying why, when the keychain cannot be read.
-std::optional<QList<UpstreamKey>> knownKeys(const CommandLine &cli)
+// The settings' keychain aliases with their secrets (empty for an alias the keychain
+// lacks); nullopt, after saying why, when the keychain cannot be read. No alias, no
+// keychain access: a server without entries never talks to one.
+std::optional<QList<UpstreamKey>> keychainKeys(const GatewayConfig &config)
 {
-    KeyStore store;
     QList<UpstreamKey> keys;
-    for (const QString &alias : cli.config.keychainKeys) {
+    if (config.keychainKeys.isEmpty())
+        return keys;
+    KeyStore store;
+    for (const QString &alias : config.keychainKeys) {
         QString error;
         const std::optional<QByteArray> secret =
             store.load(KeyStore::Kind::Upstream, alias, &error);
@@ -82,7 +85,15 @@ std::optional<QList<UpstreamKey>> knownKeys(const CommandLine &cli)
         }
         keys.append({alias, secret.value_or(QByteArray())});
     }
-    keys.append(cli.config.allUpstreamKeys());
+    return keys;
+}
+
+// Every upstream key the settings and the environment give, by alias.
+std::optional<QList<UpstreamKey>> knownKeys(const CommandLine &cli)
+{
+    std::optional<QList<UpstreamKey>> keys = keychainKeys(cli.config);
+    if (keys)
+        keys->append(cli.config.allUpstreamKeys());
     return keys;
 }
 } // namespace
@@ -100,25 +111,18 @@ int KeysCommand::run(const CommandLine &cli)
 
 bool KeysCommand::loadKeychainKeys(GatewayConfig *config)
 {
-    if (config->keychainKeys.isEmpty())
-        return true; // a server without keychain entries never talks to one
-    KeyStore store;
+    const std::optional<QList<UpstreamKey>> stored = keychainKeys(*config);
+    if (!stored)
+        return false;
     QList<UpstreamKey> keys;
-    for (const QString &alias : std::as_const(config->keychainKeys)) {
-        QString error;
-        const std::optional<QByteArray> secret =
-            store.load(KeyStore::Kind::Upstream, alias, &error);
-        if (!error.isEmpty()) {
-            printError(error);
-            return false;
-        }
-        if (!secret) {
+    for (const UpstreamKey &key : *stored) {
+        if (key.secret.isEmpty()) {
             printError(QStringLiteral("the settings list the upstream key \"%1\" but the keychain "
                                       "has no such entry: add it with `tollgate keys add %1`")
-                           .arg(alias));
+                           .arg(key.alias));
             continue;
         }
-        keys.append({alias, *secret});
+        keys.append(key);
     }
     config->upstreamKeys = keys + config->upstreamKeys;
     return true;

@@ -202,16 +202,8 @@ void DesktopApp::setBudgetWarning(const QString &warning)
 
 QString DesktopApp::setupCommands() const
 {
-    QHostAddress shown = m_config.listenAddress;
-    if (shown == QHostAddress::AnyIPv4 || shown == QHostAddress::Any)
-        shown = QHostAddress::LocalHost;
-    else if (shown == QHostAddress::AnyIPv6)
-        shown = QHostAddress::LocalHostIPv6;
-    QString host = shown.toString();
-    if (shown.protocol() == QAbstractSocket::IPv6Protocol)
-        host = QLatin1Char('[') + host + QLatin1Char(']');
     const quint16 port = m_gateway.isRunning() ? m_gateway.port() : m_config.port;
-    QString commands = QStringLiteral("export ANTHROPIC_BASE_URL=http://%1:%2").arg(host).arg(port);
+    QString commands = QStringLiteral("export ANTHROPIC_BASE_URL=") + m_config.clientBaseUrl(port);
     if (!m_config.virtualKeys.isEmpty())
         commands += QStringLiteral("\nexport ANTHROPIC_API_KEY=")
             + QString::fromUtf8(m_config.virtualKeys.first());

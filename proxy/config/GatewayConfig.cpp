@@ -43,6 +43,19 @@ QString GatewayConfig::validate() const
     return {};
 }
 
+QString GatewayConfig::clientBaseUrl(quint16 port) const
+{
+    QHostAddress shown = listenAddress;
+    if (shown == QHostAddress::AnyIPv4 || shown == QHostAddress::Any)
+        shown = QHostAddress::LocalHost;
+    else if (shown == QHostAddress::AnyIPv6)
+        shown = QHostAddress::LocalHostIPv6;
+    QString host = shown.toString();
+    if (shown.protocol() == QAbstractSocket::IPv6Protocol)
+        host = QLatin1Char('[') + host + QLatin1Char(']');
+    return QStringLiteral("http://%1:%2").arg(host).arg(port);
+}
+
 QList<UpstreamKey> GatewayConfig::allUpstreamKeys() const
 {
     QList<UpstreamKey> keys = upstreamKeys;

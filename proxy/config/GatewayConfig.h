@@ -75,6 +75,9 @@ struct GatewayConfig
 
     // Returns an empty string when the config is usable, otherwise what is wrong.
     QString validate() const;
+    // The base URL clients set as ANTHROPIC_BASE_URL for this listener on port: a wildcard
+    // listen address is shown as loopback, an IPv6 address in brackets.
+    QString clientBaseUrl(quint16 port) const;
     // upstreamKeys, with upstreamKey as "default" when set.
     QList<UpstreamKey> allUpstreamKeys() const;
 };
