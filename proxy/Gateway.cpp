@@ -6,6 +6,8 @@
 #include "store/LedgerWriter.h"
 #include "usage/UsageMetrics.h"
 
+#include <QDateTime>
+
 #ifdef TOLLGATE_HAVE_EPOLL_DISPATCHER
 #include "EpollEventDispatcher.h"
 #endif
@@ -19,6 +21,12 @@ Gateway::Gateway(QObject *parent)
     reserveDescriptors();
     qRegisterMetaType<tollgate::RequestRecord>();
     qRegisterMetaType<QList<tollgate::RequestRecord>>();
+    qRegisterMetaType<tollgate::SpendTotals>();
+    qRegisterMetaType<tollgate::SpendTracker::Status>();
+    qRegisterMetaType<QList<tollgate::SpendTracker::Status>>();
+    qRegisterMetaType<tollgate::KeyPool::KeySnapshot>();
+    qRegisterMetaType<QList<tollgate::KeyPool::KeySnapshot>>();
+    qRegisterMetaType<tollgate::KeyPool::Headroom>();
     m_thread.setObjectName(QStringLiteral("tollgate-proxy"));
     m_ledgerThread.setObjectName(QStringLiteral("tollgate-ledger"));
     m_launcher.setObjectName(QStringLiteral("tollgate-launcher"));
@@ -73,13 +81,21 @@ void Gateway::start(const GatewayConfig &config)
     ledger.store = config.store;
     ledger.retentionDays = config.retentionDays;
     ledger.bodyLogCapBytes = config.bodyLogCapBytes;
-    ledger.secrets = config.virtualKeys;
+    for (const VirtualKey &key : config.allVirtualKeys())
+        ledger.secrets.append(key.secret);
     for (const UpstreamKey &key : config.allUpstreamKeys())
         ledger.secrets.append(key.secret);
     m_metrics = std::make_shared<UsageMetrics>();
     ledger.metrics = m_metrics;
     auto backlog = std::make_shared<LedgerBacklog>();
     ledger.backlog = backlog;
+    const bool hasBudgets = config.hasBudgets();
+    if (hasBudgets) {
+        const SpendTracker periods;
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        ledger.spendDayStartMs = periods.dayStartMs(now);
+        ledger.spendMonthStartMs = periods.monthStartMs(now);
+    }
     m_config = config;
 
     // SCHED_IDLE on Linux (QThread's LowPriority changes nothing there): whenever the proxy
@@ -105,18 +121,72 @@ void Gateway::start(const GatewayConfig &config)
     m_server = new ProxyServer(config);
     m_server->setMetrics(m_metrics);
     m_server->setLedgerBacklog(backlog);
+    m_server->setWaitsForSpend(hasBudgets);
     m_server->moveToThread(&m_thread);
     // Queued: these come from the proxy thread.
     connect(m_server, &ProxyServer::started, this, &Gateway::onServerStarted);
     connect(m_server, &ProxyServer::startFailed, this, &Gateway::onServerStartFailed);
     connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
     connect(m_server, &ProxyServer::upstreamKeyDisabled, this, &Gateway::upstreamKeyDisabled);
+    connect(m_server, &ProxyServer::budgetChanged, this, &Gateway::budgetChanged);
+    connect(m_server, &ProxyServer::keyStatus, this, &Gateway::keyStatus);
+    connect(m_ledger, &LedgerWriter::spendLoaded, m_server, &ProxyServer::seedSpend);
     // Straight from the proxy thread to the ledger thread: a busy GUI thread is not on
     // the way of the request log.
     connect(m_server, &ProxyServer::requestsFinished, m_ledger, &LedgerWriter::account);
     // Queued to the proxy thread: token limits learn each response's usage.
     connect(m_ledger, &LedgerWriter::accounted, m_server, &ProxyServer::chargeUsage);
     QMetaObject::invokeMethod(m_server, &ProxyServer::start, Qt::QueuedConnection);
+}
+
+void Gateway::setVirtualKeys(const QList<VirtualKey> &namedKeys)
+{
+    m_config.namedVirtualKeys = namedKeys;
+    if (!m_server)
+        return;
+    const QList<VirtualKey> all = m_config.allVirtualKeys();
+    QMetaObject::invokeMethod(m_server,
+                              [server = m_server.data(), all] { server->setVirtualKeys(all); });
+    QList<QByteArray> secrets;
+    for (const VirtualKey &key : namedKeys)
+        secrets.append(key.secret);
+    QMetaObject::invokeMethod(m_ledger,
+                              [ledger = m_ledger.data(), secrets] { ledger->addSecrets(secrets); });
+}
+
+void Gateway::addUpstreamKey(const QString &alias, const QByteArray &secret)
+{
+    m_config.upstreamKeys.removeIf([&](const UpstreamKey &key) { return key.alias == alias; });
+    m_config.upstreamKeys.append({alias, secret});
+    if (!m_server)
+        return;
+    QMetaObject::invokeMethod(m_server, [server = m_server.data(), alias, secret] {
+        server->addUpstreamKey(alias, secret);
+    });
+    QMetaObject::invokeMethod(m_ledger,
+                              [ledger = m_ledger.data(), secret] { ledger->addSecrets({secret}); });
+}
+
+void Gateway::removeUpstreamKey(const QString &alias)
+{
+    m_config.upstreamKeys.removeIf([&](const UpstreamKey &key) { return key.alias == alias; });
+    if (m_server)
+        QMetaObject::invokeMethod(
+            m_server, [server = m_server.data(), alias] { server->removeUpstreamKey(alias); });
+}
+
+void Gateway::setUpstreamKeyEnabled(const QString &alias, bool isEnabled)
+{
+    if (m_server)
+        QMetaObject::invokeMethod(m_server, [server = m_server.data(), alias, isEnabled] {
+            server->setUpstreamKeyEnabled(alias, isEnabled);
+        });
+}
+
+void Gateway::requestKeyStatus()
+{
+    if (m_server)
+        QMetaObject::invokeMethod(m_server, &ProxyServer::requestKeyStatus);
 }
 
 void Gateway::stop()

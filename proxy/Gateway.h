@@ -2,6 +2,8 @@
 
 #include "RequestRecord.h"
 #include "config/GatewayConfig.h"
+#include "keys/SpendTracker.h"
+#include "upstream/KeyPool.h"
 
 #include <QObject>
 #include <QPointer>
@@ -31,6 +33,15 @@ public:
     // Stops listening and closes every connection; answers with stopped().
     void stop();
 
+    // Keys while running (the window's Keys page); each also changes config(), so a restart
+    // keeps it. Without a running gateway only config() changes.
+    void setVirtualKeys(const QList<tollgate::VirtualKey> &namedKeys);
+    void addUpstreamKey(const QString &alias, const QByteArray &secret);
+    void removeUpstreamKey(const QString &alias);
+    void setUpstreamKeyEnabled(const QString &alias, bool isEnabled);
+    // Answers with keyStatus() when running.
+    void requestKeyStatus();
+
     bool isRunning() const { return m_isRunning; }
     quint16 port() const { return m_port; }
     const GatewayConfig &config() const { return m_config; }
@@ -48,6 +59,13 @@ signals:
     // The upstream refused one of the pooled keys (401/402/403): requests go to the other
     // keys, this one waits for the user. reason never holds the key.
     void upstreamKeyDisabled(const QString &alias, const QString &reason);
+    // A virtual key's or billing tag's budget reached 80 %, ran out, or reset.
+    void budgetChanged(const tollgate::SpendTracker::Status &status);
+    // The upstream keys' health and recorded rate-limit headers, the pool's combined
+    // headroom, and the budgets' spend so far.
+    void keyStatus(const QList<tollgate::KeyPool::KeySnapshot> &upstream,
+                   const tollgate::KeyPool::Headroom &headroom,
+                   const QList<tollgate::SpendTracker::Status> &budgets);
 
 private:
     void onServerStarted(quint16 port);

@@ -8,7 +8,9 @@
 #include "upstream/ConnectionPool.h"
 #include "usage/UsageMetrics.h"
 
+#include "json/JsonScan.h"
 #include <QAbstractEventDispatcher>
+#include <QDateTime>
 #include <QTimer>
 #include <algorithm>
 
@@ -41,6 +43,39 @@ bool hasDotSegment(const QByteArray &path)
     return false;
 }
 
+// The models a request asks for: the body's "model", or each batch request's
+// params.model. Empty when the body names none (model lists, batch results).
+QStringList requestedModels(const HttpRequest &request)
+{
+    QStringList models;
+    if (request.body.isEmpty())
+        return models;
+    json::forEachMember(request.body, [&](std::string_view name, json::Member &member) {
+        if (name == "model") {
+            models.append(member.toString());
+        } else if (name == "requests" && member.type() == json::Member::Type::Array) {
+            member.forEachElement([&](json::Member &entry) {
+                entry.forEachMember([&](std::string_view field, json::Member &params) {
+                    if (field == "params") {
+                        params.forEachMember([&](std::string_view key, json::Member &value) {
+                            if (key == "model")
+                                models.append(value.toString());
+                            return key != "model";
+                        });
+                    }
+                    return true;
+                });
+                return true;
+            });
+        }
+        return true;
+    });
+    // A body that is not JSON or names no model: the key's list decides on "" (refused).
+    if (models.isEmpty() && request.method == "POST")
+        models.append(QString());
+    return models;
+}
+
 QByteArray pathOf(const QByteArray &target)
 {
     const qsizetype q = target.indexOf('?');
@@ -52,8 +87,11 @@ ProxyServer::ProxyServer(const GatewayConfig &config, QObject *parent)
     : QObject(parent)
     , m_config(config)
     , m_target(UpstreamTarget::fromUrl(config.upstream, config.upstreamCaFile))
-    , m_authenticator(config.virtualKeys, config.passthroughAuth)
+    , m_authenticator({}, config.passthroughAuth)
 {
+    setVirtualKeys(config.allVirtualKeys());
+    for (auto it = config.tagBudgets.begin(); it != config.tagBudgets.end(); ++it)
+        m_spend.setTagCaps(it.key(), it.value());
     m_limits.maxHeaderBytes = config.maxHeaderBytes;
     m_limits.maxBodyBytes = std::max(config.maxBodyBytes, config.maxBatchBodyBytes);
     m_limits.headerReadTimeoutMs = config.headerReadTimeoutMs;
@@ -76,16 +114,36 @@ void ProxyServer::start()
                            ? KeyPool::Strategy::LeastRecentlyLimited
                            : KeyPool::Strategy::RoundRobin);
     m_keys.setSessionAffinity(m_config.sessionAffinity);
-    RateLimiter::Limits limits;
-    limits.requestsPerMinute = m_config.requestsPerMinute;
-    limits.inputTokensPerMinute = m_config.inputTokensPerMinute;
-    limits.outputTokensPerMinute = m_config.outputTokensPerMinute;
-    limits.maxConcurrentStreams = m_config.maxConcurrentStreams;
-    m_limiter.setLimits(limits, monotonicUs());
     m_keys.setEventHandler([this](const KeyPool::Event &event) {
         if (event.kind == KeyPool::Event::Kind::Disabled)
             emit upstreamKeyDisabled(event.alias, event.reason);
     });
+    m_spend.setEventHandler(
+        [this](const SpendTracker::Status &status) { emit budgetChanged(status); });
+    // With budgets, nothing is forwarded before the spend so far is known: a budget used
+    // up before a restart stays used up.
+    if (m_waitsForSpend) {
+        m_isStarting = true;
+        return;
+    }
+    listen();
+}
+
+void ProxyServer::seedSpend(const SpendTotals &totals)
+{
+    if (!totals.error.isEmpty())
+        qWarning("tollgate: budgets count from now on: cannot read today's spend from the "
+                 "request log: %s",
+                 qPrintable(totals.error));
+    m_spend.seed(totals, QDateTime::currentMSecsSinceEpoch());
+    if (m_isStarting) {
+        m_isStarting = false;
+        listen();
+    }
+}
+
+void ProxyServer::listen()
+{
     m_server = new HttpListener(this);
     connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
     if (!m_server->listen(m_config.listenAddress, m_config.port, 1024)) {
@@ -163,8 +221,18 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const 
     if (method == "HEAD" || method == "OPTIONS" || !isApiPath(path))
         return decision;
     // Refuse a wrong key before reading a body of up to 256 MiB.
-    const ClientAuthenticator::Result auth = m_authenticator.authenticate(head.headers());
-    if (auth == ClientAuthenticator::Result::Missing) {
+    qsizetype keyIndex = -1;
+    const ClientAuthenticator::Result auth =
+        m_authenticator.authenticate(head.headers(), &keyIndex);
+    if (auth == ClientAuthenticator::Result::VirtualKey) {
+        const auto state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));
+        if (state && !state->key.isEnabled) {
+            decision.refuseStatus = 401;
+            decision.message = QStringLiteral("The Tollgate virtual key \"%1\" is disabled "
+                                              "(tollgate vkeys enable %1 turns it on)")
+                                   .arg(state->key.alias);
+        }
+    } else if (auth == ClientAuthenticator::Result::Missing) {
         decision.refuseStatus = 401;
         decision.message = QStringLiteral("No API key: set ANTHROPIC_API_KEY to a Tollgate "
                                           "virtual key");
@@ -226,26 +294,40 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
 
     if (holdForLedger(connection, request))
         return;
-    const ClientAuthenticator::Result auth = m_authenticator.authenticate(request.headers);
-    const bool isVirtualKey = auth == ClientAuthenticator::Result::VirtualKey;
-    if (isVirtualKey) {
-        // The key's own limits, before anything goes upstream.
-        const RateLimiter::Admission admission = m_limiter.admit(monotonicUs());
-        if (!admission.isAllowed()) {
+    qsizetype keyIndex = -1;
+    const ClientAuthenticator::Result auth =
+        m_authenticator.authenticate(request.headers, &keyIndex);
+    std::shared_ptr<VirtualKeyState> state;
+    if (auth == ClientAuthenticator::Result::VirtualKey)
+        state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));
+    // A request's x-tollgate-tag (Claude Code: ANTHROPIC_CUSTOM_HEADERS) overrides the
+    // key's tag.
+    const QByteArray requestTag =
+        request.headers.value(QByteArrayLiteral("x-tollgate-tag")).trimmed();
+    const QString tag = !requestTag.isEmpty() ? QString::fromUtf8(requestTag)
+        : state                               ? state->key.billingTag
+                                              : m_config.billingTag;
+    if (state && refuseVirtualKeyRequest(connection, request, *state, tag))
+        return;
+    if (!state && m_spend.hasCaps()) {
+        if (const auto refusal = m_spend.check(QStringLiteral("passthrough"), tag,
+                                               QDateTime::currentMSecsSinceEpoch())) {
             RequestRecord refused = newRecord(request.method, request.target, request.headers);
-            refused.virtualKeyAlias = QStringLiteral("default");
-            const RateLimiter::Reply reply = m_limiter.reply(admission, requestIdFor(refused));
+            refused.billingTag = tag;
+            refused.virtualKeyAlias = QStringLiteral("passthrough");
+            const RateLimiter::Reply reply =
+                refusal->guard.reply(refusal->verdict, requestIdFor(refused));
             emitLocalRecord(std::move(refused), reply.status, request.receivedAtUs,
-                            m_limiter.message(admission));
+                            refusal->guard.message(refusal->verdict));
             connection->sendResponse(reply.toHttpResponse(), false);
             return;
         }
     }
     RequestRecord record = newRecord(request.method, request.target, request.headers);
+    record.billingTag = tag;
     record.requestBytes = request.body.size();
     record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
-    record.virtualKeyAlias =
-        record.isPassthroughAuth ? QStringLiteral("passthrough") : QStringLiteral("default");
+    record.virtualKeyAlias = state ? state->key.alias : QStringLiteral("passthrough");
     Exchange::Context context;
     context.config = &m_config;
     context.target = &m_target;
@@ -254,8 +336,8 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     auto *exchange =
         new Exchange(connection, std::move(request), auth, std::move(record), context, this);
     m_exchanges.insert(connection, exchange);
-    if (isVirtualKey)
-        m_limitedExchanges.insert(exchange);
+    if (state)
+        m_limitedExchanges.insert(exchange, state);
     connect(exchange, &Exchange::finished, this, &ProxyServer::onExchangeFinished);
     exchange->start();
 }
@@ -367,6 +449,7 @@ RequestRecord ProxyServer::newRecord(const QByteArray &method, const QByteArray 
     record.userAgent = headers.value(QByteArrayLiteral("user-agent"));
     // A request's x-tollgate-tag (Claude Code: ANTHROPIC_CUSTOM_HEADERS) overrides the
     // key's tag.
+    // (handleRequest sets the virtual key's tag when the request has none.)
     const QByteArray tag = headers.value(QByteArrayLiteral("x-tollgate-tag")).trimmed();
     record.billingTag = tag.isEmpty() ? m_config.billingTag : QString::fromUtf8(tag);
     return record;
@@ -387,8 +470,8 @@ void ProxyServer::emitLocalRecord(RequestRecord record, int status, qint64 recei
 
 void ProxyServer::onExchangeFinished(Exchange *exchange, const RequestRecord &record)
 {
-    if (m_limitedExchanges.remove(exchange))
-        m_limiter.release();
+    if (const std::shared_ptr<VirtualKeyState> state = m_limitedExchanges.take(exchange))
+        state->limiter.release();
     if (m_exchanges.value(exchange->client()) == exchange)
         m_exchanges.remove(exchange->client());
     m_finishedExchanges.append(exchange);
@@ -421,12 +504,120 @@ void ProxyServer::deliverRecords()
 void ProxyServer::chargeUsage(const QList<RequestRecord> &records)
 {
     const qint64 now = monotonicUs();
+    const qint64 wallNow = QDateTime::currentMSecsSinceEpoch();
     for (const RequestRecord &record : records) {
-        if (record.virtualKeyAlias != QLatin1String("default") || !record.usage.hasUsage)
+        if (record.costPicoUsd)
+            m_spend.add(record.virtualKeyAlias, record.billingTag, *record.costPicoUsd,
+                        record.startedAt.toMSecsSinceEpoch(), wallNow);
+        if (!record.usage.hasUsage)
             continue;
-        m_limiter.charge(record.usage.inputTokens + record.usage.cacheWriteTokens(),
-                         record.usage.outputTokens, now);
+        const std::shared_ptr<VirtualKeyState> state = m_virtualKeys.value(record.virtualKeyAlias);
+        if (state)
+            state->limiter.charge(record.usage.inputTokens + record.usage.cacheWriteTokens(),
+                                  record.usage.outputTokens, now);
     }
+}
+
+bool ProxyServer::refuseVirtualKeyRequest(ClientConnection *connection, const HttpRequest &request,
+                                          VirtualKeyState &state, const QString &tag)
+{
+    const VirtualKey &key = state.key;
+    const auto refuse = [&](const QByteArray &response, int status, const QString &message) {
+        RequestRecord refused = newRecord(request.method, request.target, request.headers);
+        refused.virtualKeyAlias = key.alias;
+        refused.billingTag = tag;
+        emitLocalRecord(std::move(refused), status, request.receivedAtUs, message);
+        connection->sendResponse(response, false);
+        return true;
+    };
+    const auto requestId = [this]() -> QByteArray {
+        return QByteArrayLiteral("req_tg_") + QByteArray::number(m_nextId);
+    };
+    if (!key.isEnabled) {
+        const QString message =
+            QStringLiteral("The Tollgate virtual key \"%1\" is disabled").arg(key.alias);
+        return refuse(ErrorResponse::httpResponse(401, message, requestId(), false), 401, message);
+    }
+    if (!key.models.isEmpty()) {
+        const QStringList models = requestedModels(request);
+        for (const QString &model : models) {
+            if (key.allowsModel(model))
+                continue;
+            const QString message = model.isEmpty()
+                ? QStringLiteral("The Tollgate virtual key \"%1\" may use only the models %2; "
+                                 "this request names none")
+                      .arg(key.alias, key.models.join(QStringLiteral(", ")))
+                : QStringLiteral("The Tollgate virtual key \"%1\" may not use the model "
+                                 "%2 (allowed: %3)")
+                      .arg(key.alias, model.left(200), key.models.join(QStringLiteral(", ")));
+            return refuse(ErrorResponse::httpResponse(403, message, requestId(), false), 403,
+                          message);
+        }
+    }
+    if (const auto refusal = m_spend.check(key.alias, tag, QDateTime::currentMSecsSinceEpoch())) {
+        const RateLimiter::Reply reply = refusal->guard.reply(refusal->verdict, requestId());
+        return refuse(reply.toHttpResponse(), reply.status,
+                      refusal->guard.message(refusal->verdict));
+    }
+    const RateLimiter::Admission admission = state.limiter.admit(monotonicUs());
+    if (!admission.isAllowed()) {
+        const RateLimiter::Reply reply = state.limiter.reply(admission, requestId());
+        return refuse(reply.toHttpResponse(), reply.status, state.limiter.message(admission));
+    }
+    return false;
+}
+
+void ProxyServer::setVirtualKeys(const QList<VirtualKey> &keys)
+{
+    QHash<QString, std::shared_ptr<VirtualKeyState>> states;
+    QList<QByteArray> credentials;
+    QList<QString> aliases;
+    const qint64 now = monotonicUs();
+    for (const VirtualKey &key : keys) {
+        std::shared_ptr<VirtualKeyState> state = states.value(key.alias);
+        if (!state) {
+            state = m_virtualKeys.value(key.alias);
+            if (!state)
+                state = std::make_shared<VirtualKeyState>();
+            state->key = key;
+            state->key.secret.clear(); // the authenticator holds the secrets
+            state->limiter.setLimits(key.limits, now);
+            states.insert(key.alias, state);
+            m_spend.setKeyCaps(key.alias, key.budget);
+        }
+        credentials.append(key.secret);
+        aliases.append(key.alias);
+    }
+    for (auto it = m_virtualKeys.cbegin(); it != m_virtualKeys.cend(); ++it) {
+        if (!states.contains(it.key()))
+            m_spend.setKeyCaps(it.key(), {});
+    }
+    m_virtualKeys = states;
+    m_credentialAliases = aliases;
+    m_authenticator = ClientAuthenticator(credentials, m_config.passthroughAuth);
+}
+
+void ProxyServer::addUpstreamKey(const QString &alias, const QByteArray &secret)
+{
+    if (!m_keys.replaceSecret(alias, secret))
+        m_keys.addKey(alias, secret);
+}
+
+void ProxyServer::removeUpstreamKey(const QString &alias)
+{
+    m_keys.removeKey(alias);
+}
+
+void ProxyServer::setUpstreamKeyEnabled(const QString &alias, bool isEnabled)
+{
+    m_keys.setEnabled(alias, isEnabled);
+}
+
+void ProxyServer::requestKeyStatus()
+{
+    const qint64 now = monotonicUs();
+    emit keyStatus(m_keys.snapshot(now), m_keys.headroom(now),
+                   m_spend.status(QDateTime::currentMSecsSinceEpoch()));
 }
 
 void ProxyServer::connectionClosed(ClientConnection *connection)

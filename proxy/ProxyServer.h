@@ -6,6 +6,8 @@
 #include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
 #include "keys/RateLimiter.h"
+#include "keys/SpendTracker.h"
+#include "keys/VirtualKey.h"
 #include "upstream/KeyPool.h"
 #include "upstream/UpstreamTarget.h"
 
@@ -44,11 +46,25 @@ public:
         m_backlog = std::move(backlog);
     }
 
+    // Set before start() when budgets are on: start() then waits for seedSpend().
+    void setWaitsForSpend(bool waits) { m_waitsForSpend = waits; }
+
     void start();
     void stop();
-    // Books the tokens of accounted requests against the virtual key's limits (called,
-    // queued, from the ledger thread once usage is known).
+    // Books the tokens and cost of accounted requests against their virtual key's limits
+    // and budgets (called, queued, from the ledger thread once usage is known).
     void chargeUsage(const QList<tollgate::RequestRecord> &records);
+    // What the request log held of this day and month when the gateway started.
+    void seedSpend(const tollgate::SpendTotals &totals);
+    // Replaces the virtual keys (settings changed, a key was made, rotated or removed):
+    // a key that keeps its alias keeps its buckets and streams in flight.
+    void setVirtualKeys(const QList<tollgate::VirtualKey> &keys);
+    // Upstream keys at run time (the window's Keys page).
+    void addUpstreamKey(const QString &alias, const QByteArray &secret);
+    void removeUpstreamKey(const QString &alias);
+    void setUpstreamKeyEnabled(const QString &alias, bool isEnabled);
+    // Answers with keyStatus().
+    void requestKeyStatus();
 
 signals:
     void started(quint16 port);
@@ -60,6 +76,11 @@ signals:
     // The upstream refused a key (401/402/403): it stays out of the pool until the user
     // acts. reason is the vendor's error message or type, never the key.
     void upstreamKeyDisabled(const QString &alias, const QString &reason);
+    // A budget changed level: 80 % spent, used up, or reset at a new day or month.
+    void budgetChanged(const tollgate::SpendTracker::Status &status);
+    void keyStatus(const QList<tollgate::KeyPool::KeySnapshot> &upstream,
+                   const tollgate::KeyPool::Headroom &headroom,
+                   const QList<tollgate::SpendTracker::Status> &budgets);
 
 private:
     ClientConnection::HeadDecision checkHead(ClientConnection *connection,
@@ -69,7 +90,19 @@ private:
                               const QString &message) override;
     void connectionClosed(ClientConnection *connection) override;
 
+    // A virtual key's settings and its request buckets; credentials of one alias share it.
+    struct VirtualKeyState
+    {
+        VirtualKey key;
+        RateLimiter limiter;
+    };
+
+    void listen();
     void onAccepted(qintptr descriptor);
+    // The first reason this virtual-key request may not go upstream, answered; false when
+    // it may (its stream slot is then taken).
+    bool refuseVirtualKeyRequest(ClientConnection *connection, const HttpRequest &request,
+                                 VirtualKeyState &state, const QString &tag);
     void onExchangeFinished(Exchange *exchange, const RequestRecord &record);
     void sweep();
     void addRecord(const RequestRecord &record);
@@ -98,8 +131,13 @@ private:
     HttpListener *m_server = nullptr;
     ConnectionPool *m_pool = nullptr;
     KeyPool m_keys;
-    RateLimiter m_limiter; // the virtual key's requests
-    QSet<Exchange *> m_limitedExchanges; // hold a stream slot of m_limiter
+    QList<QString> m_credentialAliases; // the alias of each credential m_authenticator knows
+    QHash<QString, std::shared_ptr<VirtualKeyState>> m_virtualKeys; // by alias
+    // Exchanges holding a stream slot of their key's limiter.
+    QHash<Exchange *, std::shared_ptr<VirtualKeyState>> m_limitedExchanges;
+    SpendTracker m_spend;
+    bool m_waitsForSpend = false;
+    bool m_isStarting = false; // start() called, waiting for seedSpend()
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_recordTimer = nullptr;
     QTimer *m_holdTimer = nullptr; // polls the backlog while requests are held

@@ -12,10 +12,13 @@
 #include <QSaveFile>
 #include <QSet>
 #include <QStandardPaths>
+#include <cmath>
 
 namespace tollgate {
 
 namespace {
+constexpr double kPicoPerUsd = 1e12;
+
 const QSet<QString> &knownKeys()
 {
     static const QSet<QString> keys = {
@@ -37,6 +40,9 @@ const QSet<QString> &knownKeys()
         QStringLiteral("key_strategy"),
         QStringLiteral("session_affinity"),
         QStringLiteral("limits"),
+        QStringLiteral("budget"),
+        QStringLiteral("tag_budgets"),
+        QStringLiteral("virtual_keys"),
     };
     return keys;
 }
@@ -213,6 +219,99 @@ bool applyPrices(Reader &reader, const QJsonObject &root, GatewayConfig *config)
     config->priceOverrides = merged;
     return true;
 }
+// A "limits" object: requests_per_minute, input_tokens_per_minute,
+// output_tokens_per_minute, concurrent_streams. Keys it lacks keep limits' values.
+bool readLimits(Reader &reader, const QString &key, RateLimiter::Limits *limits)
+{
+    QJsonObject object;
+    if (!reader.object(key, &object))
+        return false;
+    Reader limitReader = reader.nested(object, key);
+    if (!limitReader.checkKeys(
+            {QStringLiteral("requests_per_minute"), QStringLiteral("input_tokens_per_minute"),
+             QStringLiteral("output_tokens_per_minute"), QStringLiteral("concurrent_streams")}))
+        return false;
+    double rpm = double(limits->requestsPerMinute);
+    double itpm = double(limits->inputTokensPerMinute);
+    double otpm = double(limits->outputTokensPerMinute);
+    double streams = limits->maxConcurrentStreams;
+    if (!limitReader.number(QStringLiteral("requests_per_minute"), 0, 1e9, &rpm)
+        || !limitReader.number(QStringLiteral("input_tokens_per_minute"), 0, 1e9, &itpm)
+        || !limitReader.number(QStringLiteral("output_tokens_per_minute"), 0, 1e9, &otpm)
+        || !limitReader.number(QStringLiteral("concurrent_streams"), 0, 100'000, &streams))
+        return false;
+    limits->requestsPerMinute = qint64(rpm);
+    limits->inputTokensPerMinute = qint64(itpm);
+    limits->outputTokensPerMinute = qint64(otpm);
+    limits->maxConcurrentStreams = int(streams);
+    return true;
+}
+
+// A "budget" object: daily_usd and monthly_usd caps (0 or absent: no cap).
+bool readBudget(Reader &reader, const QString &key, BudgetGuard::Caps *caps)
+{
+    QJsonObject object;
+    if (!reader.object(key, &object))
+        return false;
+    Reader budgetReader = reader.nested(object, key);
+    if (!budgetReader.checkKeys({QStringLiteral("daily_usd"), QStringLiteral("monthly_usd")}))
+        return false;
+    double daily = double(caps->dailyPicoUsd) / kPicoPerUsd;
+    double monthly = double(caps->monthlyPicoUsd) / kPicoPerUsd;
+    if (!budgetReader.number(QStringLiteral("daily_usd"), 0, 1e6, &daily)
+        || !budgetReader.number(QStringLiteral("monthly_usd"), 0, 1e6, &monthly))
+        return false;
+    caps->dailyPicoUsd = qint64(std::llround(daily * kPicoPerUsd));
+    caps->monthlyPicoUsd = qint64(std::llround(monthly * kPicoPerUsd));
+    return true;
+}
+
+// "virtual_keys": {"alias": {"billing_tag", "models", "limits", "budget", "enabled"}}.
+bool applyVirtualKeys(Reader &reader, const QJsonObject &root, GatewayConfig *config)
+{
+    QJsonObject keys;
+    if (!reader.object(QStringLiteral("virtual_keys"), &keys))
+        return false;
+    if (!root.contains(QLatin1String("virtual_keys")))
+        return true;
+    config->namedVirtualKeys.clear();
+    Reader keysReader = reader.nested(keys, QStringLiteral("virtual_keys"));
+    for (auto it = keys.begin(); it != keys.end(); ++it) {
+        const QString &alias = it.key();
+        if (const QString problem = VirtualKey::aliasProblem(alias); !problem.isEmpty())
+            return reader.fail(QStringLiteral("virtual_keys"), problem);
+        QJsonObject entry;
+        if (!keysReader.object(alias, &entry))
+            return false;
+        Reader entryReader = keysReader.nested(entry, alias);
+        if (!entryReader.checkKeys({QStringLiteral("billing_tag"), QStringLiteral("models"),
+                                    QStringLiteral("limits"), QStringLiteral("budget"),
+                                    QStringLiteral("enabled")}))
+            return false;
+        VirtualKey key;
+        key.alias = alias;
+        if (!entryReader.string(QStringLiteral("billing_tag"), &key.billingTag)
+            || !entryReader.boolean(QStringLiteral("enabled"), &key.isEnabled)
+            || !readLimits(entryReader, QStringLiteral("limits"), &key.limits)
+            || !readBudget(entryReader, QStringLiteral("budget"), &key.budget))
+            return false;
+        const QJsonValue models = entry.value(QLatin1String("models"));
+        if (!models.isUndefined()) {
+            if (!models.isArray())
+                return entryReader.fail(QStringLiteral("models"),
+                                        QStringLiteral("must be an array of model patterns"));
+            for (const QJsonValue &model : models.toArray()) {
+                if (!model.isString() || model.toString().isEmpty())
+                    return entryReader.fail(QStringLiteral("models"),
+                                            QStringLiteral("must hold non-empty strings"));
+                key.models.append(model.toString());
+            }
+        }
+        config->namedVirtualKeys.append(key);
+    }
+    return true;
+}
+
 // "upstream_keys": aliases of keys in the keychain; "key_strategy"; "session_affinity".
 bool applyKeys(Reader &reader, const QJsonObject &root, GatewayConfig *config)
 {
@@ -247,28 +346,35 @@ bool applyKeys(Reader &reader, const QJsonObject &root, GatewayConfig *config)
                            QStringLiteral("must be \"round-robin\" or \"least-recently-limited\""));
     if (!reader.boolean(QStringLiteral("session_affinity"), &config->sessionAffinity))
         return false;
-    QJsonObject limits;
-    if (!reader.object(QStringLiteral("limits"), &limits))
+    RateLimiter::Limits limits;
+    limits.requestsPerMinute = config->requestsPerMinute;
+    limits.inputTokensPerMinute = config->inputTokensPerMinute;
+    limits.outputTokensPerMinute = config->outputTokensPerMinute;
+    limits.maxConcurrentStreams = config->maxConcurrentStreams;
+    if (!readLimits(reader, QStringLiteral("limits"), &limits))
         return false;
-    Reader limitReader = reader.nested(limits, QStringLiteral("limits"));
-    if (!limitReader.checkKeys(
-            {QStringLiteral("requests_per_minute"), QStringLiteral("input_tokens_per_minute"),
-             QStringLiteral("output_tokens_per_minute"), QStringLiteral("concurrent_streams")}))
+    config->requestsPerMinute = limits.requestsPerMinute;
+    config->inputTokensPerMinute = limits.inputTokensPerMinute;
+    config->outputTokensPerMinute = limits.outputTokensPerMinute;
+    config->maxConcurrentStreams = limits.maxConcurrentStreams;
+    if (!readBudget(reader, QStringLiteral("budget"), &config->budget))
         return false;
-    double rpm = double(config->requestsPerMinute);
-    double itpm = double(config->inputTokensPerMinute);
-    double otpm = double(config->outputTokensPerMinute);
-    double streams = config->maxConcurrentStreams;
-    if (!limitReader.number(QStringLiteral("requests_per_minute"), 0, 1e9, &rpm)
-        || !limitReader.number(QStringLiteral("input_tokens_per_minute"), 0, 1e9, &itpm)
-        || !limitReader.number(QStringLiteral("output_tokens_per_minute"), 0, 1e9, &otpm)
-        || !limitReader.number(QStringLiteral("concurrent_streams"), 0, 100'000, &streams))
+    QJsonObject tagBudgets;
+    if (!reader.object(QStringLiteral("tag_budgets"), &tagBudgets))
         return false;
-    config->requestsPerMinute = qint64(rpm);
-    config->inputTokensPerMinute = qint64(itpm);
-    config->outputTokensPerMinute = qint64(otpm);
-    config->maxConcurrentStreams = int(streams);
-    return true;
+    if (root.contains(QLatin1String("tag_budgets")))
+        config->tagBudgets.clear();
+    Reader tagReader = reader.nested(tagBudgets, QStringLiteral("tag_budgets"));
+    for (auto it = tagBudgets.begin(); it != tagBudgets.end(); ++it) {
+        if (it.key().isEmpty() || it.key().size() > 200)
+            return reader.fail(QStringLiteral("tag_budgets"),
+                               QStringLiteral("needs billing tags of 1 to 200 characters"));
+        BudgetGuard::Caps caps;
+        if (!readBudget(tagReader, it.key(), &caps))
+            return false;
+        config->tagBudgets.insert(it.key(), caps);
+    }
+    return applyVirtualKeys(reader, root, config);
 }
 
 } // namespace
@@ -363,6 +469,41 @@ bool ConfigFile::apply(const QByteArray &json, const QString &source, GatewayCon
     if (!ok)
         *error = QStringLiteral("%1: %2").arg(source, problem);
     return ok;
+}
+
+QJsonObject ConfigFile::virtualKeyJson(const VirtualKey &key)
+{
+    QJsonObject entry;
+    if (!key.billingTag.isEmpty())
+        entry.insert(QStringLiteral("billing_tag"), key.billingTag);
+    if (!key.models.isEmpty())
+        entry.insert(QStringLiteral("models"), QJsonArray::fromStringList(key.models));
+    entry.insert(
+        QStringLiteral("limits"),
+        QJsonObject {
+            {QStringLiteral("requests_per_minute"), double(key.limits.requestsPerMinute)},
+            {QStringLiteral("input_tokens_per_minute"), double(key.limits.inputTokensPerMinute)},
+            {QStringLiteral("output_tokens_per_minute"), double(key.limits.outputTokensPerMinute)},
+            {QStringLiteral("concurrent_streams"), key.limits.maxConcurrentStreams},
+        });
+    QJsonObject budget;
+    if (key.budget.dailyPicoUsd > 0)
+        budget.insert(QStringLiteral("daily_usd"), double(key.budget.dailyPicoUsd) / kPicoPerUsd);
+    if (key.budget.monthlyPicoUsd > 0)
+        budget.insert(QStringLiteral("monthly_usd"),
+                      double(key.budget.monthlyPicoUsd) / kPicoPerUsd);
+    if (!budget.isEmpty())
+        entry.insert(QStringLiteral("budget"), budget);
+    entry.insert(QStringLiteral("enabled"), key.isEnabled);
+    return entry;
+}
+
+QJsonObject ConfigFile::virtualKeysJson(const QList<VirtualKey> &keys)
+{
+    QJsonObject object;
+    for (const VirtualKey &key : keys)
+        object.insert(key.alias, virtualKeyJson(key));
+    return object;
 }
 
 bool ConfigFile::parseDatabase(const QString &text, std::optional<StoreConfig> *store,

@@ -23,8 +23,19 @@ namespace tollgate {
 //     "prices_file": "/path/my-prices.json",
 //     "prices": {"my-model": {"input": "3", "output": "15"}},
 //     "upstream_keys": ["work", "ci"], "key_strategy": "round-robin",
-//     "session_affinity": false
+//     "session_affinity": false,
+//     "limits": {"requests_per_minute": 300, "input_tokens_per_minute": 0,
+//                "output_tokens_per_minute": 0, "concurrent_streams": 0},
+//     "budget": {"daily_usd": 20, "monthly_usd": 400},
+//     "tag_budgets": {"team-a": {"daily_usd": 50, "monthly_usd": 1000}},
+//     "virtual_keys": {"alice": {"billing_tag": "team-a", "models": ["claude-*"],
+//                                "limits": {...}, "budget": {...}, "enabled": true}}
 //   }
+//
+// "limits" and "budget" belong to the default virtual key (the key file's or
+// --virtual-key); each of "virtual_keys" has its own (its secret is in the keychain,
+// `tollgate vkeys add ALIAS` makes one). "tag_budgets" caps the spend of a billing tag
+// over every key that uses it.
 //
 // "upstream_keys" are aliases: the keys themselves are in the OS keychain (`tollgate keys
 // add ALIAS` puts them there and lists the alias here).
@@ -59,6 +70,11 @@ public:
     // The file's JSON object as it stands, for an editor that shows and changes it. A
     // missing file gives an empty object; a file that is not a JSON object is an error.
     static bool read(const QString &path, QJsonObject *settings, QString *error);
+
+    // A virtual key's entry of "virtual_keys" (everything but the secret), as apply() reads
+    // it back; and the whole "virtual_keys" object for a list of keys.
+    static QJsonObject virtualKeyJson(const VirtualKey &key);
+    static QJsonObject virtualKeysJson(const QList<VirtualKey> &keys);
 
     // Writes changed settings back: each key of changes replaces that key of the file's
     // object (a null value removes it, so the default applies again); every other key is

@@ -21,11 +21,23 @@ QString GatewayConfig::validate() const
         if (QSslCertificate::fromPath(upstreamCaFile, QSsl::Pem).isEmpty())
             return QStringLiteral("no PEM certificate in %1").arg(upstreamCaFile);
     }
-    if (virtualKeys.isEmpty() && !passthroughAuth)
+    if (virtualKeys.isEmpty() && namedVirtualKeys.isEmpty() && !passthroughAuth)
         return QStringLiteral("no virtual key configured");
-    for (const QByteArray &key : virtualKeys) {
-        if (key.size() < 16)
+    QSet<QString> virtualAliases;
+    QSet<QByteArray> secrets;
+    for (const VirtualKey &key : allVirtualKeys()) {
+        if (key.alias != VirtualKey::kDefaultAlias) {
+            if (const QString problem = VirtualKey::aliasProblem(key.alias); !problem.isEmpty())
+                return QStringLiteral("virtual key alias: %1").arg(problem);
+            if (virtualAliases.contains(key.alias))
+                return QStringLiteral("two virtual keys are named \"%1\"").arg(key.alias);
+            virtualAliases.insert(key.alias);
+        }
+        if (key.secret.size() < 16)
             return QStringLiteral("virtual keys must be at least 16 characters");
+        if (secrets.contains(key.secret))
+            return QStringLiteral("two virtual keys have the same secret");
+        secrets.insert(key.secret);
     }
     if (connectTimeoutMs <= 0 || firstByteTimeoutMs <= 0 || idleTimeoutMs <= 0
         || headerReadTimeoutMs <= 0 || keepAliveTimeoutMs <= 0 || upstreamIdleTimeoutMs <= 0)
@@ -54,6 +66,42 @@ QString GatewayConfig::clientBaseUrl(quint16 port) const
     if (shown.protocol() == QAbstractSocket::IPv6Protocol)
         host = QLatin1Char('[') + host + QLatin1Char(']');
     return QStringLiteral("http://%1:%2").arg(host).arg(port);
+}
+
+QList<VirtualKey> GatewayConfig::allVirtualKeys() const
+{
+    QList<VirtualKey> keys;
+    for (const QByteArray &secret : virtualKeys) {
+        VirtualKey key;
+        key.alias = VirtualKey::kDefaultAlias;
+        key.secret = secret;
+        key.billingTag = billingTag;
+        key.limits.requestsPerMinute = requestsPerMinute;
+        key.limits.inputTokensPerMinute = inputTokensPerMinute;
+        key.limits.outputTokensPerMinute = outputTokensPerMinute;
+        key.limits.maxConcurrentStreams = maxConcurrentStreams;
+        key.budget = budget;
+        keys.append(key);
+    }
+    return keys + namedVirtualKeys;
+}
+
+bool GatewayConfig::hasBudgets() const
+{
+    const auto hasCap = [](const BudgetGuard::Caps &caps) {
+        return caps.dailyPicoUsd > 0 || caps.monthlyPicoUsd > 0;
+    };
+    if (hasCap(budget) && !virtualKeys.isEmpty())
+        return true;
+    for (const VirtualKey &key : namedVirtualKeys) {
+        if (hasCap(key.budget))
+            return true;
+    }
+    for (const BudgetGuard::Caps &caps : tagBudgets) {
+        if (hasCap(caps))
+            return true;
+    }
+    return false;
 }
 
 QList<UpstreamKey> GatewayConfig::allUpstreamKeys() const

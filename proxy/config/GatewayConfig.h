@@ -1,12 +1,14 @@
 #pragma once
 
 #include "keys/UpstreamKeySources.h"
+#include "keys/VirtualKey.h"
 #include "store/StoreConfig.h"
 
 #include <QByteArray>
 #include <QHostAddress>
 #include <QJsonObject>
 #include <QList>
+#include <QMap>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
@@ -39,14 +41,24 @@ struct GatewayConfig
     // addition to the system's (a corporate TLS proxy, a self-hosted vendor, tests).
     QString upstreamCaFile;
 
-    QList<QByteArray> virtualKeys; // credentials clients must present
-    // Limits of the virtual key's requests (never per source address); 0 turns one off.
+    // Credentials of the default virtual key (alias "default": the key file's or
+    // --virtual-key); clients must present one of these or of namedVirtualKeys.
+    QList<QByteArray> virtualKeys;
+    // Keys made with `tollgate vkeys` (settings "virtual_keys"), each with its own tag,
+    // models, limits and budget; the app reads their secrets into them at start.
+    QList<VirtualKey> namedVirtualKeys;
+    // Limits of the default virtual key's requests (never per source address); 0 turns one
+    // off.
     qint64 requestsPerMinute = 0;
     qint64 inputTokensPerMinute = 0; // input plus cache writes, as Anthropic counts them
     qint64 outputTokensPerMinute = 0;
     int maxConcurrentStreams = 0;
     bool passthroughAuth = false; // forward a non-virtual credential untouched
     QString billingTag; // the virtual key's billing tag (a request's x-tollgate-tag wins)
+    // Spend caps of the default virtual key ("budget") and of billing tags ("tag_budgets"),
+    // over every key that uses the tag; days and months in the local time zone.
+    BudgetGuard::Caps budget;
+    QMap<QString, BudgetGuard::Caps> tagBudgets;
 
     // Claude Code gives up after 300 s without a byte, so the upstream timeouts are
     // longer than that and never fire first.
@@ -78,6 +90,11 @@ struct GatewayConfig
     // The base URL clients set as ANTHROPIC_BASE_URL for this listener on port: a wildcard
     // listen address is shown as loopback, an IPv6 address in brackets.
     QString clientBaseUrl(quint16 port) const;
+    // The default key (limits, tag and budget from the fields above) when virtualKeys has
+    // any credential, then namedVirtualKeys.
+    QList<VirtualKey> allVirtualKeys() const;
+    // Whether any virtual key or billing tag has a spend cap.
+    bool hasBudgets() const;
     // upstreamKeys, with upstreamKey as "default" when set.
     QList<UpstreamKey> allUpstreamKeys() const;
 };

@@ -30,11 +30,13 @@ ClientAuthenticator::ClientAuthenticator(QList<QByteArray> virtualKeys, bool all
 {
 }
 
-bool ClientAuthenticator::isVirtualKey(const QByteArray &credential) const
+qsizetype ClientAuthenticator::indexOf(const QByteArray &credential) const
 {
-    bool found = false;
-    for (const QByteArray &key : m_virtualKeys)
-        found |= constantTimeEquals(credential, key);
+    qsizetype found = -1;
+    for (qsizetype i = 0; i < m_virtualKeys.size(); ++i) {
+        if (constantTimeEquals(credential, m_virtualKeys[i]) && found < 0)
+            found = i;
+    }
     return found;
 }
 
@@ -44,7 +46,8 @@ bool ClientAuthenticator::isCredentialHeader(const QByteArray &name)
         || HeaderList::nameEquals(name, "authorization");
 }
 
-ClientAuthenticator::Result ClientAuthenticator::authenticate(const HeaderList &headers) const
+ClientAuthenticator::Result ClientAuthenticator::authenticate(const HeaderList &headers,
+                                                              qsizetype *keyIndex) const
 {
     bool hasCredential = false;
     for (const HeaderList::Field &f : headers.fields()) {
@@ -57,8 +60,13 @@ ClientAuthenticator::Result ClientAuthenticator::authenticate(const HeaderList &
             continue;
         hasCredential = true;
         // Claude Code's apiKeyHelper puts the same key in both headers.
-        if (!credential.isEmpty() && isVirtualKey(credential))
+        if (credential.isEmpty())
+            continue;
+        if (const qsizetype index = indexOf(credential); index >= 0) {
+            if (keyIndex)
+                *keyIndex = index;
             return Result::VirtualKey;
+        }
     }
     if (!hasCredential)
         return Result::Missing;

@@ -22,8 +22,13 @@ public:
 
     ClientAuthenticator(QList<QByteArray> virtualKeys, bool allowPassthrough);
 
-    Result authenticate(const HeaderList &headers) const;
-    bool isVirtualKey(const QByteArray &credential) const;
+    // For Result::VirtualKey, *keyIndex (when given) is the position of the matching key in
+    // the list the authenticator was made with.
+    Result authenticate(const HeaderList &headers, qsizetype *keyIndex = nullptr) const;
+    // The position of credential among the virtual keys, or -1. Takes the same time
+    // wherever (and whether) it matches.
+    qsizetype indexOf(const QByteArray &credential) const;
+    bool isVirtualKey(const QByteArray &credential) const { return indexOf(credential) >= 0; }
 
     // True for the headers that carry a client credential.
     static bool isCredentialHeader(const QByteArray &name);

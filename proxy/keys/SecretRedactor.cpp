@@ -6,11 +6,13 @@ namespace tollgate {
 
 namespace {
 // Anthropic keys (sk-ant-api03-…, sk-ant-oat01-… subscription tokens, sk-ant-admin…),
-// OpenAI-style sk-… keys and Tollgate's own virtual keys.
+// OpenAI-style sk-… keys and Tollgate's own virtual keys (tg-local-… from the key file,
+// tg- and 43 base62 digits from `tollgate vkeys`).
 const QRegularExpression &keyPattern()
 {
     static const QRegularExpression pattern(
-        QStringLiteral("(?:sk-ant-[A-Za-z0-9]+-|sk-(?:proj-)?|tg-[a-z]+-)[A-Za-z0-9_\\-]{12,}"));
+        QStringLiteral("(?:sk-ant-[A-Za-z0-9]+-|sk-(?:proj-)?|tg-[a-z]+-)[A-Za-z0-9_\\-]{12,}"
+                       "|tg-[A-Za-z0-9]{32,}"));
     return pattern;
 }
 
@@ -37,7 +39,9 @@ qsizetype kindLength(const QByteArray &secret)
         return 8;
     if (secret.startsWith("sk-"))
         return 3;
-    return prefixWithWord("tg-", isLower);
+    if (const qsizetype n = prefixWithWord("tg-", isLower))
+        return n;
+    return secret.startsWith("tg-") ? 3 : 0;
 }
 } // namespace
 

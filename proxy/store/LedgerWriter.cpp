@@ -8,6 +8,7 @@
 #include <QDateTime>
 #include <QLoggingCategory>
 #include <QTimer>
+#include <limits>
 
 namespace tollgate {
 
@@ -40,10 +41,13 @@ void LedgerWriter::open()
     m_writeTimer = new QTimer(this);
     m_writeTimer->setSingleShot(true);
     connect(m_writeTimer, &QTimer::timeout, this, &LedgerWriter::onWriteTimer);
-    if (!m_settings.store)
+    if (!m_settings.store) {
+        loadSpend();
         return;
+    }
     m_store = std::make_unique<LedgerStore>(*m_settings.store);
     ensureOpen();
+    loadSpend();
     if (m_settings.retentionDays > 0) {
         m_retentionTimer = new QTimer(this);
         m_retentionTimer->setInterval(kRetentionCheckMs);
@@ -52,6 +56,56 @@ void LedgerWriter::open()
         // Cleanup runs in the background of this thread, after start-up has settled.
         QTimer::singleShot(2'000, this, &LedgerWriter::purgeExpired);
     }
+}
+
+void LedgerWriter::addSecrets(const QList<QByteArray> &secrets)
+{
+    m_settings.secrets.append(secrets);
+}
+
+void LedgerWriter::loadSpend()
+{
+    if (!m_settings.spendDayStartMs || !m_settings.spendMonthStartMs)
+        return;
+    SpendTotals totals;
+    totals.dayStartMs = *m_settings.spendDayStartMs;
+    totals.monthStartMs = *m_settings.spendMonthStartMs;
+    if (!m_store) {
+        emit spendLoaded(totals);
+        return;
+    }
+    if (!m_store->isOpen()) {
+        totals.error = QStringLiteral("the request log is not open");
+        emit spendLoaded(totals);
+        return;
+    }
+    // The month starts on or before the day; a row in both counts in both sums.
+    const qint64 end = std::numeric_limits<qint64>::max();
+    const struct
+    {
+        LedgerStore::Grouping by;
+        qint64 fromMs;
+        QHash<QString, SpendTotals::Spend> *sums;
+        bool isDay;
+    } queries[] = {
+        {LedgerStore::Grouping::Key, totals.monthStartMs, &totals.keys, false},
+        {LedgerStore::Grouping::Key, totals.dayStartMs, &totals.keys, true},
+        {LedgerStore::Grouping::Tag, totals.monthStartMs, &totals.tags, false},
+        {LedgerStore::Grouping::Tag, totals.dayStartMs, &totals.tags, true},
+    };
+    for (const auto &q : queries) {
+        QString error;
+        const QList<LedgerStore::Totals> rows = m_store->totals(q.fromMs, end, q.by, 0, -1, &error);
+        if (!error.isEmpty()) {
+            totals.error = error;
+            break;
+        }
+        for (const LedgerStore::Totals &row : rows) {
+            SpendTotals::Spend &spend = (*q.sums)[row.key];
+            (q.isDay ? spend.dayPicoUsd : spend.monthPicoUsd) = row.costPicoUsd;
+        }
+    }
+    emit spendLoaded(totals);
 }
 
 bool LedgerWriter::ensureOpen()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "RequestRecord.h"
+#include "keys/SpendTracker.h"
 #include "store/StoreConfig.h"
 #include "usage/PriceTable.h"
 
@@ -35,6 +36,10 @@ public:
         QList<QByteArray> secrets; // redacted from anything kept
         std::shared_ptr<UsageMetrics> metrics;
         std::shared_ptr<LedgerBacklog> backlog; // released as rows are written
+        // When set (budgets are on), open() sums the spend of the day and the month that
+        // start at these instants and answers with spendLoaded().
+        std::optional<qint64> spendDayStartMs;
+        std::optional<qint64> spendMonthStartMs;
     };
 
     explicit LedgerWriter(Settings settings, QObject *parent = nullptr);
@@ -43,6 +48,8 @@ public:
     // Queued calls from other threads.
     void open();
     void account(const QList<tollgate::RequestRecord> &records);
+    // Secrets added while running (a new key), redacted from then on.
+    void addSecrets(const QList<QByteArray> &secrets);
     // Writes everything pending now; answers with flushed().
     void flush();
 
@@ -53,9 +60,11 @@ signals:
     void storeFailed(const QString &error); // once per run of failures
     void storeRecovered();
     void flushed(qint64 unwrittenRows);
+    void spendLoaded(const tollgate::SpendTotals &totals);
 
 private:
     bool ensureOpen();
+    void loadSpend();
     bool writePending();
     void scheduleWrite();
     void onWriteTimer();

@@ -6,6 +6,7 @@
 #include <QCoreApplication>
 #include <QHash>
 #include <QList>
+#include <QMetaType>
 #include <QString>
 #include <QStringList>
 #include <array>
@@ -246,3 +247,6 @@ private:
 };
 
 } // namespace tollgate
+
+Q_DECLARE_METATYPE(tollgate::KeyPool::KeySnapshot)
+Q_DECLARE_METATYPE(tollgate::KeyPool::Headroom)
