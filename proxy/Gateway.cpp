@@ -111,7 +111,6 @@ void Gateway::start(const GatewayConfig &config)
     connect(m_ledger, &LedgerWriter::storeFailed, this, &Gateway::storeFailed);
     connect(m_ledger, &LedgerWriter::storeRecovered, this, &Gateway::storeRecovered);
     connect(m_ledger, &LedgerWriter::flushed, this, &Gateway::onLedgerFlushed);
-    QMetaObject::invokeMethod(m_ledger, &LedgerWriter::open, Qt::QueuedConnection);
 
 #ifdef TOLLGATE_HAVE_EPOLL_DISPATCHER
     // Owned by the thread, which deletes it when it finishes; a restart needs a new one.
@@ -136,6 +135,8 @@ void Gateway::start(const GatewayConfig &config)
     connect(m_server, &ProxyServer::requestsFinished, m_ledger, &LedgerWriter::account);
     // Queued to the proxy thread: token limits learn each response's usage.
     connect(m_ledger, &LedgerWriter::accounted, m_server, &ProxyServer::chargeUsage);
+    // Once everything it answers to is connected (spendLoaded above).
+    QMetaObject::invokeMethod(m_ledger, &LedgerWriter::open, Qt::QueuedConnection);
     QMetaObject::invokeMethod(m_server, &ProxyServer::start, Qt::QueuedConnection);
 }
 
