@@ -1,16 +1,29 @@
 #include "CommandLine.h"
 
 #include "config/ConfigFile.h"
+#include "keys/KeyStore.h"
 #include "keys/UpstreamKeySources.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>
 #include <QProcessEnvironment>
 #include <QRegularExpression>
+#include <algorithm>
+#include <cmath>
 
 namespace tollgate {
 
 namespace {
+// GatewayConfig::validate() refuses shorter virtual keys; the variable's check names the
+// alias instead.
+constexpr qsizetype kMinVirtualKeySize = 16;
+// The settings file's ranges ("limits", "budget" of a virtual key), checked here first so
+// the error names the option.
+constexpr qint64 kMaxPerMinute = RateLimiter::kMaxPerMinute;
+constexpr qint64 kMaxStreams = 100'000;
+constexpr double kMaxUsd = 1e6;
+constexpr double kPicoPerUsd = 1e12;
+
 bool parseSeconds(const QString &text, int *ms)
 {
     bool ok = false;
@@ -30,7 +43,238 @@ bool parseMiB(const QString &text, qint64 *bytes)
     *bytes = qint64(mib * 1024 * 1024);
     return true;
 }
+
+// A whole number from 0 to max: no minus, fraction or unit.
+std::optional<qint64> parseCount(const QString &text, qint64 max)
+{
+    bool ok = false;
+    const qint64 value = text.trimmed().toLongLong(&ok);
+    if (!ok || value < 0 || value > max)
+        return std::nullopt;
+    return value;
+}
+
+// Dollars (and cents) from 0 to kMaxUsd, as pico-USD.
+std::optional<qint64> parseUsd(const QString &text)
+{
+    bool ok = false;
+    const double usd = text.trimmed().toDouble(&ok);
+    if (!ok || !std::isfinite(usd) || usd < 0 || usd > kMaxUsd)
+        return std::nullopt;
+    return qint64(std::llround(usd * kPicoPerUsd));
+}
+
+// The options of `vkeys add` and `vkeys set`: what a named virtual key may do.
+struct VirtualKeyOptions
+{
+    QCommandLineOption tag {QStringLiteral("tag"),
+                            QStringLiteral("vkeys add/set: billing tag of the key's requests "
+                                           "(\"\" for none)."),
+                            QStringLiteral("tag")};
+    QCommandLineOption models {QStringLiteral("models"),
+                               QStringLiteral("vkeys add/set: the models the key may use, "
+                                              "comma-separated globs such as claude-haiku-* "
+                                              "(\"\" for every model)."),
+                               QStringLiteral("globs")};
+    QCommandLineOption rpm {QStringLiteral("rpm"),
+                            QStringLiteral("vkeys add/set: requests per minute (default %1; 0: "
+                                           "no limit).")
+                                .arg(RateLimiter::kDefaultRequestsPerMinute),
+                            QStringLiteral("N")};
+    QCommandLineOption itpm {QStringLiteral("itpm"),
+                             QStringLiteral("vkeys add/set: input tokens per minute (default 0: "
+                                            "no limit)."),
+                             QStringLiteral("N")};
+    QCommandLineOption otpm {QStringLiteral("otpm"),
+                             QStringLiteral("vkeys add/set: output tokens per minute (default 0: "
+                                            "no limit)."),
+                             QStringLiteral("N")};
+    QCommandLineOption streams {QStringLiteral("streams"),
+                                QStringLiteral("vkeys add/set: requests in flight at once "
+                                               "(default 0: no limit)."),
+                                QStringLiteral("N")};
+    QCommandLineOption dailyUsd {QStringLiteral("daily-usd"),
+                                 QStringLiteral("vkeys add/set: spend cap per day in USD "
+                                                "(default 0: no cap)."),
+                                 QStringLiteral("USD")};
+    QCommandLineOption monthlyUsd {QStringLiteral("monthly-usd"),
+                                   QStringLiteral("vkeys add/set: spend cap per month in USD "
+                                                  "(default 0: no cap)."),
+                                   QStringLiteral("USD")};
+    QCommandLineOption disabled {QStringLiteral("disabled"),
+                                 QStringLiteral("vkeys add/set: refuse the key's requests (401) "
+                                                "until it is enabled.")};
+    QCommandLineOption enable {QStringLiteral("enable"),
+                               QStringLiteral("vkeys set: accept the key's requests again.")};
+    QCommandLineOption disable {QStringLiteral("disable"),
+                                QStringLiteral("vkeys set: the same as --disabled.")};
+
+    QList<QCommandLineOption> all() const
+    {
+        return {tag,      models,     rpm,      itpm,   otpm,   streams,
+                dailyUsd, monthlyUsd, disabled, enable, disable};
+    }
+
+    bool isAnySet(const QCommandLineParser &parser) const
+    {
+        const QList<QCommandLineOption> options = all();
+        return std::any_of(options.begin(), options.end(),
+                           [&](const QCommandLineOption &o) { return parser.isSet(o); });
+    }
+
+    // Reads the options given into changes; returns what is wrong, or an empty string.
+    QString read(const QCommandLineParser &parser, CommandLine::VirtualKeyChanges *changes) const
+    {
+        if (parser.isSet(tag)) {
+            const QString value = parser.value(tag).trimmed();
+            if (value.size() > 200)
+                return QStringLiteral("--tag takes at most 200 characters");
+            changes->billingTag = value;
+        }
+        if (parser.isSet(models)) {
+            QStringList globs;
+            const QString value = parser.value(models).trimmed();
+            if (!value.isEmpty()) {
+                for (const QString &glob : value.split(u',')) {
+                    if (glob.trimmed().isEmpty())
+                        return QStringLiteral("--models takes comma-separated model globs "
+                                              "such as claude-haiku-*,claude-sonnet-* with "
+                                              "none empty");
+                    globs.append(glob.trimmed());
+                }
+            }
+            changes->models = globs;
+        }
+        const struct
+        {
+            const QCommandLineOption &option;
+            qint64 max;
+            std::optional<qint64> *value;
+        } counts[] = {{rpm, kMaxPerMinute, &changes->requestsPerMinute},
+                      {itpm, kMaxPerMinute, &changes->inputTokensPerMinute},
+                      {otpm, kMaxPerMinute, &changes->outputTokensPerMinute}};
+        for (const auto &c : counts) {
+            if (!parser.isSet(c.option))
+                continue;
+            *c.value = parseCount(parser.value(c.option), c.max);
+            if (!*c.value)
+                return QStringLiteral("--%1 must be a whole number from 0 (no limit) to %2")
+                    .arg(c.option.names().first())
+                    .arg(c.max);
+        }
+        if (parser.isSet(streams)) {
+            const std::optional<qint64> value = parseCount(parser.value(streams), kMaxStreams);
+            if (!value)
+                return QStringLiteral("--streams must be a whole number from 0 (no limit) to %1")
+                    .arg(kMaxStreams);
+            changes->maxConcurrentStreams = int(*value);
+        }
+        const struct
+        {
+            const QCommandLineOption &option;
+            std::optional<qint64> *value;
+        } caps[] = {{dailyUsd, &changes->dailyPicoUsd}, {monthlyUsd, &changes->monthlyPicoUsd}};
+        for (const auto &c : caps) {
+            if (!parser.isSet(c.option))
+                continue;
+            *c.value = parseUsd(parser.value(c.option));
+            if (!*c.value)
+                return QStringLiteral("--%1 must be an amount in USD from 0 (no cap) to %2, "
+                                      "e.g. 25 or 7.50")
+                    .arg(c.option.names().first())
+                    .arg(qint64(kMaxUsd));
+        }
+        const bool isDisabled = parser.isSet(disabled) || parser.isSet(disable);
+        if (isDisabled && parser.isSet(enable))
+            return QStringLiteral("--enable and --disable contradict each other");
+        if (isDisabled || parser.isSet(enable))
+            changes->isEnabled = !isDisabled;
+        return QString();
+    }
+};
+
+// TOLLGATE_VIRTUAL_KEYS: alias=secret pairs; errors name the entry and alias, never a secret.
+QList<UpstreamKey> readEnvironmentVirtualKeys(const QProcessEnvironment &environment,
+                                              QString *error)
+{
+    const QString variable(CommandLine::kVirtualKeysVariable);
+    if (!environment.contains(variable))
+        return {};
+    QList<UpstreamKey> keys = UpstreamKeySources::parseList(
+        environment.value(variable).toUtf8(), error, CommandLine::kVirtualKeysVariable);
+    for (const UpstreamKey &key : keys) {
+        if (key.secret.size() < kMinVirtualKeySize) {
+            *error = QStringLiteral("%1: the secret of the virtual key %2 is shorter than %3 "
+                                    "characters")
+                         .arg(variable, KeyStore::quotedAlias(key.alias))
+                         .arg(kMinVirtualKeySize);
+            return {};
+        }
+    }
+    return keys;
+}
+
+// `vkeys ACTION [ALIAS]`: the action and alias into result (enable and disable with their
+// change), or an error; the number of positional arguments the action takes.
+qsizetype parseVirtualKeysCommand(const QStringList &positional, CommandLine *result)
+{
+    result->keysAction = positional.value(1);
+    static const QStringList withAlias = {QStringLiteral("add"),    QStringLiteral("remove"),
+                                          QStringLiteral("rotate"), QStringLiteral("set"),
+                                          QStringLiteral("enable"), QStringLiteral("disable")};
+    if (result->keysAction == QLatin1String("list"))
+        return 2;
+    // enable and disable are set --enable and set --disable.
+    if (result->keysAction == QLatin1String("enable"))
+        result->virtualKeyChanges.isEnabled = true;
+    else if (result->keysAction == QLatin1String("disable"))
+        result->virtualKeyChanges.isEnabled = false;
+    if (withAlias.contains(result->keysAction)) {
+        result->keysAlias = positional.value(2);
+        if (result->keysAlias.isEmpty())
+            result->error = QStringLiteral("vkeys %1 needs an alias, e.g. vkeys %1 alice")
+                                .arg(result->keysAction);
+        return 3;
+    }
+    result->error = QStringLiteral("vkeys takes add ALIAS, list, remove ALIAS, rotate ALIAS, "
+                                   "set ALIAS, enable ALIAS or disable ALIAS");
+    return 2;
+}
+
+// The options of vkeys add and set, which belong to them alone; returns what is wrong.
+QString readVirtualKeyOptions(const QCommandLineParser &parser, const VirtualKeyOptions &options,
+                              const QCommandLineOption &billingTag, CommandLine *result)
+{
+    const bool isAdd = result->keysAction == QLatin1String("add");
+    const bool isSet = result->keysAction == QLatin1String("set");
+    if (result->command != CommandLine::Command::VirtualKeys || !(isAdd || isSet)) {
+        if (options.isAnySet(parser))
+            return QStringLiteral("--tag, --models, --rpm, --itpm, --otpm, --streams, "
+                                  "--daily-usd, --monthly-usd, --disabled, --enable and "
+                                  "--disable belong to the vkeys add and vkeys set commands");
+        return QString();
+    }
+    if (parser.isSet(billingTag))
+        return QStringLiteral("vkeys %1 takes --tag for the key's billing tag (--billing-tag "
+                              "is the default key's)")
+            .arg(result->keysAction);
+    if (const QString problem = options.read(parser, &result->virtualKeyChanges);
+        !problem.isEmpty())
+        return problem;
+    if (isSet && result->virtualKeyChanges.isEmpty())
+        return QStringLiteral("vkeys set needs something to change: --tag, --models, --rpm, "
+                              "--itpm, --otpm, --streams, --daily-usd, --monthly-usd, --enable "
+                              "or --disable");
+    return QString();
+}
 } // namespace
+
+bool CommandLine::VirtualKeyChanges::isEmpty() const
+{
+    return !billingTag && !models && !requestsPerMinute && !inputTokensPerMinute
+        && !outputTokensPerMinute && !maxConcurrentStreams && !dailyPicoUsd && !monthlyPicoUsd
+        && !isEnabled;
+}
 
 CommandLine CommandLine::parse(const QStringList &arguments)
 {
@@ -41,11 +285,25 @@ CommandLine CommandLine::parse(const QStringList &arguments)
                        "  tollgate [options]                    run the gateway\n"
                        "  tollgate report --since 7d --by day   print totals from the "
                        "request log\n"
-                       "  tollgate export --since 7d --format csv|jsonl [--output FILE]\n\n"
-                       "Environment: TOLLGATE_UPSTREAM_KEY holds the upstream API key."));
-    parser.addPositionalArgument(QStringLiteral("command"),
-                                 QStringLiteral("report or export (default: run the gateway)."),
-                                 QStringLiteral("[command]"));
+                       "  tollgate export --since 7d --format csv|jsonl [--output FILE]\n"
+                       "  tollgate keys add|list|remove|test [ALIAS]\n"
+                       "                                        upstream API keys in the OS "
+                       "keychain\n"
+                       "  tollgate vkeys add|rotate ALIAS       make a virtual key for a "
+                       "client; prints its secret once\n"
+                       "  tollgate vkeys set ALIAS [--tag ...]  change its tag, models, "
+                       "limits, budget\n"
+                       "  tollgate vkeys list | remove|enable|disable ALIAS\n\n"
+                       "Environment:\n"
+                       "  TOLLGATE_UPSTREAM_KEY=KEY             the upstream API key\n"
+                       "  TOLLGATE_UPSTREAM_KEYS=alias=key,...  several upstream keys, pooled\n"
+                       "  TOLLGATE_VIRTUAL_KEYS=alias=secret,...\n"
+                       "                                        secrets of vkeys keys on a "
+                       "server without a keychain"));
+    parser.addPositionalArgument(
+        QStringLiteral("command"),
+        QStringLiteral("report, export, keys or vkeys (default: run the gateway)."),
+        QStringLiteral("[command]"));
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
     const QCommandLineOption headless(QStringLiteral("headless"),
@@ -171,6 +429,8 @@ CommandLine CommandLine::parse(const QStringList &arguments)
                        by,
                        format,
                        output});
+    const VirtualKeyOptions virtualKeyOptions;
+    parser.addOptions(virtualKeyOptions.all());
 
     if (!parser.parse(arguments)) {
         result.error = parser.errorText();
@@ -206,16 +466,27 @@ CommandLine CommandLine::parse(const QStringList &arguments)
                                               "test ALIAS (the key itself is read from "
                                               "standard input, never from the command line)");
             }
+        } else if (positional.first() == QLatin1String("vkeys")) {
+            result.command = Command::VirtualKeys;
+            expected = parseVirtualKeysCommand(positional, &result);
         } else {
             result.error = QStringLiteral("unknown command: %1").arg(positional.first());
         }
         if (result.error.isEmpty() && positional.size() > expected) {
             // Never echo it: it may be a key pasted where it does not belong.
-            result.error = result.command == Command::Keys
-                ? QStringLiteral("too many arguments: keys %1 reads the key from standard "
-                                 "input, never from the command line")
-                      .arg(result.keysAction)
-                : QStringLiteral("unexpected argument: %1").arg(positional.at(expected));
+            if (result.command == Command::Keys)
+                result.error = QStringLiteral("too many arguments: keys %1 reads the key from "
+                                              "standard input, never from the command line")
+                                   .arg(result.keysAction);
+            else if (result.command == Command::VirtualKeys)
+                result.error = QStringLiteral("too many arguments: vkeys %1 takes %2")
+                                   .arg(result.keysAction,
+                                        expected == 2 ? QStringLiteral("no alias")
+                                                      : QStringLiteral("one alias (Tollgate "
+                                                                       "makes the secret itself)"));
+            else
+                result.error =
+                    QStringLiteral("unexpected argument: %1").arg(positional.at(expected));
         }
         if (!result.error.isEmpty())
             return result;
@@ -314,6 +585,12 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         result.error = keyError;
         return result;
     }
+    result.environmentVirtualKeys =
+        readEnvironmentVirtualKeys(QProcessEnvironment::systemEnvironment(), &keyError);
+    if (!keyError.isEmpty()) {
+        result.error = keyError;
+        return result;
+    }
     if (parser.isSet(sessionAffinity))
         config.sessionAffinity = true;
 
@@ -350,6 +627,7 @@ CommandLine CommandLine::parse(const QStringList &arguments)
                                       "the report and export commands");
         return result;
     }
+    result.error = readVirtualKeyOptions(parser, virtualKeyOptions, billingTag, &result);
     return result;
 }
 

@@ -5,6 +5,7 @@
 #include "LedgerCommand.h"
 #include "SignalWatcher.h"
 #include "ThreadPriority.h"
+#include "VirtualKeysCommand.h"
 #include "keys/VirtualKeyFile.h"
 
 #include <QCoreApplication>
@@ -31,15 +32,16 @@ void setApplicationNames()
 }
 
 #ifdef TOLLGATE_HAVE_GUI
-// The window is for a desktop session: not with --headless, not for the report and export
-// commands or --help/--version (they print and exit), and not without a display to show
-// it on. This is decided before the application object exists, since QApplication needs a
-// display and QCoreApplication cannot show a window.
+// The window is for a desktop session: not with --headless, not for the report, export,
+// keys and vkeys commands or --help/--version (they print and exit), and not without a
+// display to show it on. This is decided before the application object exists, since
+// QApplication needs a display and QCoreApplication cannot show a window.
 bool wantsWindow(int argc, char *argv[])
 {
     for (int i = 1; i < argc; ++i) {
-        for (const char *consoleOnly : {"--headless", "-headless", "report", "export", "keys",
-                                        "--help", "-h", "-?", "--help-all", "--version", "-v"}) {
+        for (const char *consoleOnly :
+             {"--headless", "-headless", "report", "export", "keys", "vkeys", "--help", "-h", "-?",
+              "--help-all", "--version", "-v"}) {
             if (std::strcmp(argv[i], consoleOnly) == 0)
                 return false;
         }
@@ -54,7 +56,7 @@ bool wantsWindow(int argc, char *argv[])
 #endif
 
 // Parses the command line; returns an exit code when the process is done (help, version,
-// an error, report/export), else -1 with cli ready to serve.
+// an error, a command such as report or vkeys), else -1 with cli ready to serve.
 int prepare(CommandLine *cli)
 {
     *cli = CommandLine::parse(QCoreApplication::arguments());
@@ -72,9 +74,12 @@ int prepare(CommandLine *cli)
     }
     if (cli->command == CommandLine::Command::Keys)
         return KeysCommand::run(*cli);
+    if (cli->command == CommandLine::Command::VirtualKeys)
+        return VirtualKeysCommand::run(*cli);
     if (cli->command != CommandLine::Command::Serve)
         return LedgerCommand::run(*cli);
-    if (!KeysCommand::loadKeychainKeys(&cli->config))
+    if (!KeysCommand::loadKeychainKeys(&cli->config)
+        || !VirtualKeysCommand::loadSecrets(&cli->config, cli->environmentVirtualKeys))
         return 1;
     if (!cli->hasExplicitVirtualKey) {
         VirtualKeyFile keyFile(VirtualKeyFile::defaultPath());

@@ -427,6 +427,16 @@ QByteArray ProxyServer::requestRefused(ClientConnection *, const HttpParser &hea
                                        const QString &message)
 {
     RequestRecord record = newRecord(head.method(), head.target(), head.headers());
+    // A refused virtual key (disabled) is still named in the log, with its tag.
+    qsizetype keyIndex = -1;
+    if (m_authenticator.authenticate(head.headers(), &keyIndex)
+        == ClientAuthenticator::Result::VirtualKey) {
+        if (const auto state = m_virtualKeys.value(m_credentialAliases.value(keyIndex))) {
+            record.virtualKeyAlias = state->key.alias;
+            if (head.headers().value(QByteArrayLiteral("x-tollgate-tag")).trimmed().isEmpty())
+                record.billingTag = state->key.billingTag;
+        }
+    }
     const QByteArray requestId = requestIdFor(record);
     emitLocalRecord(std::move(record), status, monotonicUs(), message);
     return requestId;

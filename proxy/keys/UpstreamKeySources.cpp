@@ -183,10 +183,11 @@ std::optional<QByteArray> readPrivateFile(const QString &path, QString *error)
 
 } // namespace
 
-QList<UpstreamKey> UpstreamKeySources::parseList(const QByteArray &value, QString *error)
+QList<UpstreamKey> UpstreamKeySources::parseList(const QByteArray &value, QString *error,
+                                                 QLatin1StringView variable)
 {
-    const auto fail = [error](const QString &problem) {
-        setError(error, QStringLiteral("%1: %2").arg(kListVariable, problem));
+    const auto fail = [error, variable](const QString &problem) {
+        setError(error, QStringLiteral("%1: %2").arg(variable, problem));
         return QList<UpstreamKey> {};
     };
     if (value.trimmed().isEmpty())

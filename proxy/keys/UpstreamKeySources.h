@@ -33,8 +33,11 @@ public:
     static constexpr QLatin1StringView kSingleVariable {"TOLLGATE_UPSTREAM_KEY"};
     static constexpr qint64 kMaxFileSize = 1024 * 1024;
 
-    // "alias=key, alias=key": spaces around either side are ignored.
-    static QList<UpstreamKey> parseList(const QByteArray &value, QString *error);
+    // "alias=key, alias=key": spaces around either side are ignored. variable names the
+    // source in errors; the same form gives virtual keys their secrets
+    // (TOLLGATE_VIRTUAL_KEYS), with the alias a pair's key goes by.
+    static QList<UpstreamKey> parseList(const QByteArray &value, QString *error,
+                                        QLatin1StringView variable = kListVariable);
     // A bare key, under the alias "default".
     static QList<UpstreamKey> parseSingle(const QByteArray &value, QString *error);
     // One alias=key per line; blank lines and lines starting with '#' are skipped. On Unix

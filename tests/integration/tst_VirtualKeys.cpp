@@ -180,7 +180,7 @@ void tst_VirtualKeys::keyOnlyReachesItsModels()
 void tst_VirtualKeys::disabledKeyIsRefusedBeforeItsBody()
 {
     GatewayConfig c = config();
-    VirtualKey off = key(QStringLiteral("old-laptop"), kAlice);
+    VirtualKey off = key(QStringLiteral("old-laptop"), kAlice, QStringLiteral("laptops"));
     off.isEnabled = false;
     c.namedVirtualKeys = {off};
     QVERIFY(m_gateway->start(c));
@@ -197,6 +197,11 @@ void tst_VirtualKeys::disabledKeyIsRefusedBeforeItsBody()
              response.body.constData());
     QVERIFY(!response.body.contains(kAlice));
     QCOMPARE(m_mock->requests().size(), 0);
+    // The log names the refused key and its tag.
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().status, 401);
+    QCOMPARE(m_gateway->records().first().virtualKeyAlias, QStringLiteral("old-laptop"));
+    QCOMPARE(m_gateway->records().first().billingTag, QStringLiteral("laptops"));
 }
 
 void tst_VirtualKeys::budgetWarnsAtEightyPercentAndStopsAtTheCap()
