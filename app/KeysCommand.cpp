@@ -2,18 +2,14 @@
 
 #include "config/ConfigFile.h"
 #include "keys/KeyStore.h"
+#include "keys/KeyTester.h"
 #include "keys/SecretRedactor.h"
 
 #include <QCoreApplication>
 #include <QEventLoop>
 #include <QFile>
 #include <QJsonArray>
-#include <QJsonDocument>
 #include <QJsonObject>
-#include <QNetworkAccessManager>
-#include <QNetworkReply>
-#include <QSslConfiguration>
-#include <QTimer>
 #include <cstdio>
 
 #ifndef _WIN32
@@ -25,7 +21,6 @@ namespace tollgate {
 
 namespace {
 constexpr qint64 kMaxKeyBytes = 4096;
-constexpr int kTestTimeoutMs = 30'000;
 
 void printError(const QString &text)
 {
@@ -247,61 +242,26 @@ int KeysCommand::test(const CommandLine &cli)
                        .arg(KeyStore::quotedAlias(cli.keysAlias)));
         return 1;
     }
-    // The cheapest authenticated call: count_tokens is free and bills nothing.
-    QUrl url = cli.config.upstream;
-    QString path = url.path();
-    if (path.endsWith(u'/'))
-        path.chop(1);
-    url.setPath(path + QStringLiteral("/v1/messages/count_tokens"));
-    QNetworkRequest request(url);
-    request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
-    request.setRawHeader("x-api-key", found->secret);
-    request.setRawHeader("anthropic-version", "2023-06-01");
-    request.setTransferTimeout(kTestTimeoutMs);
-    if (!cli.config.upstreamCaFile.isEmpty()) {
-        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-        tls.addCaCertificates(cli.config.upstreamCaFile);
-        request.setSslConfiguration(tls);
-    }
-    QNetworkAccessManager network;
-    QNetworkReply *reply =
-        network.post(request,
-                     QByteArrayLiteral(R"({"model":"claude-haiku-4-5","messages":[{"role":"user",)"
-                                       R"("content":"ping"}]})"));
+    KeyTester tester;
+    tester.setUpstream(cli.config.upstream, cli.config.upstreamCaFile);
+    KeyTester::Result result;
     QEventLoop loop;
-    QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    QObject::connect(&tester, &KeyTester::finished, &loop, [&](const KeyTester::Result &answer) {
+        result = answer;
+        loop.quit();
+    });
+    tester.test(found->alias, found->secret);
     loop.exec();
-    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    const QByteArray body = reply->readAll();
-    const QString quoted = KeyStore::quotedAlias(found->alias);
-    if (status == 0) {
-        printError(QStringLiteral("cannot reach %1 to test %2: %3")
-                       .arg(url.host(), quoted, reply->errorString()));
-        delete reply;
-        return 1;
-    }
-    delete reply;
-    const QJsonObject errorObject =
-        QJsonDocument::fromJson(body).object().value(QLatin1String("error")).toObject();
-    const QString message = errorObject.value(QLatin1String("message")).toString();
-    if (status == 200) {
-        printOut(QStringLiteral("%1 works: %2 accepted it (count_tokens answered 200)")
-                     .arg(quoted, url.host()));
+    if (result.works()) {
+        printOut(result.text());
         return 0;
     }
-    if (status == 401 || status == 403) {
-        printError(QStringLiteral("%1 was rejected by %2 (%3%4): replace it with `tollgate keys "
-                                  "add %5`")
-                       .arg(quoted, url.host())
-                       .arg(status)
-                       .arg(message.isEmpty() ? QString() : QStringLiteral(", ") + message)
-                       .arg(found->alias));
+    if (result.verdict == KeyTester::Result::Verdict::Rejected) {
+        printError(QStringLiteral("%1: replace it with `tollgate keys add %2`")
+                       .arg(result.text(), found->alias));
         return 1;
     }
-    printError(QStringLiteral("%1: %2 answered %3%4")
-                   .arg(quoted, url.host())
-                   .arg(status)
-                   .arg(message.isEmpty() ? QString() : QStringLiteral(" (") + message + u')'));
+    printError(result.text());
     return 1;
 }
 

@@ -61,6 +61,7 @@ DesktopApp::DesktopApp(const GatewayConfig &config, DesktopSettings *settings, Q
                                       "until it is replaced.")
                                        .arg(reason));
             });
+    connect(&m_gateway, &Gateway::budgetChanged, this, &DesktopApp::onBudgetChanged);
     connect(&m_gateway, &Gateway::storeFailed, this, [this](const QString &error) {
         m_window->setRequestLogStatus(tr("Request log: cannot write: %1 (retrying)").arg(error));
     });
@@ -200,6 +201,64 @@ void DesktopApp::setBudgetWarning(const QString &warning)
     setTrayState(state);
 }
 
+void DesktopApp::updateKeys(const GatewayConfig &keys)
+{
+    m_config.upstreamKeys = keys.upstreamKeys;
+    m_config.keychainKeys = keys.keychainKeys;
+    // Only keys whose secret is known: one without could never be presented, and the
+    // gateway refuses to start with it.
+    m_config.namedVirtualKeys.clear();
+    for (const VirtualKey &key : keys.namedVirtualKeys) {
+        if (!key.secret.isEmpty())
+            m_config.namedVirtualKeys.append(key);
+    }
+}
+
+void DesktopApp::onBudgetChanged(const SpendTracker::Status &status)
+{
+    const bool isKey = status.kind == SpendTracker::Kind::VirtualKey;
+    const QString id = (isKey ? QStringLiteral("key:") : QStringLiteral("tag:")) + status.name;
+    const BudgetGuard::Level level = status.verdict.level;
+    if (level == BudgetGuard::Level::Ok) {
+        // A new day or month: no news, but the warning goes.
+        m_budgetWarnings.remove(id);
+        showBudgetWarnings();
+        return;
+    }
+    m_budgetWarnings.insert(id, status);
+    showBudgetWarnings();
+    const QString notice = id + QLatin1Char(' ') + QString::number(int(level)) + QLatin1Char(' ')
+        + QString::number(status.verdict.resetsAt.toMSecsSinceEpoch());
+    if (m_notifiedBudgets.contains(notice))
+        return;
+    m_notifiedBudgets.insert(notice);
+    const QString subject =
+        isKey ? tr("key \"%1\"").arg(status.name) : tr("billing tag \"%1\"").arg(status.name);
+    if (level == BudgetGuard::Level::Exhausted)
+        m_notifier->notify(Notifier::Kind::Error, tr("Budget used up: %1").arg(subject),
+                           status.message + QLatin1Char(' ')
+                               + tr("Its requests are refused until then."));
+    else
+        m_notifier->notify(Notifier::Kind::Warning, tr("Budget almost used up: %1").arg(subject),
+                           status.message);
+}
+
+void DesktopApp::showBudgetWarnings()
+{
+    // The budget that ran out first, else the first at 80 %; the Keys page lists them all.
+    QString warning;
+    for (const SpendTracker::Status &status : std::as_const(m_budgetWarnings)) {
+        if (warning.isEmpty() || status.verdict.level == BudgetGuard::Level::Exhausted)
+            warning = status.message;
+        if (status.verdict.level == BudgetGuard::Level::Exhausted)
+            break;
+    }
+    if (m_budgetWarnings.size() > 1)
+        warning +=
+            QLatin1Char(' ') + tr("(%1 budgets at 80 % or more)").arg(m_budgetWarnings.size());
+    setBudgetWarning(warning);
+}
+
 QString DesktopApp::setupCommands() const
 {
     const quint16 port = m_gateway.isRunning() ? m_gateway.port() : m_config.port;
@@ -249,7 +308,10 @@ void DesktopApp::onStartFailed(const QString &error)
 
 void DesktopApp::onStopped()
 {
+    // The next run counts afresh from the request log and reports its levels again.
+    m_budgetWarnings.clear();
     TrayState state = m_trayState;
+    state.setBudgetWarning({});
     state.setProxy(TrayState::Proxy::Off);
     state.setPort(m_config.port);
     setTrayState(state);

@@ -6,8 +6,10 @@
 #include "TrayState.h"
 
 #include <QIcon>
+#include <QMap>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QTimer>
 #include <memory>
 
@@ -21,8 +23,10 @@ class TrayController;
 // log reader, the tray, the notifier and the main window, and wires them together. It
 // starts the proxy at launch, toggles it from the tray, keeps today's cost for the tray
 // (the log's total at start plus each finished request) and tells the user about errors.
-// Pages written elsewhere (Dashboard, Sessions, Requests, Settings) are plugged in with
-// addPage().
+// Budgets that reach 80 % or run out are notified once per budget, level and period, and
+// turn the tray icon to its warning look while any is at 80 % or more.
+// Pages written elsewhere (Dashboard, Sessions, Requests, Keys, Settings) are plugged in
+// with addPage().
 class DesktopApp : public QObject
 {
     Q_OBJECT
@@ -54,6 +58,11 @@ public:
     // A budget close to its limit turns the tray icon to warning; empty clears it.
     void setBudgetWarning(const QString &warning);
 
+    // Takes the keys of keys (upstream keys with their secrets, the keychain's aliases, the
+    // named virtual keys) without a restart: the Keys page changed them in the running
+    // gateway already, and a later restart must keep them.
+    void updateKeys(const GatewayConfig &keys);
+
     // "export ANTHROPIC_BASE_URL=http://127.0.0.1:8787\nexport ANTHROPIC_API_KEY=tg-local-…"
     QString setupCommands() const;
 
@@ -80,6 +89,8 @@ private:
     void onStartFailed(const QString &error);
     void onStopped();
     void onRequestFinished(const RequestRecord &record);
+    void onBudgetChanged(const SpendTracker::Status &status);
+    void showBudgetWarnings();
     void onTrayAvailabilityChanged(bool isAvailable);
     void queryToday();
     void rollOverDay();
@@ -94,6 +105,10 @@ private:
     TrayController *m_tray = nullptr;
     std::unique_ptr<MainWindow> m_window; // a widget cannot be this QObject's child
     TrayState m_trayState;
+    // Budgets at 80 % or more in this run, by kind and name: their messages.
+    QMap<QString, SpendTracker::Status> m_budgetWarnings;
+    // Budget, level and period already notified: a restart re-reports every level.
+    QSet<QString> m_notifiedBudgets;
     QTimer m_midnightTimer;
     QTimer m_quitTimer;
     qint64 m_dayStartMs = 0;

@@ -5,6 +5,8 @@
 #include "DashboardPage.h"
 #include "DesktopApp.h"
 #include "DesktopSettings.h"
+#include "KeyImportOffer.h"
+#include "KeysPage.h"
 #include "MainWindow.h"
 #include "RequestsPage.h"
 #include "SessionsPage.h"
@@ -14,6 +16,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QPointer>
+#include <QTimer>
 
 namespace tollgate {
 
@@ -32,18 +35,33 @@ QString baseUrlOf(DesktopApp &app)
         host = QStringLiteral("127.0.0.1");
     return QStringLiteral("http://%1:%2").arg(host).arg(port);
 }
+
+// The settings file holds no secrets: a reloaded config keeps the named virtual keys'
+// secrets the running one has, by alias.
+void keepVirtualKeySecrets(const GatewayConfig &from, GatewayConfig *to)
+{
+    for (VirtualKey &key : to->namedVirtualKeys) {
+        for (const VirtualKey &known : from.namedVirtualKeys) {
+            if (known.alias == key.alias)
+                key.secret = known.secret;
+        }
+    }
+}
 } // namespace
 
-void DesktopPages::install(DesktopApp &app, const QString &configPath)
+void DesktopPages::install(DesktopApp &app, const QString &configPath,
+                           const QString &keychainService)
 {
     Gateway *gateway = app.gateway();
     LedgerReader *reader = app.ledgerReader();
     app.addPage(QStringLiteral("dashboard"), tr("Dashboard"), new DashboardPage(gateway, reader));
     app.addPage(QStringLiteral("sessions"), tr("Sessions"), new SessionsPage(gateway, reader));
     app.addPage(QStringLiteral("requests"), tr("Requests"), new RequestsPage(gateway, reader));
-    app.addPlaceholderPage(QStringLiteral("keys"), tr("Keys"),
-                           tr("Upstream keys in the system keychain, the pooled key budget "
-                              "with failover, and per-key limits will be managed here."));
+    auto *keysPage = new KeysPage(gateway, reader, configPath, keychainService);
+    keysPage->setConfig(app.config());
+    app.addPage(QStringLiteral("keys"), tr("Keys"), keysPage);
+    QObject::connect(keysPage, &KeysPage::keysChanged, &app,
+                     [&app, keysPage] { app.updateKeys(keysPage->config()); });
     app.addPlaceholderPage(QStringLiteral("routes"), tr("Routes"),
                            tr("Routing by model to other vendors will be configured here."));
 
@@ -57,13 +75,27 @@ void DesktopPages::install(DesktopApp &app, const QString &configPath)
     options.setStartMinimised = [settings](bool enabled) { settings->setStartMinimised(enabled); };
     auto *settingsPage = new SettingsPage(configPath, options);
     app.addPage(QStringLiteral("settings"), tr("Settings"), settingsPage);
-    QObject::connect(settingsPage, &SettingsPage::settingsSaved, &app, [&app, configPath] {
-        GatewayConfig config = app.config();
-        QString error;
-        if (ConfigFile::load(configPath, false, &config, &error))
-            app.applyConfig(config);
-        else
-            app.mainWindow()->showNotice(error);
+    QObject::connect(settingsPage, &SettingsPage::settingsSaved, &app,
+                     [&app, configPath, keysPage] {
+                         GatewayConfig config = app.config();
+                         QString error;
+                         if (!ConfigFile::load(configPath, false, &config, &error)) {
+                             app.mainWindow()->showNotice(error);
+                             return;
+                         }
+                         keepVirtualKeySecrets(keysPage->config(), &config);
+                         keysPage->setConfig(config);
+                         // A key without its secret could never be presented, and the
+                         // gateway would refuse to start with it.
+                         config.namedVirtualKeys.removeIf(
+                             [](const VirtualKey &key) { return key.secret.isEmpty(); });
+                         app.applyConfig(config);
+                     });
+
+    // Once the window is up (start() follows install()): a question before it would have
+    // no window to belong to.
+    QTimer::singleShot(0, &app, [&app, keysPage = QPointer<KeysPage>(keysPage)] {
+        KeyImportOffer::offer(app.config(), app.settings(), keysPage, app.mainWindow());
     });
 
     QObject::connect(&app, &DesktopApp::configureClaudeCodeRequested, &app, [&app] {

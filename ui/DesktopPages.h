@@ -6,14 +6,17 @@ namespace tollgate {
 
 class DesktopApp;
 
-// Puts the window's pages into a DesktopApp: Dashboard, Sessions, Requests, the Keys and
-// Routes entries (their pages come with key management and routing), Settings; and opens
-// the Configure Claude Code dialog from the tray. configPath is the settings file the
-// Settings page edits.
+// Puts the window's pages into a DesktopApp: Dashboard, Sessions, Requests, Keys, the
+// Routes entry (its page comes with routing), Settings; opens the Configure Claude Code
+// dialog from the tray; and, on a first start without upstream keys, offers to import
+// ANTHROPIC_API_KEY (KeyImportOffer). configPath is the settings file the Settings and
+// Keys pages edit; keychainService the keychain service the Keys page uses (tests pass a
+// throwaway one).
 class DesktopPages
 {
 public:
-    static void install(DesktopApp &app, const QString &configPath);
+    static void install(DesktopApp &app, const QString &configPath,
+                        const QString &keychainService = QStringLiteral("Tollgate"));
 };
 
 } // namespace tollgate

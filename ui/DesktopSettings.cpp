@@ -7,6 +7,7 @@ namespace tollgate {
 namespace {
 const QString kStartMinimised = QStringLiteral("startup/start_minimised");
 const QString kStartProxy = QStringLiteral("startup/start_proxy");
+const QString kKeyImportOffered = QStringLiteral("startup/key_import_offered");
 const QString kGeometry = QStringLiteral("window/geometry");
 const QString kState = QStringLiteral("window/state");
 const QString kPage = QStringLiteral("window/page");
@@ -77,6 +78,16 @@ void DesktopSettings::setStartProxyAtLaunch(bool start)
         return;
     m_settings.setValue(kStartProxy, start);
     emit changed();
+}
+
+bool DesktopSettings::hasOfferedKeyImport() const
+{
+    return m_settings.value(kKeyImportOffered, false).toBool();
+}
+
+void DesktopSettings::setOfferedKeyImport(bool offered)
+{
+    m_settings.setValue(kKeyImportOffered, offered);
 }
 
 QByteArray DesktopSettings::windowGeometry() const

@@ -44,6 +44,11 @@ public:
     bool startProxyAtLaunch() const;
     void setStartProxyAtLaunch(bool start);
 
+    // Whether the first start already offered to import ANTHROPIC_API_KEY into the keychain
+    // (KeyImportOffer): the question is asked once, whatever the answer.
+    bool hasOfferedKeyImport() const;
+    void setOfferedKeyImport(bool offered);
+
     // Remembered window state (MainWindow).
     QByteArray windowGeometry() const;
     QByteArray windowState() const;

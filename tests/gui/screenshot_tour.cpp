@@ -10,6 +10,7 @@
 #include "keys/VirtualKeyFile.h"
 
 #include <QApplication>
+#include <QDateTime>
 #include <QDir>
 #include <QMenu>
 #include <QScreen>
@@ -23,6 +24,23 @@ using namespace tollgate::test;
 
 namespace {
 const QByteArray kVirtualKey = "tg-local-5c1d2b7e9f004a6c8e3b1d2f4a6c8e0b1d3f5a7c9e1b3d5f";
+// A named virtual key with a tag, models, limits and a budget, for the Keys page.
+const QByteArray kAcmeKey = "tg-acme-7Hq2LmX9pR4tV8wY1zB6nC3dF5gJ0kS";
+
+// The rate limits Anthropic reports with every answer, for the Keys page's headroom.
+void addRateLimits(MockResponse &response, int requestsRemaining)
+{
+    const QByteArray reset =
+        QDateTime::currentDateTimeUtc().addSecs(40).toString(Qt::ISODate).toLatin1();
+    response.headers.emplaceBack("anthropic-ratelimit-requests-limit", "4000");
+    response.headers.emplaceBack("anthropic-ratelimit-requests-remaining",
+                                 QByteArray::number(requestsRemaining));
+    response.headers.emplaceBack("anthropic-ratelimit-requests-reset", reset);
+    response.headers.emplaceBack("anthropic-ratelimit-tokens-limit", "2000000");
+    response.headers.emplaceBack("anthropic-ratelimit-tokens-remaining",
+                                 QByteArray::number(1'960'000 - requestsRemaining * 10));
+    response.headers.emplaceBack("anthropic-ratelimit-tokens-reset", reset);
+}
 
 bool save(const QPixmap &pixmap, const QString &path)
 {
@@ -46,11 +64,13 @@ void sendTraffic(quint16 port, MockUpstream &mock)
     std::vector<std::unique_ptr<TestClient>> clients;
     for (int i = 0; i < 36; ++i) {
         const QByteArray model = models[i % models.size()];
-        mock.enqueue(MockUpstream::messageStream(model, 4));
+        MockResponse response = MockUpstream::messageStream(model, 4);
+        addRateLimits(response, 3990 - i);
+        mock.enqueue(response);
         auto client = std::make_unique<TestClient>();
         client->connectTo(port);
         client->send("POST", "/v1/messages?beta=true",
-                     {{"x-api-key", kVirtualKey},
+                     {{"x-api-key", i % 3 == 1 ? kAcmeKey : kVirtualKey},
                       {"anthropic-version", "2023-06-01"},
                       {"x-claude-code-session-id", sessions[i % sessions.size()]},
                       {"x-tollgate-tag", tags[i % tags.size()]},
@@ -98,8 +118,17 @@ int main(int argc, char *argv[])
     GatewayConfig config;
     config.port = 0;
     config.upstream = QUrl(QString::fromLatin1(mock.baseUrl()));
-    config.upstreamKey = "sk-ant-api03-screenshot-tour-key";
+    config.upstreamKeys = {{QStringLiteral("personal"), "sk-ant-api03-screenshot-tour-Ab3x"},
+                           {QStringLiteral("team"), "sk-ant-api03-screenshot-tour-Q7mz"}};
     config.virtualKeys = {kVirtualKey};
+    VirtualKey acme;
+    acme.alias = QStringLiteral("acme-ci");
+    acme.secret = kAcmeKey;
+    acme.billingTag = QStringLiteral("client-acme");
+    acme.models = {QStringLiteral("claude-sonnet-*"), QStringLiteral("claude-haiku-*")};
+    acme.limits.maxConcurrentStreams = 4;
+    acme.budget.dailyPicoUsd = 20'000'000'000'000; // $20
+    config.namedVirtualKeys = {acme};
     config.store = StoreConfig::sqlite(data.filePath(QStringLiteral("requests.sqlite")));
 
     DesktopApp desktop(config);

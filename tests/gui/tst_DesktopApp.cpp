@@ -70,6 +70,7 @@ private slots:
     void todaysCostStartsFromTheRequestLog();
     void rejectedUpstreamKeyNotifiesOnceAndTurnsTheIconToError();
     void takenPortNotifiesAndShowsTheError();
+    void budgetNotifiesAtEightyAndAtAHundredPercentOnly();
     void copiesTheSetupCommands();
     void withoutATrayTheWindowStaysAndSaysSo();
     void startsMinimisedOnlyWithATray();
@@ -354,6 +355,50 @@ void tst_DesktopApp::takenPortNotifiesAndShowsTheError()
     occupant.close();
     tray->toggleAction()->trigger();
     QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
+}
+
+void tst_DesktopApp::budgetNotifiesAtEightyAndAtAHundredPercentOnly()
+{
+    startApp([](GatewayConfig &config) { config.budget.dailyPicoUsd = 70 * kDollar / 100; });
+    QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
+    QSignalSpy notified(m_app->notifier(), &Notifier::notified);
+    const QByteArray body = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":64,\"messages\":[]}";
+
+    // $0.60 of $0.70: past 80 %.
+    m_mock->enqueue(sixtyCentAnswer());
+    QCOMPARE(post(body).status, 200);
+    QTRY_COMPARE(notified.count(), 1);
+    QCOMPARE(notified.at(0).at(0).value<Notifier::Kind>(), Notifier::Kind::Warning);
+    QCOMPARE(notified.at(0).at(1).toString(),
+             QStringLiteral("Budget almost used up: key \"default\""));
+    QVERIFY2(notified.at(0).at(2).toString().startsWith(QStringLiteral(
+                 "85 % of the daily budget of $0.70 for virtual key \"default\" is spent")),
+             qPrintable(notified.at(0).at(2).toString()));
+    TrayController *tray = m_app->tray();
+    QTRY_VERIFY(tray->currentIconPath().contains(QStringLiteral("tray-warning-")));
+    QVERIFY(tray->trayIcon()->toolTip().contains(QStringLiteral("85 % of the daily budget")));
+
+    // $1.20: used up. The next request is refused, with no third notice.
+    m_mock->enqueue(sixtyCentAnswer());
+    QCOMPARE(post(body).status, 200);
+    QTRY_COMPARE(notified.count(), 2);
+    QCOMPARE(notified.at(1).at(0).value<Notifier::Kind>(), Notifier::Kind::Error);
+    QCOMPARE(notified.at(1).at(1).toString(), QStringLiteral("Budget used up: key \"default\""));
+    QVERIFY(notified.at(1).at(2).toString().startsWith(
+        QStringLiteral("The daily budget of $0.70 for virtual key \"default\" is used up ($1.20 "
+                       "spent)")));
+    QTRY_VERIFY(tray->trayIcon()->toolTip().contains(QStringLiteral("is used up")));
+    QCOMPARE(post(body).status, 429);
+    QVERIFY(tray->currentIconPath().contains(QStringLiteral("tray-warning-")));
+
+    // A restart reads the spend back from the log: the look comes back, the notice does not.
+    m_app->stopProxy();
+    QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::Off);
+    m_app->startProxy();
+    QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
+    QTRY_VERIFY(tray->currentIconPath().contains(QStringLiteral("tray-warning-")));
+    QCOMPARE(post(body).status, 429);
+    QCOMPARE(notified.count(), 2);
 }
 
 void tst_DesktopApp::copiesTheSetupCommands()
