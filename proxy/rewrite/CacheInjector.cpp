@@ -1,0 +1,353 @@
+#include "CacheInjector.h"
+
+#include "CacheMinimum.h"
+#include "PromptLayout.h"
+
+#include <QStringList>
+#include <algorithm>
+
+namespace tollgate {
+
+namespace {
+
+using Ttl = CacheInjector::Ttl;
+using Place = CacheInjector::Place;
+using Spot = PromptLayout::Spot;
+using Role = PromptLayout::Message::Role;
+
+// Anthropic allows at most 4 cache_control breakpoints per request, a top-level
+// ("automatic") one included; a fifth is a 400 ("A maximum of 4 blocks with cache_control
+// may be provided. Found 5.").
+constexpr int kMaxBreakpoints = 4;
+
+// Bytes of JSON per token for the minimum-length estimate. English prose runs about 4 bytes a
+// token and code about 3, and Claude 4.7+ models' tokenizer makes about 30% more tokens, so 3
+// over-counts tokens for most prompts: a prompt is skipped only when it is short on any fair
+// reading. A marker on a too-short prompt costs nothing (the API just caches nothing), while
+// a skipped prompt that was long enough loses its savings.
+constexpr qsizetype kBytesPerToken = 3;
+
+QString nameOf(Place place)
+{
+    switch (place) {
+    case Place::LastTool:
+        return QStringLiteral("last tool");
+    case Place::SystemPrompt:
+        return QStringLiteral("system prompt");
+    case Place::NewestUserTurn:
+        return QStringLiteral("newest user turn");
+    case Place::PreviousUserTurn:
+        return QStringLiteral("previous user turn");
+    }
+    return {};
+}
+
+QByteArray markerJson(Ttl ttl)
+{
+    return ttl == Ttl::OneHour
+        ? QByteArrayLiteral(R"("cache_control":{"type":"ephemeral","ttl":"1h"})")
+        : QByteArrayLiteral(R"("cache_control":{"type":"ephemeral"})");
+}
+
+Ttl otherTtl(Ttl ttl)
+{
+    return ttl == Ttl::OneHour ? Ttl::FiveMinutes : Ttl::OneHour;
+}
+
+struct Candidate
+{
+    Place place;
+    Spot spot;
+    QString missing; // why there is no spot, when !spot.isValid()
+};
+
+// Index of the newest user message, and of the user turn before the assistant reply that
+// precedes it (the turn whose end carried last request's moving breakpoint); -1 when none.
+struct UserTurns
+{
+    qsizetype newest = -1;
+    qsizetype previous = -1;
+};
+
+UserTurns findUserTurns(const QList<PromptLayout::Message> &messages)
+{
+    UserTurns turns;
+    qsizetype at = messages.size() - 1;
+    while (at >= 0 && messages.at(at).role != Role::User)
+        --at;
+    turns.newest = at;
+    while (at >= 0 && messages.at(at).role != Role::Assistant)
+        --at;
+    while (at >= 0 && messages.at(at).role != Role::User)
+        --at;
+    turns.previous = at;
+    return turns;
+}
+
+Candidate turnCandidate(const PromptLayout &layout, Place place, qsizetype index)
+{
+    Candidate candidate {place, Spot(), QString()};
+    if (index < 0) {
+        candidate.missing = QStringLiteral("no %1").arg(nameOf(place));
+        return candidate;
+    }
+    const PromptLayout::Message &message = layout.messages.at(index);
+    if (message.hasMarker)
+        candidate.missing = QStringLiteral("%1 already marked by the client").arg(nameOf(place));
+    else if (!message.lastEligible.isValid())
+        candidate.missing = QStringLiteral("%1 has no block that can be marked").arg(nameOf(place));
+    else
+        candidate.spot = message.lastEligible;
+    return candidate;
+}
+
+// Where markers pay, most valuable first. A client that sends no markers gets the static
+// prefix covered (tools, then tools + system) plus the conversation; a client that places its
+// own (Claude Code marks two system blocks and its newest user turn) manages its prefix, so
+// only the conversation spots are offered: the newest user turn if it is unmarked, and the
+// previous user turn, where last request's moving breakpoint wrote its entry. That one is a
+// read, and it rescues turns that add many blocks (parallel tool calls): a breakpoint finds an
+// earlier cache entry only within 20 blocks back (Anthropic's prompt-caching guide, "the
+// lookback window is 20 blocks").
+QList<Candidate> candidatesFor(const PromptLayout &layout, int clientMarkers)
+{
+    QList<Candidate> candidates;
+    if (clientMarkers == 0) {
+        candidates.append({Place::LastTool, layout.lastTool, QStringLiteral("no tool to mark")});
+        candidates.append({Place::SystemPrompt, layout.lastSystemBlock,
+                           QStringLiteral("no system block to mark")});
+    }
+    const UserTurns turns = findUserTurns(layout.messages);
+    candidates.append(turnCandidate(layout, Place::NewestUserTurn, turns.newest));
+    candidates.append(turnCandidate(layout, Place::PreviousUserTurn, turns.previous));
+    return candidates;
+}
+
+// Markers in prefix order must not go from a 5m entry to a 1h one: "cache entries with longer
+// TTL must appear before shorter TTLs" (Anthropic's prompt-caching guide, "Mixing different
+// TTLs").
+bool isTtlOrderValid(const QList<PromptLayout::Marker> &markers)
+{
+    bool seenFiveMinutes = false;
+    for (const PromptLayout::Marker &marker : markers) {
+        if (marker.isOneHour && seenFiveMinutes)
+            return false;
+        seenFiveMinutes = seenFiveMinutes || !marker.isOneHour;
+    }
+    return true;
+}
+
+// The markers of the request as it will go out: the client's, the top-level one where
+// automatic caching puts it, and Tollgate's as they are placed.
+class MarkerSet
+{
+public:
+    explicit MarkerSet(const PromptLayout &layout)
+        : m_markers(layout.markers())
+    {
+        if (layout.hasTopLevelMarker && layout.hasAutomaticTarget())
+            add(layout.automaticTarget(), layout.isTopLevelOneHour);
+    }
+
+    void add(quint64 order, bool isOneHour)
+    {
+        const PromptLayout::Marker marker {order, isOneHour};
+        const auto at =
+            std::upper_bound(m_markers.begin(), m_markers.end(), marker,
+                             [](const PromptLayout::Marker &a, const PromptLayout::Marker &b) {
+                                 return a.order < b.order;
+                             });
+        m_markers.insert(at, marker);
+    }
+
+    // A 1h marker may not follow a 5m one, and a 5m marker may not precede a 1h one.
+    bool allows(quint64 order, Ttl ttl) const
+    {
+        for (const PromptLayout::Marker &marker : m_markers) {
+            if (ttl == Ttl::OneHour && !marker.isOneHour && marker.order < order)
+                return false;
+            if (ttl == Ttl::FiveMinutes && marker.isOneHour && marker.order > order)
+                return false;
+        }
+        return true;
+    }
+
+    const QList<PromptLayout::Marker> &all() const { return m_markers; }
+
+private:
+    QList<PromptLayout::Marker> m_markers;
+};
+
+QList<CacheInjector::Insertion> insertionsFor(const Spot &spot, Ttl ttl)
+{
+    if (spot.wrapsString()) {
+        // "text": <the same string token, bytes unchanged>
+        return {{spot.offset, QByteArrayLiteral(R"([{"type":"text","text":)")},
+                {spot.stringEnd, ',' + markerJson(ttl) + "}]"}};
+    }
+    const QByteArray separator = spot.isEmptyObject ? QByteArray() : QByteArray(",");
+    return {{spot.offset, separator + markerJson(ttl)}};
+}
+
+QByteArray splice(QByteArrayView body, QList<CacheInjector::Insertion> &insertions)
+{
+    std::stable_sort(insertions.begin(), insertions.end(),
+                     [](const CacheInjector::Insertion &a, const CacheInjector::Insertion &b) {
+                         return a.offset < b.offset;
+                     });
+    qsizetype extra = 0;
+    for (const CacheInjector::Insertion &insertion : insertions)
+        extra += insertion.bytes.size();
+    QByteArray out;
+    out.reserve(body.size() + extra);
+    qsizetype copied = 0;
+    for (const CacheInjector::Insertion &insertion : insertions) {
+        out.append(body.sliced(copied, insertion.offset - copied));
+        out.append(insertion.bytes);
+        copied = insertion.offset;
+    }
+    out.append(body.sliced(copied));
+    return out;
+}
+
+QString refusalFor(PromptLayout::Status status)
+{
+    switch (status) {
+    case PromptLayout::Status::Ok:
+        return {};
+    case PromptLayout::Status::NotJson:
+        return QStringLiteral("not JSON");
+    case PromptLayout::Status::NotObject:
+        return QStringLiteral("top level is not an object");
+    case PromptLayout::Status::NoMessages:
+        return QStringLiteral("no messages array");
+    case PromptLayout::Status::DuplicateKeys:
+        return QStringLiteral("duplicate top-level keys");
+    }
+    return QStringLiteral("not JSON");
+}
+
+QString modelName(const PromptLayout &layout)
+{
+    return layout.model.isEmpty() ? QStringLiteral("an unnamed model")
+                                  : QString::fromUtf8(layout.model);
+}
+
+// Places candidates one by one while slots remain, or notes why a spot was passed over.
+class Planner
+{
+public:
+    Planner(const PromptLayout &layout, const CacheInjector::Policy &policy, int freeSlots)
+        : m_layout(layout)
+        , m_policy(policy)
+        , m_slots(freeSlots)
+        , m_markers(layout)
+        , m_minimumTokens(CacheMinimum::tokensFor(layout.model))
+    {
+    }
+
+    void consider(const Candidate &candidate, CacheInjector::Result &result)
+    {
+        if (m_slots == 0)
+            return;
+        const QString reason = reasonToPass(candidate);
+        if (!reason.isEmpty()) {
+            m_reasons.append(reason);
+            return;
+        }
+        Ttl ttl = m_policy.ttl;
+        if (!m_markers.allows(candidate.spot.order, ttl))
+            ttl = otherTtl(ttl);
+        if (!m_markers.allows(candidate.spot.order, ttl)) {
+            m_reasons.append(
+                QStringLiteral("%1 would break the ttl order").arg(nameOf(candidate.place)));
+            return;
+        }
+        m_markers.add(candidate.spot.order, ttl == Ttl::OneHour);
+        result.insertions.append(insertionsFor(candidate.spot, ttl));
+        result.added.append({candidate.place, ttl});
+        result.needsExtendedTtlBeta = result.needsExtendedTtlBeta || ttl == Ttl::OneHour;
+        ++result.markersAdded;
+        --m_slots;
+    }
+
+    QString reasons() const { return m_reasons.join(QStringLiteral("; ")); }
+
+private:
+    QString reasonToPass(const Candidate &candidate) const
+    {
+        if (!candidate.spot.isValid())
+            return candidate.missing;
+        // A top-level cache_control lands on the last cacheable block; an explicit marker
+        // there with another ttl is a 400, and with the same ttl it adds nothing.
+        if (m_layout.hasTopLevelMarker && m_layout.hasAutomaticTarget()
+            && candidate.spot.order == m_layout.automaticTarget())
+            return QStringLiteral("automatic caching already covers the %1")
+                .arg(nameOf(candidate.place));
+        if (m_layout.prefixBytes(candidate.spot) / kBytesPerToken < m_minimumTokens)
+            return QStringLiteral("%1 is below the minimum of %2 tokens for %3")
+                .arg(nameOf(candidate.place))
+                .arg(m_minimumTokens)
+                .arg(modelName(m_layout));
+        return {};
+    }
+
+    const PromptLayout &m_layout;
+    const CacheInjector::Policy &m_policy;
+    int m_slots;
+    MarkerSet m_markers;
+    int m_minimumTokens;
+    QStringList m_reasons;
+};
+
+// Why the whole request is left alone, or an empty string when it may get markers.
+QString refusalFor(const PromptLayout &layout, int clientMarkers)
+{
+    if (const QString refusal = refusalFor(layout.status); !refusal.isEmpty())
+        return refusal;
+    if (!layout.hasMaxTokens)
+        return QStringLiteral("no max_tokens (a count_tokens body?)");
+    if (clientMarkers >= kMaxBreakpoints)
+        return QStringLiteral("%1 markers already").arg(clientMarkers);
+    if (!isTtlOrderValid(MarkerSet(layout).all()))
+        return QStringLiteral("the client's markers put a 1h entry after a 5m one");
+    const int minimum = CacheMinimum::tokensFor(layout.model);
+    if (layout.promptBytes() / kBytesPerToken < minimum)
+        return QStringLiteral("below the minimum of %1 tokens for %2")
+            .arg(minimum)
+            .arg(modelName(layout));
+    return {};
+}
+
+} // namespace
+
+CacheInjector::Result CacheInjector::inject(QByteArrayView body, const Policy &policy)
+{
+    Result result;
+    if (!policy.isEnabled) {
+        result.body = body.toByteArray();
+        result.skipped = QStringLiteral("disabled");
+        return result;
+    }
+    const PromptLayout layout = PromptLayout::scan(body);
+    if (layout.status == PromptLayout::Status::Ok) {
+        result.clientMarkers = int(layout.blockMarkers.size()) + (layout.hasTopLevelMarker ? 1 : 0);
+    }
+    result.skipped = refusalFor(layout, result.clientMarkers);
+    if (!result.skipped.isEmpty()) {
+        result.body = body.toByteArray();
+        return result;
+    }
+    Planner planner(layout, policy, kMaxBreakpoints - result.clientMarkers);
+    for (const Candidate &candidate : candidatesFor(layout, result.clientMarkers))
+        planner.consider(candidate, result);
+    if (result.markersAdded == 0) {
+        result.body = body.toByteArray();
+        result.skipped = planner.reasons();
+        return result;
+    }
+    result.body = splice(body, result.insertions);
+    return result;
+}
+
+} // namespace tollgate

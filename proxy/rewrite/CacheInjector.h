@@ -1,0 +1,75 @@
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QList>
+#include <QString>
+
+namespace tollgate {
+
+// Adds prompt-cache breakpoints (cache_control markers) to a POST /v1/messages request body
+// where they pay, without ever breaking a request the API would have accepted: at most 4
+// markers in all, the client's own markers kept as they are, 1h entries before 5m ones, and
+// the body's bytes otherwise untouched (markers are spliced in; nothing is re-serialised, so
+// key order, escapes, numbers and whitespace survive, and with them Claude Code's attribution
+// block and thinking signatures). A pure function of the body and the policy: no state, no
+// I/O, safe to call from any thread.
+class CacheInjector
+{
+public:
+    enum class Ttl { FiveMinutes, OneHour };
+    struct Policy
+    {
+        bool isEnabled = true;
+        Ttl ttl = Ttl::FiveMinutes;
+    };
+    // Where a Tollgate marker went.
+    enum class Place {
+        LastTool, // the last tool definition: caches the tools prefix
+        SystemPrompt, // the last system block: caches tools + system
+        NewestUserTurn, // the last block of the newest user message: the moving breakpoint
+        PreviousUserTurn, // the last block of the user turn before the last assistant reply
+    };
+    struct Breakpoint
+    {
+        Place place;
+        Ttl ttl;
+        bool operator==(const Breakpoint &other) const = default;
+    };
+    // Bytes inserted before input offset `offset`; the output is the input with these spliced
+    // in, in ascending offset order.
+    struct Insertion
+    {
+        qsizetype offset = 0;
+        QByteArray bytes;
+    };
+    struct Result
+    {
+        QByteArray body; // the input plus inserted markers; a copy of the input when none
+        int markersAdded = 0;
+        int clientMarkers = 0; // markers the client sent (a top-level one included)
+        // Why nothing was added ("disabled", "not JSON", "top level is not an object", "no
+        // messages array", "4 markers already", "below the minimum of 1024 tokens for
+        // claude-…", or why each spot was passed over, joined by "; "); empty when markers
+        // were added. "not JSON" also covers the rare valid body that simdjson refuses: an
+        // integer beyond 64 bits or a number out of double range.
+        QString skipped;
+        // Set when a Tollgate marker asks for the 1h ttl: the caller then appends
+        // kExtendedTtlBeta to anthropic-beta if the client did not send it.
+        bool needsExtendedTtlBeta = false;
+        QList<Insertion> insertions;
+        QList<Breakpoint> added; // in the order they were chosen
+    };
+
+    // The anthropic-beta value for 1h cache entries. Anthropic's prompt-caching guide now
+    // documents ttl "1h" with no beta header, while the Claude Code gateway guide still has
+    // gateways forward an extended-cache-ttl beta along with ttl; the value is in the API's
+    // beta enum, so sending it is harmless and covers an API that still wants it.
+    static constexpr char kExtendedTtlBeta[] = "extended-cache-ttl-2025-04-11";
+
+    // body: a POST /v1/messages request body (never a count_tokens one: the caller checks the
+    // path, and a body without max_tokens is left alone as well).
+    static Result inject(QByteArrayView body, const Policy &policy);
+};
+
+} // namespace tollgate

@@ -1,0 +1,92 @@
+#include "CacheMinimum.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace tollgate {
+
+namespace {
+
+struct Entry
+{
+    const char *family;
+    int tokens;
+};
+
+// Anthropic's prompt-caching guide (2026-08), "Cache limitations": the minimum cacheable
+// prompt length is 512 tokens for Fable 5 and Mythos 5; 1,024 for Opus 4.8, Sonnet 5,
+// Sonnet 4.6, Sonnet 4.5, Opus 4.1, Opus 4 and Sonnet 4; 2,048 for Mythos Preview, Opus 4.7
+// and Haiku 3.5; 4,096 for Opus 4.6, Opus 4.5 and Haiku 4.5. Opus 5 is listed at 512 with
+// Fable 5 in the pricing notes; the Claude 3 rows come from the guide's older revision.
+// Bedrock lists its own minimums for new models (1,024 for Fable 5 and Mythos 5); the
+// smaller first-party figure is used, which errs on the side of marking.
+constexpr Entry kEntries[] = {
+    {"claude-fable-5", 512},         {"claude-mythos-5", 512},    {"claude-opus-5", 512},
+    {"claude-mythos-preview", 2048}, {"claude-opus-4-8", 1024},   {"claude-opus-4-7", 2048},
+    {"claude-opus-4-6", 4096},       {"claude-opus-4-5", 4096},   {"claude-opus-4-1", 1024},
+    {"claude-opus-4-0", 1024},       {"claude-opus-4", 1024},     {"claude-sonnet-5", 1024},
+    {"claude-sonnet-4-6", 1024},     {"claude-sonnet-4-5", 1024}, {"claude-sonnet-4-0", 1024},
+    {"claude-sonnet-4", 1024},       {"claude-haiku-4-5", 4096},  {"claude-3-5-haiku", 2048},
+    {"claude-3-haiku", 2048},        {"claude-3-7-sonnet", 1024}, {"claude-3-5-sonnet", 1024},
+    {"claude-3-opus", 1024},
+};
+
+bool isDigit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool isAlnum(char c)
+{
+    return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// What may follow a family name in an id: nothing, a Vertex "@date", a Bedrock "-v1:0" or
+// ":0", a "[1m]"-style suffix, or a "-20250514" date. A version digit ("claude-opus-4" in
+// "claude-opus-4-9") is not a match: that is another model.
+bool endsFamily(QByteArrayView rest)
+{
+    if (rest.isEmpty())
+        return true;
+    const char first = rest.front();
+    if (first == '@' || first == ':' || first == '[')
+        return true;
+    if (first != '-' || rest.size() < 2)
+        return false;
+    if (rest.at(1) == 'v')
+        return true;
+    int digits = 0;
+    while (1 + digits < rest.size() && isDigit(rest.at(1 + digits)))
+        ++digits;
+    return digits == 8;
+}
+
+bool matchesFamily(QByteArrayView model, QByteArrayView family)
+{
+    for (qsizetype at = model.indexOf(family); at >= 0; at = model.indexOf(family, at + 1)) {
+        const bool startsClean = at == 0 || !isAlnum(model.at(at - 1));
+        if (startsClean && endsFamily(model.sliced(at + family.size())))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+int CacheMinimum::tokensFor(QByteArrayView model)
+{
+    for (const Entry &entry : kEntries) {
+        if (matchesFamily(model, QByteArrayView(entry.family)))
+            return entry.tokens;
+    }
+    return smallest();
+}
+
+int CacheMinimum::smallest()
+{
+    return std::min_element(std::begin(kEntries), std::end(kEntries),
+                            [](const Entry &a, const Entry &b) { return a.tokens < b.tokens; })
+        ->tokens;
+}
+
+} // namespace tollgate
