@@ -231,6 +231,27 @@ start_subject() {
             --port "$SUBJECT_PORT" --upstream "http://127.0.0.1:$MOCK_PORT" \
             --virtual-key "$VIRTUAL_KEY" --database "$TMP/requests.sqlite" >"$TMP/tollgate.log" 2>&1 &
         ;;
+    keys)
+        # The same binary with everything the key work adds on the request path switched
+        # on: a named virtual key (tag, model list, limits, budget) from the environment,
+        # a tag budget, and three pooled upstream keys. Limits and caps are far above the
+        # load, so they are checked on every request and never refuse one.
+        mkdir -p "$TMP/keys-home"
+        cat >"$TMP/keys-config.json" <<EOF
+{"virtual_keys": {"bench": {"billing_tag": "bench", "models": ["claude-*"],
+  "limits": {"requests_per_minute": 1000000000, "input_tokens_per_minute": 1000000000,
+             "output_tokens_per_minute": 1000000000, "concurrent_streams": 100000},
+  "budget": {"daily_usd": 1000000, "monthly_usd": 1000000}}},
+ "tag_budgets": {"bench": {"daily_usd": 1000000}}}
+EOF
+        t0=${EPOCHREALTIME//[.,]/}
+        HOME=$TMP/keys-home XDG_CONFIG_HOME=$TMP/keys-home/.config \
+            TOLLGATE_VIRTUAL_KEYS="bench=$VIRTUAL_KEY" \
+            TOLLGATE_UPSTREAM_KEYS="a=sk-bench-key-a,b=sk-bench-key-b,c=sk-bench-key-c" \
+            taskset -c "$SUBJECT_CPU" "$TOLLGATE_BIN" --headless --config "$TMP/keys-config.json" \
+            --port "$SUBJECT_PORT" --upstream "http://127.0.0.1:$MOCK_PORT" \
+            --database "$TMP/keys-requests.sqlite" >"$TMP/keys.log" 2>&1 &
+        ;;
     nginx)
         write_nginx_conf "$TMP/nginx" "$SUBJECT_PORT"
         t0=${EPOCHREALTIME//[.,]/}
@@ -306,8 +327,8 @@ run_subject() {
         report_interference direct "$m0" "$o0" "$t0"
         return
         ;;
-    tollgate)
-        [[ -x $TOLLGATE_BIN ]] || { echo "run_bench: skipping tollgate: no $TOLLGATE_BIN" >&2; return; }
+    tollgate | keys)
+        [[ -x $TOLLGATE_BIN ]] || { echo "run_bench: skipping $name: no $TOLLGATE_BIN" >&2; return; }
         ;;
     nginx)
         [[ -x $NGINX_BIN ]] || { echo "run_bench: skipping nginx: no $NGINX_BIN" >&2; return; }

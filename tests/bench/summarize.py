@@ -13,6 +13,10 @@ import signal
 import sys
 
 SUBJECTS = ("direct", "tollgate", "nginx")
+# Optional: tollgate with a named virtual key (tag, model list, limits, budget), a tag
+# budget and a pool of three upstream keys. Shown with its difference from `tollgate`: what
+# auth, pool, limits and budgets add.
+KEYS_SUBJECT = "keys"
 
 
 def load(path):
@@ -161,10 +165,17 @@ def main(argv):
     meta, results = load(args[0])
     rows, ctx = build_rows(results)
 
-    header = ["metric", *SUBJECTS, "tg/nginx", "target (tollgate)", "result"]
+    has_keys = any(s == KEYS_SUBJECT for (s, _) in results)
+    subjects = (*SUBJECTS, KEYS_SUBJECT) if has_keys else SUBJECTS
+    header = ["metric", *subjects, *(["keys-tg"] if has_keys else []), "tg/nginx",
+              "target (tollgate)", "result"]
     table = []
     for label, value_of, kind, target, check in rows:
-        values = {s: value_of(s) for s in SUBJECTS}
+        values = {s: value_of(s) for s in subjects}
+        extra = []
+        if has_keys:
+            k, t = values[KEYS_SUBJECT], values["tollgate"]
+            extra = [fmt(k - t, kind) if k is not None and t is not None else "-"]
         tg, ngx = values["tollgate"], values["nginx"]
         ratio = "-"
         if target is None:
@@ -175,7 +186,8 @@ def main(argv):
         if check is not None:
             ok = check(tg, ngx, ctx)
             verdict = "-" if ok is None else ("PASS" if ok else "MISS")
-        table.append([label, *(fmt(values[s], kind) for s in SUBJECTS), ratio, target, verdict])
+        table.append([label, *(fmt(values[s], kind) for s in subjects), *extra, ratio, target,
+                      verdict])
 
     if meta:
         quick = " QUICK" if meta.get("quick") else ""
@@ -199,7 +211,7 @@ def main(argv):
             print(line(row))
 
     # The figures are only as good as the machine is quiet.
-    for subject in SUBJECTS:
+    for subject in subjects:
         record = results.get((subject, "interference"))
         if not record:
             continue
