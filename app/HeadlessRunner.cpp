@@ -51,6 +51,10 @@ HeadlessRunner::HeadlessRunner(const GatewayConfig &config, bool logRequests, QO
                               .arg(alias, reason)
                               .toUtf8());
             });
+    // 80 %, used up, and the reset at a new day or month: one line each.
+    connect(&m_gateway, &Gateway::budgetChanged, this, [](const SpendTracker::Status &status) {
+        printLine(stderr, QStringLiteral("tollgate: %1").arg(status.message).toUtf8());
+    });
     connect(&m_gateway, &Gateway::storeRecovered, this, [] {
         printLine(stderr, QByteArrayLiteral("tollgate: the request log is written again"));
     });

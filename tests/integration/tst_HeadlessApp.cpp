@@ -370,6 +370,7 @@ void tst_HeadlessApp::readsSettingsFileUnderTheCommandLine()
                  " \"billing_tag\": \"team-a\", \"database\": \""
                + database.toUtf8()
                + "\","
+                 " \"budget\": {\"daily_usd\": 0.00004},"
                  " \"prices\": {\"house-model\": {\"input\": \"1\", \"output\": \"2\"}}}");
     file.close();
     QProcess process;
@@ -395,6 +396,27 @@ void tst_HeadlessApp::readsSettingsFileUnderTheCommandLine()
                 "{\"model\":\"house-model\"}");
     QVERIFY(client.waitForResponses(1));
     QCOMPARE(client.responses().first().status, 200);
+    // The file's daily budget of $0.00004: the second request ($0.000026 each) uses it up,
+    // and the third is refused in a way Claude Code does not retry.
+    client.send("POST", "/v1/messages", {{"x-api-key", "tg-cli-0123456789abcdef"}},
+                "{\"model\":\"house-model\"}");
+    QVERIFY(client.waitForResponses(2));
+    QCOMPARE(client.responses().at(1).status, 200);
+    QByteArray err;
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            err += process.readAllStandardError();
+            return err.contains("budget");
+        },
+        10000));
+    QVERIFY2(err.contains("The daily budget of $0.00004") && err.contains("is used up"),
+             err.constData());
+    client.send("POST", "/v1/messages", {{"x-api-key", "tg-cli-0123456789abcdef"}},
+                "{\"model\":\"house-model\"}");
+    QVERIFY(client.waitForResponses(3));
+    QCOMPARE(client.responses().at(2).status, 429);
+    QCOMPARE(client.responses().at(2).header("x-should-retry"), QByteArray("false"));
+    QCOMPARE(mock.requests().size(), 2);
     process.terminate();
     QVERIFY(waitFinished(process, 20000));
     QCOMPARE(process.exitCode(), 0);
