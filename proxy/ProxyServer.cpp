@@ -11,6 +11,7 @@
 #include "json/JsonScan.h"
 #include <QAbstractEventDispatcher>
 #include <QDateTime>
+#include <QThreadPool>
 #include <QTimer>
 #include <algorithm>
 
@@ -21,6 +22,9 @@ namespace {
 constexpr int kRecordBatchMs = 20;
 // How often held requests check whether the ledger has caught up.
 constexpr int kHoldPollMs = 2;
+// Bodies up to this size get their cache markers on the proxy thread (about 0.5 ms for
+// 1 MiB); larger ones on a worker.
+constexpr qsizetype kInlineInjectionBytes = 1024 * 1024;
 
 bool isBatchPath(const QByteArray &path)
 {
@@ -108,6 +112,9 @@ void ProxyServer::start()
         uint32_t(std::max<qint64>(m_config.maxHeaderBytes * 2, 80 * 1024)));
 
     m_pool = new ConnectionPool(this);
+    m_injectionPool = new QThreadPool(this);
+    m_injectionPool->setMaxThreadCount(2);
+    m_injectionPool->setObjectName(QStringLiteral("tollgate-rewrite"));
     for (const UpstreamKey &key : m_config.allUpstreamKeys())
         m_keys.addKey(key.alias, key.secret);
     m_keys.setStrategy(m_config.keyStrategy == GatewayConfig::KeyStrategy::LeastRecentlyLimited
@@ -178,6 +185,9 @@ void ProxyServer::listen()
 
 void ProxyServer::stop()
 {
+    // Workers post back to this object: none may be running once it is gone.
+    if (m_injectionPool)
+        m_injectionPool->waitForDone();
     if (m_sweepTimer)
         m_sweepTimer->stop();
     if (m_server)
@@ -328,16 +338,72 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     record.requestBytes = request.body.size();
     record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
     record.virtualKeyAlias = state ? state->key.alias : QStringLiteral("passthrough");
+    PendingExchange pending {std::move(request), auth, std::move(record), state};
+    if (!wantsCacheInjection(pending)) {
+        startExchange(connection, std::move(pending));
+        return;
+    }
+    if (pending.request.body.size() <= kInlineInjectionBytes) {
+        const CacheInjector::Result result =
+            CacheInjector::inject(pending.request.body, m_config.cacheInjection);
+        applyInjection(pending, result);
+        startExchange(connection, std::move(pending));
+        return;
+    }
+    // A large body is scanned on a worker so that other streams are not held up meanwhile
+    // (an 8 MiB conversation takes about 10 ms); the exchange starts when it is done.
+    const QByteArray body = pending.request.body; // shared, read-only on the worker
+    const CacheInjector::Policy policy = m_config.cacheInjection;
+    m_injecting.insert(connection, std::make_shared<PendingExchange>(std::move(pending)));
+    m_injectionPool->start([this, connection, body, policy] {
+        CacheInjector::Result result = CacheInjector::inject(body, policy);
+        // Safe: the server waits for its workers before it goes (stop()).
+        QMetaObject::invokeMethod(this, [this, connection, result = std::move(result)] {
+            onInjected(connection, result);
+        });
+    });
+}
+
+bool ProxyServer::wantsCacheInjection(const PendingExchange &pending) const
+{
+    // Messages requests only: never count_tokens, batches or anything else.
+    if (!m_config.cacheInjection.isEnabled || pending.request.method != "POST"
+        || pending.request.path() != "/v1/messages" || pending.request.body.isEmpty())
+        return false;
+    return !pending.state || pending.state->key.injectsCache;
+}
+
+void ProxyServer::applyInjection(PendingExchange &pending, const CacheInjector::Result &result)
+{
+    if (result.markersAdded <= 0)
+        return;
+    // The 1h ttl needs no beta header any more (Anthropic's prompt-caching guide documents
+    // "ttl": "1h" without one), so no anthropic-beta value is added.
+    pending.request.body = result.body;
+    pending.record.cacheMarkersAdded = result.markersAdded;
+}
+
+void ProxyServer::onInjected(ClientConnection *connection, const CacheInjector::Result &result)
+{
+    const std::shared_ptr<PendingExchange> pending = m_injecting.take(connection);
+    if (!pending)
+        return; // the client left meanwhile (connectionClosed logged it)
+    applyInjection(*pending, result);
+    startExchange(connection, std::move(*pending));
+}
+
+void ProxyServer::startExchange(ClientConnection *connection, PendingExchange &&pending)
+{
     Exchange::Context context;
     context.config = &m_config;
     context.target = &m_target;
     context.pool = m_pool;
     context.keys = &m_keys;
-    auto *exchange =
-        new Exchange(connection, std::move(request), auth, std::move(record), context, this);
+    auto *exchange = new Exchange(connection, std::move(pending.request), pending.auth,
+                                  std::move(pending.record), context, this);
     m_exchanges.insert(connection, exchange);
-    if (state)
-        m_limitedExchanges.insert(exchange, state);
+    if (pending.state)
+        m_limitedExchanges.insert(exchange, pending.state);
     connect(exchange, &Exchange::finished, this, &ProxyServer::onExchangeFinished);
     exchange->start();
 }
@@ -633,6 +699,14 @@ void ProxyServer::requestKeyStatus()
 void ProxyServer::connectionClosed(ClientConnection *connection)
 {
     m_connections.remove(connection);
+    if (const std::shared_ptr<PendingExchange> pending = m_injecting.take(connection)) {
+        // Gone while its body was being prepared: logged, and its stream slot is free.
+        if (pending->state)
+            pending->state->limiter.release();
+        emitLocalRecord(std::move(pending->record), 0, pending->request.receivedAtUs,
+                        QStringLiteral("the client closed the connection before the request "
+                                       "was forwarded"));
+    }
     m_held.removeIf(
         [connection](const HeldRequest &held) { return held.connection == connection; });
     if (Exchange *exchange = m_exchanges.value(connection))

@@ -8,6 +8,7 @@
 #include "keys/RateLimiter.h"
 #include "keys/SpendTracker.h"
 #include "keys/VirtualKey.h"
+#include "rewrite/CacheInjector.h"
 #include "upstream/KeyPool.h"
 #include "upstream/UpstreamTarget.h"
 
@@ -16,6 +17,7 @@
 #include <QSet>
 #include <memory>
 
+class QThreadPool;
 class QTimer;
 
 namespace tollgate {
@@ -97,7 +99,20 @@ private:
         RateLimiter limiter;
     };
 
+    // A request that passed its checks, on its way to an Exchange.
+    struct PendingExchange
+    {
+        HttpRequest request;
+        ClientAuthenticator::Result auth;
+        RequestRecord record;
+        std::shared_ptr<VirtualKeyState> state; // null unless a virtual key's
+    };
+
     void listen();
+    bool wantsCacheInjection(const PendingExchange &pending) const;
+    static void applyInjection(PendingExchange &pending, const CacheInjector::Result &result);
+    void onInjected(ClientConnection *connection, const CacheInjector::Result &result);
+    void startExchange(ClientConnection *connection, PendingExchange &&pending);
     void onAccepted(qintptr descriptor);
     // The first reason this virtual-key request may not go upstream, answered; false when
     // it may (its stream slot is then taken).
@@ -136,6 +151,8 @@ private:
     // Exchanges holding a stream slot of their key's limiter.
     QHash<Exchange *, std::shared_ptr<VirtualKeyState>> m_limitedExchanges;
     SpendTracker m_spend;
+    QThreadPool *m_injectionPool = nullptr; // cache markers for large bodies
+    QHash<ClientConnection *, std::shared_ptr<PendingExchange>> m_injecting;
     bool m_waitsForSpend = false;
     bool m_isStarting = false; // start() called, waiting for seedSpend()
     QTimer *m_sweepTimer = nullptr;

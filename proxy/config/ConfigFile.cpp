@@ -43,6 +43,7 @@ const QSet<QString> &knownKeys()
         QStringLiteral("budget"),
         QStringLiteral("tag_budgets"),
         QStringLiteral("virtual_keys"),
+        QStringLiteral("prompt_cache"),
     };
     return keys;
 }
@@ -266,6 +267,28 @@ bool readBudget(Reader &reader, const QString &key, BudgetGuard::Caps *caps)
     return true;
 }
 
+// "prompt_cache": {"inject": true, "ttl": "5m" | "1h"}.
+bool applyPromptCache(Reader &reader, GatewayConfig *config)
+{
+    QJsonObject object;
+    if (!reader.object(QStringLiteral("prompt_cache"), &object))
+        return false;
+    Reader cacheReader = reader.nested(object, QStringLiteral("prompt_cache"));
+    if (!cacheReader.checkKeys({QStringLiteral("inject"), QStringLiteral("ttl")})
+        || !cacheReader.boolean(QStringLiteral("inject"), &config->cacheInjection.isEnabled))
+        return false;
+    QString ttl;
+    if (!cacheReader.string(QStringLiteral("ttl"), &ttl))
+        return false;
+    if (ttl == QLatin1String("1h"))
+        config->cacheInjection.ttl = CacheInjector::Ttl::OneHour;
+    else if (ttl.isEmpty() || ttl == QLatin1String("5m"))
+        config->cacheInjection.ttl = CacheInjector::Ttl::FiveMinutes;
+    else
+        return cacheReader.fail(QStringLiteral("ttl"), QStringLiteral("must be \"5m\" or \"1h\""));
+    return true;
+}
+
 // "virtual_keys": {"alias": {"billing_tag", "models", "limits", "budget", "enabled"}}.
 bool applyVirtualKeys(Reader &reader, const QJsonObject &root, GatewayConfig *config)
 {
@@ -286,12 +309,13 @@ bool applyVirtualKeys(Reader &reader, const QJsonObject &root, GatewayConfig *co
         Reader entryReader = keysReader.nested(entry, alias);
         if (!entryReader.checkKeys({QStringLiteral("billing_tag"), QStringLiteral("models"),
                                     QStringLiteral("limits"), QStringLiteral("budget"),
-                                    QStringLiteral("enabled")}))
+                                    QStringLiteral("enabled"), QStringLiteral("cache_injection")}))
             return false;
         VirtualKey key;
         key.alias = alias;
         if (!entryReader.string(QStringLiteral("billing_tag"), &key.billingTag)
             || !entryReader.boolean(QStringLiteral("enabled"), &key.isEnabled)
+            || !entryReader.boolean(QStringLiteral("cache_injection"), &key.injectsCache)
             || !readLimits(entryReader, QStringLiteral("limits"), &key.limits)
             || !readBudget(entryReader, QStringLiteral("budget"), &key.budget))
             return false;
@@ -374,6 +398,8 @@ bool applyKeys(Reader &reader, const QJsonObject &root, GatewayConfig *config)
             return false;
         config->tagBudgets.insert(it.key(), caps);
     }
+    if (!applyPromptCache(reader, config))
+        return false;
     return applyVirtualKeys(reader, root, config);
 }
 
@@ -495,6 +521,8 @@ QJsonObject ConfigFile::virtualKeyJson(const VirtualKey &key)
     if (!budget.isEmpty())
         entry.insert(QStringLiteral("budget"), budget);
     entry.insert(QStringLiteral("enabled"), key.isEnabled);
+    if (!key.injectsCache)
+        entry.insert(QStringLiteral("cache_injection"), false);
     return entry;
 }
 

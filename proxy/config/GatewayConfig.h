@@ -2,6 +2,7 @@
 
 #include "keys/UpstreamKeySources.h"
 #include "keys/VirtualKey.h"
+#include "rewrite/CacheInjector.h"
 #include "store/StoreConfig.h"
 
 #include <QByteArray>
@@ -55,6 +56,9 @@ struct GatewayConfig
     int maxConcurrentStreams = 0;
     bool passthroughAuth = false; // forward a non-virtual credential untouched
     QString billingTag; // the virtual key's billing tag (a request's x-tollgate-tag wins)
+    // Prompt-cache injection on /v1/messages (settings "prompt_cache"): on by default; a
+    // virtual key may turn it off for its requests.
+    CacheInjector::Policy cacheInjection;
     // Spend caps of the default virtual key ("budget") and of billing tags ("tag_budgets"),
     // over every key that uses the tag; days and months in the local time zone.
     BudgetGuard::Caps budget;

@@ -26,6 +26,7 @@ struct VirtualKey
     RateLimiter::Limits limits;
     BudgetGuard::Caps budget;
     bool isEnabled = true;
+    bool injectsCache = true; // prompt-cache injection for this key's requests
 
     // Whether a request for model may use this key ("*" and "?" wildcards, case-sensitive
     // as model ids are). A request without a model (count_tokens, models, batches) passes

@@ -227,6 +227,11 @@ void tst_ForwardingRules::resolvesUpstreamHostName()
 
 void tst_ForwardingRules::forwardsBodyUnchanged()
 {
+    // With prompt-cache injection off, not one byte changes (tst_CacheInjection covers it on).
+    GatewayConfig config = GatewayHarness::configFor(m_mock->baseUrl());
+    config.cacheInjection.isEnabled = false;
+    QVERIFY(m_gateway->stop());
+    QVERIFY(m_gateway->start(config));
     const QByteArray body = fixture("tool-loop.turn2.body.json");
     QVERIFY(body.size() > 70000);
     TestClient client;

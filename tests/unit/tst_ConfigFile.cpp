@@ -20,6 +20,7 @@ class tst_ConfigFile final : public QObject
 private slots:
     void appliesEveryKey();
     void turnsOnTheBodyLogOnlyWhenAsked();
+    void writesVirtualKeysAsItReadsThem();
     void namesTheKeyInEveryError_data();
     void namesTheKeyInEveryError();
     void refusesAMissingFileOnlyWhenItMustExist();
@@ -128,6 +129,25 @@ void tst_ConfigFile::namesTheKeyInEveryError_data()
                                           << QStringLiteral("\"prices_file\" must be the absolute");
     QTest::newRow("prices file type") << QByteArray(R"({"prices_file": 3})")
                                       << QStringLiteral("\"prices_file\" must be a string");
+    QTest::newRow("cache ttl") << QByteArray(R"({"prompt_cache": {"ttl": "2h"}})")
+                               << QStringLiteral("\"prompt_cache.ttl\" must be \"5m\" or \"1h\"");
+    QTest::newRow("cache switch") << QByteArray(R"({"prompt_cache": {"inject": "no"}})")
+                                  << QStringLiteral("\"prompt_cache.inject\"");
+    QTest::newRow("budget unknown") << QByteArray(R"({"budget": {"weekly_usd": 5}})")
+                                    << QStringLiteral("\"budget.weekly_usd\" is not a known");
+    QTest::newRow("budget negative")
+        << QByteArray(R"({"budget": {"daily_usd": -1}})") << QStringLiteral("\"budget.daily_usd\"");
+    QTest::newRow("tag budget") << QByteArray(
+        R"({"tag_budgets": {"team-a": {"monthly_usd": "lots"}}})")
+                                << QStringLiteral("\"tag_budgets.team-a.monthly_usd\"");
+    QTest::newRow("virtual key alias")
+        << QByteArray(R"({"virtual_keys": {"default": {}}})") << QStringLiteral("\"virtual_keys\"");
+    QTest::newRow("virtual key field")
+        << QByteArray(R"({"virtual_keys": {"ci": {"modles": ["x"]}}})")
+        << QStringLiteral("\"virtual_keys.ci.modles\" is not a known");
+    QTest::newRow("virtual key models")
+        << QByteArray(R"({"virtual_keys": {"ci": {"models": "x"}}})")
+        << QStringLiteral("\"virtual_keys.ci.models\"");
     QTest::newRow("not json") << QByteArray("{") << QStringLiteral("source is not valid JSON");
     QTest::newRow("not an object")
         << QByteArray("[]") << QStringLiteral("source must hold a JSON object");
@@ -142,6 +162,44 @@ void tst_ConfigFile::namesTheKeyInEveryError()
     QVERIFY(!ConfigFile::apply(json, QStringLiteral("source"), &config, &error));
     QVERIFY2(error.contains(expected), qPrintable(error));
     QVERIFY2(error.startsWith(QStringLiteral("source")), qPrintable(error));
+}
+
+void tst_ConfigFile::writesVirtualKeysAsItReadsThem()
+{
+    VirtualKey key;
+    key.alias = QStringLiteral("ci");
+    key.secret = "tg-never-written-0123456789abcdef";
+    key.billingTag = QStringLiteral("builds");
+    key.models = {QStringLiteral("claude-haiku-*"), QStringLiteral("claude-sonnet-?-5")};
+    key.limits.requestsPerMinute = 60;
+    key.limits.inputTokensPerMinute = 200'000;
+    key.limits.outputTokensPerMinute = 8'000;
+    key.limits.maxConcurrentStreams = 4;
+    key.budget.dailyPicoUsd = 1'250'000'000'000; // $1.25
+    key.budget.monthlyPicoUsd = 100'000'000'000'000; // $100
+    key.isEnabled = false;
+    key.injectsCache = false;
+    const QJsonObject written = ConfigFile::virtualKeysJson({key});
+    const QByteArray json =
+        QJsonDocument(QJsonObject {{QStringLiteral("virtual_keys"), written}}).toJson();
+    QVERIFY(!json.contains(key.secret));
+    GatewayConfig config;
+    QString error;
+    QVERIFY2(ConfigFile::apply(json, QStringLiteral("source"), &config, &error), qPrintable(error));
+    QCOMPARE(config.namedVirtualKeys.size(), 1);
+    const VirtualKey &read = config.namedVirtualKeys.first();
+    QCOMPARE(read.alias, key.alias);
+    QVERIFY(read.secret.isEmpty());
+    QCOMPARE(read.billingTag, key.billingTag);
+    QCOMPARE(read.models, key.models);
+    QCOMPARE(read.limits.requestsPerMinute, 60);
+    QCOMPARE(read.limits.inputTokensPerMinute, 200'000);
+    QCOMPARE(read.limits.outputTokensPerMinute, 8'000);
+    QCOMPARE(read.limits.maxConcurrentStreams, 4);
+    QCOMPARE(read.budget.dailyPicoUsd, key.budget.dailyPicoUsd);
+    QCOMPARE(read.budget.monthlyPicoUsd, key.budget.monthlyPicoUsd);
+    QCOMPARE(read.isEnabled, false);
+    QCOMPARE(read.injectsCache, false);
 }
 
 void tst_ConfigFile::refusesAMissingFileOnlyWhenItMustExist()

@@ -1,0 +1,292 @@
+// Prompt-cache injection on the request path, over real sockets: Claude Code's requests get
+// at most the one marker they have room for, plain SDK conversations up to four (three
+// without tools: system, newest and previous user turn), the
+// upstream never sees a fifth or a changed byte elsewhere, large bodies are handled off the
+// proxy thread, and the switches (settings, virtual key, endpoint) are honoured.
+#include "GatewayHarness.h"
+#include "MockUpstream.h"
+#include "TestClient.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTest>
+
+using namespace tollgate;
+using namespace tollgate::test;
+
+namespace {
+QByteArray fixture(const char *name)
+{
+    QFile file(QStringLiteral(TOLLGATE_FIXTURES_DIR "/") + QLatin1String(name));
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+int countMarkers(const QJsonValue &value)
+{
+    int n = 0;
+    if (value.isObject()) {
+        const QJsonObject object = value.toObject();
+        for (auto it = object.begin(); it != object.end(); ++it)
+            n += (it.key() == QLatin1String("cache_control") ? 1 : 0) + countMarkers(it.value());
+    } else if (value.isArray()) {
+        for (const QJsonValue &element : value.toArray())
+            n += countMarkers(element);
+    }
+    return n;
+}
+
+// Whether `sent` is `original` with only cache_control members inserted.
+bool isOriginalPlusMarkers(const QByteArray &original, const QByteArray &sent)
+{
+    QByteArray rest = sent;
+    for (const QByteArray &marker :
+         {QByteArrayLiteral(R"(,"cache_control":{"type":"ephemeral","ttl":"1h"})"),
+          QByteArrayLiteral(R"(,"cache_control":{"type":"ephemeral"})")}) {
+        qsizetype at = 0;
+        while ((at = rest.indexOf(marker, at)) >= 0) {
+            if (original.indexOf(rest.left(at + marker.size())) == 0) {
+                ++at; // the client's own (a prefix of the original): keep
+                continue;
+            }
+            rest.remove(at, marker.size());
+        }
+    }
+    return rest == original;
+}
+
+// The document with every cache_control removed and every one-text-block array that a
+// string was wrapped into turned back into the string.
+QJsonValue withoutMarkers(const QJsonValue &value)
+{
+    if (value.isArray()) {
+        QJsonArray array;
+        for (const QJsonValue &element : value.toArray())
+            array.append(withoutMarkers(element));
+        if (array.size() == 1 && array.first().isObject()) {
+            const QJsonObject block = array.first().toObject();
+            if (block.size() == 2 && block.value(QLatin1String("type")) == QLatin1String("text")
+                && block.value(QLatin1String("text")).isString())
+                return block.value(QLatin1String("text"));
+        }
+        return array;
+    }
+    if (value.isObject()) {
+        QJsonObject object;
+        const QJsonObject in = value.toObject();
+        for (auto it = in.begin(); it != in.end(); ++it) {
+            if (it.key() != QLatin1String("cache_control"))
+                object.insert(it.key(), withoutMarkers(it.value()));
+        }
+        return object;
+    }
+    return value;
+}
+
+bool isOriginalPlusWrappedMarkers(const QByteArray &original, const QByteArray &sent)
+{
+    return withoutMarkers(QJsonDocument::fromJson(sent).object())
+        == withoutMarkers(QJsonDocument::fromJson(original).object());
+}
+
+// A long plain-SDK conversation: string system, string contents, no markers.
+QByteArray sdkConversation(int turns, int wordsPerTurn)
+{
+    QJsonArray messages;
+    QString text;
+    for (int w = 0; w < wordsPerTurn; ++w)
+        text += QStringLiteral("word%1 ").arg(w % 97);
+    QString system; // long enough to be worth caching by itself (over 1,024 tokens)
+    for (int w = 0; w < 2000; ++w)
+        system += QStringLiteral("rule%1 ").arg(w % 89);
+    for (int t = 0; t < turns; ++t) {
+        messages.append(QJsonObject {{QStringLiteral("role"), QStringLiteral("user")},
+                                     {QStringLiteral("content"), text}});
+        messages.append(QJsonObject {{QStringLiteral("role"), QStringLiteral("assistant")},
+                                     {QStringLiteral("content"), text}});
+    }
+    messages.append(QJsonObject {{QStringLiteral("role"), QStringLiteral("user")},
+                                 {QStringLiteral("content"), QStringLiteral("and now?")}});
+    const QJsonObject body {{QStringLiteral("model"), QStringLiteral("claude-sonnet-4-5")},
+                            {QStringLiteral("max_tokens"), 1024},
+                            {QStringLiteral("system"), system},
+                            {QStringLiteral("messages"), messages}};
+    return QJsonDocument(body).toJson(QJsonDocument::Compact);
+}
+} // namespace
+
+class tst_CacheInjection final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void cleanup();
+    void addsTheOneMarkerClaudeCodeLeavesRoomFor();
+    void marksAPlainSdkConversationInThreePlaces();
+    void marksALargeBodyOffTheProxyThread();
+    void leavesCountTokensAndShortPromptsAlone();
+    void honoursTheSettingAndTheVirtualKeysSwitch();
+
+private:
+    TestClient::Response post(const QByteArray &body, const QByteArray &path = "/v1/messages",
+                              const QByteArray &key = GatewayHarness::virtualKey());
+
+    MockUpstream *m_mock = nullptr;
+    GatewayHarness *m_gateway = nullptr;
+    int m_mostMarkersSeen = 0;
+    int m_invalidBodies = 0;
+};
+
+void tst_CacheInjection::init()
+{
+    m_mock = new MockUpstream(this);
+    QVERIFY(m_mock->listen());
+    m_mostMarkersSeen = 0;
+    m_invalidBodies = 0;
+    // The upstream's own checks: valid JSON, never more than 4 breakpoints.
+    m_mock->setHandler([this](const MockRequest &request) {
+        if (!request.body.isEmpty()) {
+            QJsonParseError error;
+            const QJsonDocument document = QJsonDocument::fromJson(request.body, &error);
+            if (error.error != QJsonParseError::NoError)
+                ++m_invalidBodies;
+            m_mostMarkersSeen = std::max(m_mostMarkersSeen, countMarkers(document.object()));
+        }
+        return MockUpstream::messageJson();
+    });
+    m_gateway = new GatewayHarness(this);
+    QVERIFY(m_gateway->start(GatewayHarness::configFor(m_mock->baseUrl())));
+}
+
+void tst_CacheInjection::cleanup()
+{
+    QVERIFY(m_gateway->stop());
+    delete m_gateway;
+    delete m_mock;
+    QCOMPARE(m_invalidBodies, 0);
+    QVERIFY2(m_mostMarkersSeen <= 4, qPrintable(QString::number(m_mostMarkersSeen)));
+}
+
+TestClient::Response tst_CacheInjection::post(const QByteArray &body, const QByteArray &path,
+                                              const QByteArray &key)
+{
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    client.send("POST", path, {{"x-api-key", key}, {"content-type", "application/json"}}, body);
+    if (!client.waitForResponses(1, 20'000))
+        return {};
+    return client.responses().first();
+}
+
+void tst_CacheInjection::addsTheOneMarkerClaudeCodeLeavesRoomFor()
+{
+    const QByteArray body = fixture("tool-loop.turn2.body.json");
+    QCOMPARE(countMarkers(QJsonDocument::fromJson(body).object()), 3);
+    QCOMPARE(post(body, "/v1/messages?beta=true").status, 200);
+    const MockRequest &sent = m_mock->requests().first();
+    QCOMPARE(countMarkers(QJsonDocument::fromJson(sent.body).object()), 4);
+    QVERIFY(isOriginalPlusMarkers(body, sent.body));
+    QCOMPARE(sent.header("content-length"), QByteArray::number(sent.body.size()));
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().cacheMarkersAdded, 1);
+    QCOMPARE(m_gateway->records().first().requestBytes, body.size()); // as the client sent it
+
+    // Its first turn has no room that pays: forwarded as it came.
+    const QByteArray first = fixture("tool-loop.turn1.body.json");
+    QCOMPARE(post(first, "/v1/messages?beta=true").status, 200);
+    QCOMPARE(m_mock->requests().last().body, first);
+}
+
+void tst_CacheInjection::marksAPlainSdkConversationInThreePlaces()
+{
+    const QByteArray body = sdkConversation(6, 400);
+    QCOMPARE(post(body).status, 200);
+    const QByteArray sent = m_mock->requests().first().body;
+    QCOMPARE(countMarkers(QJsonDocument::fromJson(sent).object()), 3); // no tools: 3 places
+    // The string system prompt became one text block holding the very same text.
+    const QJsonObject object = QJsonDocument::fromJson(sent).object();
+    QVERIFY(object.value(QLatin1String("system")).isArray());
+    QCOMPARE(object.value(QLatin1String("system"))
+                 .toArray()
+                 .first()
+                 .toObject()
+                 .value(QLatin1String("text")),
+             QJsonDocument::fromJson(body).object().value(QLatin1String("system")));
+    QVERIFY(isOriginalPlusWrappedMarkers(body, sent));
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().cacheMarkersAdded, 3);
+}
+
+void tst_CacheInjection::marksALargeBodyOffTheProxyThread()
+{
+    const QByteArray body = sdkConversation(500, 400); // several MiB
+    QVERIFY(body.size() > 2 * 1024 * 1024);
+    // A second client on another connection while the large body is being prepared.
+    TestClient other;
+    other.connectTo(m_gateway->port());
+    TestClient big;
+    big.connectTo(m_gateway->port());
+    big.send("POST", "/v1/messages",
+             {{"x-api-key", GatewayHarness::virtualKey()}, {"content-type", "application/json"}},
+             body);
+    other.send("POST", "/v1/messages",
+               {{"x-api-key", GatewayHarness::virtualKey()}, {"content-type", "application/json"}},
+               R"({"model":"claude-opus-4-8","max_tokens":5,"messages":[]})");
+    QVERIFY(big.waitForResponses(1, 20'000));
+    QVERIFY(other.waitForResponses(1, 20'000));
+    QCOMPARE(big.responses().first().status, 200);
+    QCOMPARE(other.responses().first().status, 200);
+    QVERIFY(m_gateway->waitForRecords(2));
+    int marked = 0;
+    for (const MockRequest &request : m_mock->requests()) {
+        if (request.body.size() > body.size()) {
+            ++marked;
+            QVERIFY(isOriginalPlusWrappedMarkers(body, request.body));
+            QCOMPARE(countMarkers(QJsonDocument::fromJson(request.body).object()), 3);
+        }
+    }
+    QCOMPARE(marked, 1);
+}
+
+void tst_CacheInjection::leavesCountTokensAndShortPromptsAlone()
+{
+    const QByteArray body = sdkConversation(6, 400);
+    QCOMPARE(post(body, "/v1/messages/count_tokens").status, 200);
+    QCOMPARE(m_mock->requests().last().body, body);
+    const QByteArray tiny =
+        R"({"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]})";
+    QCOMPARE(post(tiny).status, 200);
+    QCOMPARE(m_mock->requests().last().body, tiny);
+    const QByteArray broken = body.left(body.size() / 2);
+    post(broken);
+    QCOMPARE(m_mock->requests().last().body, broken);
+    m_invalidBodies = 0; // that one was sent broken on purpose
+}
+
+void tst_CacheInjection::honoursTheSettingAndTheVirtualKeysSwitch()
+{
+    QVERIFY(m_gateway->stop());
+    GatewayConfig config = GatewayHarness::configFor(m_mock->baseUrl());
+    VirtualKey raw;
+    raw.alias = QStringLiteral("raw");
+    raw.secret = "tg-RawRawRawRawRawRawRawRawRawRawRawRawRawRaw1";
+    raw.injectsCache = false;
+    config.namedVirtualKeys = {raw};
+    QVERIFY(m_gateway->start(config));
+    const QByteArray body = sdkConversation(6, 400);
+    QCOMPARE(post(body, "/v1/messages", raw.secret).status, 200);
+    QCOMPARE(m_mock->requests().last().body, body);
+    QCOMPARE(post(body).status, 200); // the default key still gets markers
+    QVERIFY(m_mock->requests().last().body != body);
+
+    QVERIFY(m_gateway->stop());
+    config.cacheInjection.isEnabled = false;
+    QVERIFY(m_gateway->start(config));
+    QCOMPARE(post(body).status, 200);
+    QCOMPARE(m_mock->requests().last().body, body);
+}
+
+QTEST_MAIN(tst_CacheInjection)
+#include "tst_CacheInjection.moc"
