@@ -909,6 +909,8 @@ struct Options
     int64_t delayUs = -1;
     double rampMs = -1;
     int64_t bodyBytes = -1;
+    std::string bodyFile; // big: send this file's bytes instead of a generated body
+    std::string label; // the "mode" written to the result line (default: the mode)
     double drainSeconds = -1;
     double timeoutSeconds = 10; // probe
 };
@@ -1032,12 +1034,26 @@ int modeLatency(Engine &engine, const Options &o, bool big)
     int count = o.requests >= 0 ? o.requests : (big ? 30 : 2000);
     int64_t bodyBytes = o.bodyBytes >= 0 ? o.bodyBytes : 1 << 20;
     std::string body = big ? bigBody(bodyBytes) : smallBody();
+    if (big && !o.bodyFile.empty()) {
+        std::FILE *file = std::fopen(o.bodyFile.c_str(), "rb");
+        if (!file) {
+            std::fprintf(stderr, "loadgen: cannot read %s\n", o.bodyFile.c_str());
+            return 2;
+        }
+        body.clear();
+        char buffer[65536];
+        for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;)
+            body.append(buffer, n);
+        std::fclose(file);
+    }
     std::string wire = buildRequest(o, body);
     double drain = o.drainSeconds >= 0 ? o.drainSeconds : 60;
     SequentialResult r = runSequential(engine, wire, false, 0, warmup, count,
                                        monotonicMicros() + secondsToMicros(drain));
     JsonLine j;
-    j.add("mode", big ? "big" : "lat").add("subject", o.subject).add("concurrency", 1);
+    j.add("mode", !o.label.empty() ? o.label : std::string(big ? "big" : "lat"))
+        .add("subject", o.subject)
+        .add("concurrency", 1);
     j.add("body_bytes", int64_t(body.size())).add("warmup", warmup).add("requests", count);
     j.add("ok", r.measured);
     addLatency(j, "", r.latency);
@@ -1256,7 +1272,7 @@ void usage()
             "  hold    concurrent SSE, one connection each; --requests [500] streams opened\n"
             "          over --ramp-ms [100], --events [100] --bytes [200] --delay-us [100000]\n"
             "  big     c=1 non-stream with a large body; --warmup [3] --requests [30]\n"
-            "          --body-bytes [1048576]\n"
+            "          --body-bytes [1048576] or --body-file PATH; --label NAME\n"
             "  probe   HEAD / every 1 ms until answered; --timeout-seconds [10]\n"
             "common: --host [127.0.0.1] --key [tg-bench-0123456789abcdef] --path [/v1/messages]\n"
             "        --subject NAME (copied into the output) --pid PID (sample its CPU time)\n"
@@ -1308,6 +1324,10 @@ bool parseOptions(int argc, char **argv, Options &o)
             o.rampMs = atof(v);
         else if (arg == "--body-bytes")
             o.bodyBytes = atoll(v);
+        else if (arg == "--body-file")
+            o.bodyFile = v;
+        else if (arg == "--label")
+            o.label = v;
         else if (arg == "--drain-seconds")
             o.drainSeconds = atof(v);
         else if (arg == "--timeout-seconds")

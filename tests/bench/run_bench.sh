@@ -19,7 +19,7 @@ repo=$(cd "$here/../.." && pwd)
 
 QUICK=${QUICK:-0}
 SUBJECTS=${SUBJECTS:-"direct tollgate nginx"}
-PHASES=${PHASES:-"lat tput stream hold big"}
+PHASES=${PHASES:-"lat tput stream hold big fixture big8m"}
 BUILD_DIR=${BUILD_DIR:-$repo/build}
 while (($#)); do
     case $1 in
@@ -39,6 +39,9 @@ LOADGEN_BIN=${LOADGEN_BIN:-$BUILD_DIR/tests/bench/tollgate_bench_loadgen}
 TOLLGATE_BIN=${TOLLGATE_BIN:-$BUILD_DIR/app/tollgate}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 VIRTUAL_KEY=tg-bench-0123456789abcdef
+# A Claude Code request (75 KiB, 3 cache markers of its own): the body prompt-cache
+# injection works on for every turn.
+FIXTURE_BODY=${FIXTURE_BODY:-$repo/tests/fixtures/claude-code/tool-loop.turn2.body.json}
 
 for bin in "$MOCK_BIN" "$LOADGEN_BIN"; do
     [[ -x $bin ]] || { echo "run_bench: missing $bin (build the bench targets first)" >&2; exit 2; }
@@ -158,6 +161,8 @@ phase_args() {
         stream) echo --warmup 1 --requests 5 --events 100 --bytes 200 --delay-us 2000 ;;
         hold) echo --streams 50 --ramp-ms 100 --events 20 --bytes 200 --delay-us 100000 ;;
         big) echo --warmup 1 --requests 5 --body-bytes 1048576 ;;
+        fixture) echo --warmup 1 --requests 20 --body-file "$FIXTURE_BODY" --label fixture ;;
+        big8m) echo --warmup 1 --requests 3 --body-bytes 8388608 --label big8m ;;
         esac
     else
         case $1 in
@@ -166,6 +171,8 @@ phase_args() {
         stream) echo --warmup 2 --requests 30 --events 100 --bytes 200 --delay-us 2000 ;;
         hold) echo --streams 500 --ramp-ms 100 --events 100 --bytes 200 --delay-us 100000 ;;
         big) echo --warmup 3 --requests 30 --body-bytes 1048576 ;;
+        fixture) echo --warmup 20 --requests 500 --body-file "$FIXTURE_BODY" --label fixture ;;
+        big8m) echo --warmup 2 --requests 20 --body-bytes 8388608 --label big8m ;;
         esac
     fi
 }
@@ -284,8 +291,10 @@ run_phases() { # run_phases SUBJECT PORT [PID]
         echo "run_bench: $name: $phase" >&2
         # In the background plus `wait`, so Ctrl-C or a TERM reaches the cleanup trap at
         # once instead of after the phase. timeout(1) passes a TERM on to loadgen.
+        local mode=$phase
+        [[ $phase == fixture || $phase == big8m ]] && mode=big
         # shellcheck disable=SC2046 # phase_args is a word list on purpose
-        timeout "$limit" taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode "$phase" \
+        timeout "$limit" taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode "$mode" \
             --subject "$name" --port "$port" --key "$VIRTUAL_KEY" "${pid_args[@]}" \
             $(phase_args "$phase") >"$TMP/phase.json" &
         local loadgen_pid=$! status=0
