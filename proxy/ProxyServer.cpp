@@ -310,20 +310,13 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     std::shared_ptr<VirtualKeyState> state;
     if (auth == ClientAuthenticator::Result::VirtualKey)
         state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));
-    // A request's x-tollgate-tag (Claude Code: ANTHROPIC_CUSTOM_HEADERS) overrides the
-    // key's tag.
-    const QByteArray requestTag =
-        request.headers.value(QByteArrayLiteral("x-tollgate-tag")).trimmed();
-    const QString tag = !requestTag.isEmpty() ? QString::fromUtf8(requestTag)
-        : state                               ? state->key.billingTag
-                                              : m_config.billingTag;
+    const QString tag = billingTagFor(request.headers, state.get());
     if (state && refuseVirtualKeyRequest(connection, request, *state, tag))
         return;
     if (!state && m_spend.hasCaps()) {
         if (const auto refusal = m_spend.check(QStringLiteral("passthrough"), tag,
                                                QDateTime::currentMSecsSinceEpoch())) {
             RequestRecord refused = newRecord(request.method, request.target, request.headers);
-            refused.billingTag = tag;
             refused.virtualKeyAlias = QStringLiteral("passthrough");
             const RateLimiter::Reply reply =
                 refusal->guard.reply(refusal->verdict, requestIdFor(refused));
@@ -333,11 +326,11 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
             return;
         }
     }
-    RequestRecord record = newRecord(request.method, request.target, request.headers);
-    record.billingTag = tag;
+    RequestRecord record = newRecord(request.method, request.target, request.headers, state.get());
     record.requestBytes = request.body.size();
     record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
-    record.virtualKeyAlias = state ? state->key.alias : QStringLiteral("passthrough");
+    if (!state)
+        record.virtualKeyAlias = QStringLiteral("passthrough");
     PendingExchange pending {std::move(request), auth, std::move(record), state};
     if (!wantsCacheInjection(pending)) {
         startExchange(connection, std::move(pending));
@@ -492,17 +485,13 @@ void ProxyServer::answerError(ClientConnection *connection, const HttpRequest &r
 QByteArray ProxyServer::requestRefused(ClientConnection *, const HttpParser &head, int status,
                                        const QString &message)
 {
-    RequestRecord record = newRecord(head.method(), head.target(), head.headers());
     // A refused virtual key (disabled) is still named in the log, with its tag.
     qsizetype keyIndex = -1;
+    std::shared_ptr<VirtualKeyState> state;
     if (m_authenticator.authenticate(head.headers(), &keyIndex)
-        == ClientAuthenticator::Result::VirtualKey) {
-        if (const auto state = m_virtualKeys.value(m_credentialAliases.value(keyIndex))) {
-            record.virtualKeyAlias = state->key.alias;
-            if (head.headers().value(QByteArrayLiteral("x-tollgate-tag")).trimmed().isEmpty())
-                record.billingTag = state->key.billingTag;
-        }
-    }
+        == ClientAuthenticator::Result::VirtualKey)
+        state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));
+    RequestRecord record = newRecord(head.method(), head.target(), head.headers(), state.get());
     const QByteArray requestId = requestIdFor(record);
     emitLocalRecord(std::move(record), status, monotonicUs(), message);
     return requestId;
@@ -513,8 +502,18 @@ QByteArray ProxyServer::requestIdFor(const RequestRecord &record)
     return QByteArrayLiteral("req_tg_") + QByteArray::number(record.id);
 }
 
+QString ProxyServer::billingTagFor(const HeaderList &headers, const VirtualKeyState *state) const
+{
+    // A request's x-tollgate-tag (Claude Code: ANTHROPIC_CUSTOM_HEADERS) overrides the
+    // key's tag.
+    const QByteArray tag = headers.value(QByteArrayLiteral("x-tollgate-tag")).trimmed();
+    if (!tag.isEmpty())
+        return QString::fromUtf8(tag);
+    return state ? state->key.billingTag : m_config.billingTag;
+}
+
 RequestRecord ProxyServer::newRecord(const QByteArray &method, const QByteArray &target,
-                                     const HeaderList &headers)
+                                     const HeaderList &headers, const VirtualKeyState *state)
 {
     RequestRecord record;
     record.id = m_nextId++;
@@ -523,11 +522,9 @@ RequestRecord ProxyServer::newRecord(const QByteArray &method, const QByteArray 
     record.target = target;
     record.sessionId = headers.value(QByteArrayLiteral("x-claude-code-session-id"));
     record.userAgent = headers.value(QByteArrayLiteral("user-agent"));
-    // A request's x-tollgate-tag (Claude Code: ANTHROPIC_CUSTOM_HEADERS) overrides the
-    // key's tag.
-    // (handleRequest sets the virtual key's tag when the request has none.)
-    const QByteArray tag = headers.value(QByteArrayLiteral("x-tollgate-tag")).trimmed();
-    record.billingTag = tag.isEmpty() ? m_config.billingTag : QString::fromUtf8(tag);
+    record.billingTag = billingTagFor(headers, state);
+    if (state)
+        record.virtualKeyAlias = state->key.alias;
     return record;
 }
 
@@ -598,21 +595,24 @@ bool ProxyServer::refuseVirtualKeyRequest(ClientConnection *connection, const Ht
                                           VirtualKeyState &state, const QString &tag)
 {
     const VirtualKey &key = state.key;
-    const auto refuse = [&](const QByteArray &response, int status, const QString &message) {
-        RequestRecord refused = newRecord(request.method, request.target, request.headers);
-        refused.virtualKeyAlias = key.alias;
-        refused.billingTag = tag;
+    // Logs the refusal and sends the answer responseFor makes with the record's request id.
+    const auto refuse = [&](const auto &responseFor) {
+        RequestRecord refused = newRecord(request.method, request.target, request.headers, &state);
+        const auto [status, response, message] = responseFor(requestIdFor(refused));
         emitLocalRecord(std::move(refused), status, request.receivedAtUs, message);
         connection->sendResponse(response, false);
         return true;
     };
-    const auto requestId = [this]() -> QByteArray {
-        return QByteArrayLiteral("req_tg_") + QByteArray::number(m_nextId);
+    const auto error = [](int status, const QString &message) {
+        return [status, message](const QByteArray &requestId) {
+            return std::tuple(
+                status, ErrorResponse::httpResponse(status, message, requestId, false), message);
+        };
     };
     if (!key.isEnabled) {
         const QString message =
             QStringLiteral("The Tollgate virtual key \"%1\" is disabled").arg(key.alias);
-        return refuse(ErrorResponse::httpResponse(401, message, requestId(), false), 401, message);
+        return refuse(error(401, message));
     }
     if (!key.models.isEmpty()) {
         const QStringList models = requestedModels(request);
@@ -626,19 +626,23 @@ bool ProxyServer::refuseVirtualKeyRequest(ClientConnection *connection, const Ht
                 : QStringLiteral("The Tollgate virtual key \"%1\" may not use the model "
                                  "%2 (allowed: %3)")
                       .arg(key.alias, model.left(200), key.models.join(QStringLiteral(", ")));
-            return refuse(ErrorResponse::httpResponse(403, message, requestId(), false), 403,
-                          message);
+            return refuse(error(403, message));
         }
     }
     if (const auto refusal = m_spend.check(key.alias, tag, QDateTime::currentMSecsSinceEpoch())) {
-        const RateLimiter::Reply reply = refusal->guard.reply(refusal->verdict, requestId());
-        return refuse(reply.toHttpResponse(), reply.status,
-                      refusal->guard.message(refusal->verdict));
+        return refuse([&](const QByteArray &requestId) {
+            const RateLimiter::Reply reply = refusal->guard.reply(refusal->verdict, requestId);
+            return std::tuple(reply.status, reply.toHttpResponse(),
+                              refusal->guard.message(refusal->verdict));
+        });
     }
     const RateLimiter::Admission admission = state.limiter.admit(monotonicUs());
     if (!admission.isAllowed()) {
-        const RateLimiter::Reply reply = state.limiter.reply(admission, requestId());
-        return refuse(reply.toHttpResponse(), reply.status, state.limiter.message(admission));
+        return refuse([&](const QByteArray &requestId) {
+            const RateLimiter::Reply reply = state.limiter.reply(admission, requestId);
+            return std::tuple(reply.status, reply.toHttpResponse(),
+                              state.limiter.message(admission));
+        });
     }
     return false;
 }

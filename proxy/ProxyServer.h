@@ -131,8 +131,11 @@ private:
     void answerMetrics(ClientConnection *connection, const HttpRequest &request);
     void answerError(ClientConnection *connection, const HttpRequest &request, int status,
                      const QString &message);
+    // A record of a request; with the virtual key's state, named after the key and with its
+    // billing tag (unless the request carries its own).
     RequestRecord newRecord(const QByteArray &method, const QByteArray &target,
-                            const HeaderList &headers);
+                            const HeaderList &headers, const VirtualKeyState *state = nullptr);
+    QString billingTagFor(const HeaderList &headers, const VirtualKeyState *state) const;
     static QByteArray requestIdFor(const RequestRecord &record);
     void emitLocalRecord(RequestRecord record, int status, qint64 receivedAtUs,
                          const QString &error);
