@@ -1,5 +1,6 @@
 #include "KeysCommand.h"
 
+#include "ConsoleText.h"
 #include "config/ConfigFile.h"
 #include "keys/KeyStore.h"
 #include "keys/KeyTester.h"
@@ -21,16 +22,6 @@ namespace tollgate {
 
 namespace {
 constexpr qint64 kMaxKeyBytes = 4096;
-
-void printError(const QString &text)
-{
-    std::fprintf(stderr, "tollgate: %s\n", qPrintable(text));
-}
-
-void printOut(const QString &text)
-{
-    std::fprintf(stdout, "%s\n", qPrintable(text));
-}
 
 // One line from standard input, without echo when it is a terminal.
 QByteArray readSecret(const QString &alias)

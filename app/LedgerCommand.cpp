@@ -1,5 +1,6 @@
 #include "LedgerCommand.h"
 
+#include "ConsoleText.h"
 #include "store/LedgerExporter.h"
 #include "store/LedgerStore.h"
 #include "usage/PriceTable.h"
@@ -12,11 +13,6 @@
 namespace tollgate {
 
 namespace {
-void printError(const QString &text)
-{
-    std::fprintf(stderr, "tollgate: %s\n", qPrintable(text));
-}
-
 LedgerStore::Grouping groupingFor(const QString &name)
 {
     using G = LedgerStore::Grouping;

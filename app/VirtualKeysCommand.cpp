@@ -1,5 +1,6 @@
 #include "VirtualKeysCommand.h"
 
+#include "ConsoleText.h"
 #include "config/ConfigFile.h"
 #include "keys/KeyStore.h"
 #include "keys/SecretRedactor.h"
@@ -18,16 +19,6 @@ namespace tollgate {
 
 namespace {
 constexpr double kPicoPerUsd = 1e12;
-
-void printError(const QString &text)
-{
-    std::fprintf(stderr, "tollgate: %s\n", qPrintable(text));
-}
-
-void printOut(const QString &text)
-{
-    std::fprintf(stdout, "%s\n", qPrintable(text));
-}
 
 QString quoted(const QString &alias)
 {
