@@ -27,6 +27,11 @@ constexpr int kMaxBreakpoints = 4;
 // a skipped prompt that was long enough loses its savings.
 constexpr qsizetype kBytesPerToken = 3;
 
+// A breakpoint reads an entry an earlier request wrote only within 20 blocks back from it: "a
+// turn that adds 20 or more blocks misses unless a second breakpoint sits nearer the previous
+// write" (Anthropic's prompt-caching guide, the lookback window).
+constexpr quint64 kLookbackBlocks = 20;
+
 QString nameOf(Place place)
 {
     switch (place) {
@@ -264,6 +269,7 @@ public:
             return;
         }
         m_markers.add(candidate.spot.order, ttl == Ttl::OneHour);
+        m_placed.append(candidate.spot.order);
         result.insertions.append(insertionsFor(candidate.spot, ttl));
         result.added.append({candidate.place, ttl});
         result.needsExtendedTtlBeta = result.needsExtendedTtlBeta || ttl == Ttl::OneHour;
@@ -272,6 +278,19 @@ public:
     }
 
     QString reasons() const { return m_reasons.join(QStringLiteral("; ")); }
+
+    // See Result::ownsCacheReads. Orders are block positions in prefix order; the high byte
+    // is the section, so a client marker in another section never counts as within reach.
+    bool reachesBeyondClient() const
+    {
+        const QList<PromptLayout::Marker> client = MarkerSet(m_layout).all();
+        return std::any_of(m_placed.begin(), m_placed.end(), [&client](quint64 placed) {
+            return std::none_of(
+                client.begin(), client.end(), [placed](const PromptLayout::Marker &marker) {
+                    return marker.order >= placed && marker.order - placed < kLookbackBlocks;
+                });
+        });
+    }
 
 private:
     QString reasonToPass(const Candidate &candidate) const
@@ -298,6 +317,7 @@ private:
     MarkerSet m_markers;
     int m_minimumTokens;
     QStringList m_reasons;
+    QList<quint64> m_placed;
 };
 
 // Why the whole request is left alone, or an empty string when it may get markers.
@@ -346,6 +366,7 @@ CacheInjector::Result CacheInjector::inject(QByteArrayView body, const Policy &p
         result.skipped = planner.reasons();
         return result;
     }
+    result.ownsCacheReads = planner.reachesBeyondClient();
     result.body = splice(body, result.insertions);
     return result;
 }

@@ -59,6 +59,12 @@ public:
         bool needsExtendedTtlBeta = false;
         QList<Insertion> insertions;
         QList<Breakpoint> added; // in the order they were chosen
+        // Whether this request's cache reads are owed to Tollgate: it added markers and the
+        // client had none, or one of Tollgate's markers sits where none of the client's could
+        // find its entry (20 or more blocks before the client's next marker, or in another
+        // section). Otherwise the client's own markers would have read the same prefix, and
+        // the savings are the client's.
+        bool ownsCacheReads = false;
     };
 
     // The anthropic-beta value for 1h cache entries. Anthropic's prompt-caching guide now

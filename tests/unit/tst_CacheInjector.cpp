@@ -646,6 +646,8 @@ private slots:
     void leavesClaudeCodeFirstTurnAsIs_data();
     void leavesClaudeCodeFirstTurnAsIs();
     void marksPreviousUserTurnOfClaudeCode();
+    void claimsReadsBeyondClientLookback_data();
+    void claimsReadsBeyondClientLookback();
     void marksPreviousUserTurnOfClaudeCodeWith1hMarkers();
     void keepsPropertiesOnFixtures();
     void keepsPropertiesOnGeneratedBodies();
@@ -876,6 +878,8 @@ void CacheInjectorTest::marksPlainSdkBodyInFourPlaces()
              (QByteArrayList {"tools[1]", "system[0]", "messages[2].content[0]",
                               "messages[4].content[0]"}));
     QVERIFY(!result.needsExtendedTtlBeta);
+    // The client marked nothing: whatever this request reads from the cache is Tollgate's doing.
+    QVERIFY(result.ownsCacheReads);
 }
 
 void CacheInjectorTest::convertsStringSystemAndContent()
@@ -1110,6 +1114,9 @@ void CacheInjectorTest::marksPreviousUserTurnOfClaudeCode()
                               "messages[3].content[0]"}));
     QCOMPARE(result.body.size(),
              input.size() + qsizetype(qstrlen(R"(,"cache_control":{"type":"ephemeral"})")));
+    // Claude Code's marker on the newest turn is a few blocks from the added one and would
+    // have found the same entry: the savings stay the client's.
+    QVERIFY(!result.ownsCacheReads);
     // system[0], the attribution block, is untouched and first.
     const QJsonArray system =
         QJsonDocument::fromJson(result.body).object().value(QStringLiteral("system")).toArray();
@@ -1119,6 +1126,44 @@ void CacheInjectorTest::marksPreviousUserTurnOfClaudeCode()
                 .toString()
                 .startsWith(QStringLiteral("x-anthropic-billing-header:")));
     QVERIFY(!system.at(0).toObject().contains(QStringLiteral("cache_control")));
+}
+
+void CacheInjectorTest::claimsReadsBeyondClientLookback_data()
+{
+    QTest::addColumn<int>("toolCalls");
+    QTest::addColumn<bool>("owns");
+    // The added marker ends the previous user turn; the client's ends the newest one, 2 blocks
+    // per tool call further on (the assistant's tool_use and the user's tool_result).
+    QTest::newRow("3 calls, 6 blocks apart") << 3 << false;
+    QTest::newRow("9 calls, 18 blocks apart") << 9 << false;
+    QTest::newRow("10 calls, 20 blocks apart") << 10 << true;
+    QTest::newRow("25 calls, 50 blocks apart") << 25 << true;
+}
+
+void CacheInjectorTest::claimsReadsBeyondClientLookback()
+{
+    QFETCH(int, toolCalls);
+    QFETCH(bool, owns);
+    QByteArray uses;
+    QByteArray results;
+    for (int i = 0; i < toolCalls; ++i) {
+        const QByteArray id = "toolu_" + QByteArray::number(i);
+        uses += QByteArray(i ? "," : "") + R"({"type":"tool_use","id":")" + id
+            + R"(","name":"Read","input":{}})";
+        results += QByteArray(i ? "," : "") + R"({"type":"tool_result","tool_use_id":")" + id
+            + R"(","content":"ok"})";
+    }
+    // The last tool_result carries the client's marker, as Claude Code puts it.
+    results.chop(1);
+    results += R"(,"cache_control":{"type":"ephemeral"}})";
+    const QByteArray input = body(R"("system":[{"type":"text","text":")" + filler(6000)
+                                  + R"(","cache_control":{"type":"ephemeral"}}],"messages":[)"
+                                    R"({"role":"user","content":[{"type":"text","text":"go"}]},)"
+                                    R"({"role":"assistant","content":[)"
+                                  + uses + R"(]},{"role":"user","content":[)" + results + "]}]");
+    const CacheInjector::Result result = inject(input);
+    QCOMPARE(result.added, (Breakpoints {{Place::PreviousUserTurn, Ttl::FiveMinutes}}));
+    QCOMPARE(result.ownsCacheReads, owns);
 }
 
 void CacheInjectorTest::marksPreviousUserTurnOfClaudeCodeWith1hMarkers()
