@@ -293,7 +293,8 @@ CommandLine CommandLine::parse(const QStringList &arguments)
                        "client; prints its secret once\n"
                        "  tollgate vkeys set ALIAS [--tag ...]  change its tag, models, "
                        "limits, budget\n"
-                       "  tollgate vkeys list | remove|enable|disable ALIAS\n\n"
+                       "  tollgate vkeys list | remove|enable|disable ALIAS\n"
+                       "  tollgate routes list | test MODEL     where requests for MODEL go\n\n"
                        "Environment:\n"
                        "  TOLLGATE_UPSTREAM_KEY=KEY             the upstream API key\n"
                        "  TOLLGATE_UPSTREAM_KEYS=alias=key,...  several upstream keys, pooled\n"
@@ -302,7 +303,7 @@ CommandLine CommandLine::parse(const QStringList &arguments)
                        "server without a keychain"));
     parser.addPositionalArgument(
         QStringLiteral("command"),
-        QStringLiteral("report, export, keys or vkeys (default: run the gateway)."),
+        QStringLiteral("report, export, keys, vkeys or routes (default: run the gateway)."),
         QStringLiteral("[command]"));
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
@@ -469,6 +470,20 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         } else if (positional.first() == QLatin1String("vkeys")) {
             result.command = Command::VirtualKeys;
             expected = parseVirtualKeysCommand(positional, &result);
+        } else if (positional.first() == QLatin1String("routes")) {
+            result.command = Command::Routes;
+            result.keysAction = positional.value(1);
+            if (result.keysAction == QLatin1String("list")) {
+                expected = 2;
+            } else if (result.keysAction == QLatin1String("test")) {
+                expected = 3;
+                result.keysAlias = positional.value(2);
+                if (result.keysAlias.isEmpty())
+                    result.error = QStringLiteral("routes test needs a model, e.g. routes test "
+                                                  "claude-sonnet-4-6");
+            } else {
+                result.error = QStringLiteral("routes takes list or test MODEL");
+            }
         } else {
             result.error = QStringLiteral("unknown command: %1").arg(positional.first());
         }

@@ -12,7 +12,7 @@ namespace tollgate {
 // app's own switches. Errors are reported, never guessed around.
 struct CommandLine
 {
-    enum class Command { Serve, Report, Export, Keys, VirtualKeys };
+    enum class Command { Serve, Report, Export, Keys, VirtualKeys, Routes };
     Command command = Command::Serve;
 
     GatewayConfig config;
@@ -33,7 +33,8 @@ struct CommandLine
     QString format = QStringLiteral("csv"); // export --format
     QString outputFile; // export --output; empty: standard output
 
-    // keys add|list|remove|test [ALIAS] and vkeys add|list|remove|rotate|set [ALIAS]
+    // keys add|list|remove|test [ALIAS], vkeys add|list|remove|rotate|set [ALIAS] and
+    // routes list|test [MODEL] (the model in keysAlias)
     QString keysAction;
     QString keysAlias;
 

@@ -3,6 +3,7 @@
 #include "HeadlessRunner.h"
 #include "KeysCommand.h"
 #include "LedgerCommand.h"
+#include "RoutesCommand.h"
 #include "SignalWatcher.h"
 #include "ThreadPriority.h"
 #include "VirtualKeysCommand.h"
@@ -40,8 +41,8 @@ bool wantsWindow(int argc, char *argv[])
 {
     for (int i = 1; i < argc; ++i) {
         for (const char *consoleOnly :
-             {"--headless", "-headless", "report", "export", "keys", "vkeys", "--help", "-h", "-?",
-              "--help-all", "--version", "-v"}) {
+             {"--headless", "-headless", "report", "export", "keys", "vkeys", "routes", "--help",
+              "-h", "-?", "--help-all", "--version", "-v"}) {
             if (std::strcmp(argv[i], consoleOnly) == 0)
                 return false;
         }
@@ -76,6 +77,8 @@ int prepare(CommandLine *cli)
         return KeysCommand::run(*cli);
     if (cli->command == CommandLine::Command::VirtualKeys)
         return VirtualKeysCommand::run(*cli);
+    if (cli->command == CommandLine::Command::Routes)
+        return RoutesCommand::run(*cli);
     if (cli->command != CommandLine::Command::Serve)
         return LedgerCommand::run(*cli);
     if (!KeysCommand::loadKeychainKeys(&cli->config)

@@ -1,6 +1,7 @@
 #include "ConfigFile.h"
 
 #include "keys/KeyStore.h"
+#include "routing/RouteTable.h"
 #include "usage/PriceTable.h"
 
 #include <QDir>
@@ -44,6 +45,9 @@ const QSet<QString> &knownKeys()
         QStringLiteral("tag_budgets"),
         QStringLiteral("virtual_keys"),
         QStringLiteral("prompt_cache"),
+        QStringLiteral("providers"),
+        QStringLiteral("routes"),
+        QStringLiteral("cors_origins"),
     };
     return keys;
 }
@@ -336,6 +340,216 @@ bool applyVirtualKeys(Reader &reader, const QJsonObject &root, GatewayConfig *co
     return true;
 }
 
+// A string array under key (absent: out stays as it is).
+bool readStrings(Reader &reader, const QJsonObject &object, const QString &key, QStringList *out)
+{
+    const QJsonValue value = object.value(key);
+    if (value.isUndefined())
+        return true;
+    if (!value.isArray())
+        return reader.fail(key, QStringLiteral("must be an array of strings"));
+    QStringList strings;
+    for (const QJsonValue &item : value.toArray()) {
+        if (!item.isString() || item.toString().isEmpty())
+            return reader.fail(key, QStringLiteral("must hold non-empty strings"));
+        strings.append(item.toString());
+    }
+    *out = strings;
+    return true;
+}
+
+// One entry of "providers": {"kind", "base_url", "auth", "keys", "key_env", "headers",
+// "timeouts", "prices"}.
+bool readProvider(Reader &reader, const QJsonObject &entry, Provider *provider)
+{
+    if (!reader.checkKeys({QStringLiteral("kind"), QStringLiteral("base_url"),
+                           QStringLiteral("auth"), QStringLiteral("keys"),
+                           QStringLiteral("key_env"), QStringLiteral("headers"),
+                           QStringLiteral("timeouts"), QStringLiteral("prices")}))
+        return false;
+    QString kind;
+    if (!reader.string(QStringLiteral("kind"), &kind))
+        return false;
+    if (!Provider::parseKind(kind, &provider->kind))
+        return reader.fail(QStringLiteral("kind"),
+                           QStringLiteral("must be \"anthropic\" or \"openai\""));
+    QString baseUrl;
+    if (!reader.string(QStringLiteral("base_url"), &baseUrl))
+        return false;
+    provider->baseUrl = QUrl(baseUrl, QUrl::StrictMode);
+    const QString scheme = provider->baseUrl.scheme();
+    if (!provider->baseUrl.isValid() || provider->baseUrl.host().isEmpty()
+        || (scheme != QLatin1String("https") && scheme != QLatin1String("http")))
+        return reader.fail(QStringLiteral("base_url"),
+                           QStringLiteral("must be an http:// or https:// URL"));
+    QString auth;
+    if (!reader.string(QStringLiteral("auth"), &auth))
+        return false;
+    if (auth.isEmpty())
+        provider->auth = provider->kind == Provider::Kind::OpenAi ? Provider::Auth::Bearer
+                                                                  : Provider::Auth::XApiKey;
+    else if (auth == QLatin1String("bearer"))
+        provider->auth = Provider::Auth::Bearer;
+    else if (auth == QLatin1String("x-api-key"))
+        provider->auth = Provider::Auth::XApiKey;
+    else
+        return reader.fail(QStringLiteral("auth"),
+                           QStringLiteral("must be \"x-api-key\" or \"bearer\""));
+    if (!readStrings(reader, entry, QStringLiteral("keys"), &provider->keyAliases)
+        || !reader.string(QStringLiteral("key_env"), &provider->keyVariable))
+        return false;
+    for (const QString &alias : std::as_const(provider->keyAliases)) {
+        if (const QString problem = KeyStore::aliasProblem(alias); !problem.isEmpty())
+            return reader.fail(QStringLiteral("keys"), problem);
+    }
+    QJsonObject headers;
+    if (!reader.object(QStringLiteral("headers"), &headers))
+        return false;
+    for (auto it = headers.begin(); it != headers.end(); ++it) {
+        const QByteArray name = it.key().toLatin1();
+        const bool validName = !name.isEmpty() && std::all_of(name.begin(), name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                || c == '-' || c == '_';
+        });
+        const QString value = it.value().toString();
+        const bool validValue = it.value().isString()
+            && std::none_of(value.begin(), value.end(),
+                            [](QChar c) { return c.unicode() < 0x20 || c.unicode() > 0x7e; });
+        if (!validName || !validValue)
+            return reader.fail(QStringLiteral("headers"),
+                               QStringLiteral("must map header names to printable ASCII values"));
+        provider->headers.append({name, value.toLatin1()});
+    }
+    QJsonObject timeouts;
+    if (!reader.object(QStringLiteral("timeouts"), &timeouts))
+        return false;
+    Reader timeoutReader = reader.nested(timeouts, QStringLiteral("timeouts"));
+    if (!timeoutReader.checkKeys(
+            {QStringLiteral("connect"), QStringLiteral("first_byte"), QStringLiteral("idle")}))
+        return false;
+    const struct
+    {
+        const char *key;
+        int *ms;
+    } fields[] = {{"connect", &provider->connectTimeoutMs},
+                  {"first_byte", &provider->firstByteTimeoutMs},
+                  {"idle", &provider->idleTimeoutMs}};
+    for (const auto &field : fields) {
+        double seconds = 0;
+        if (!timeoutReader.number(QLatin1String(field.key), 0.001, 86400, &seconds))
+            return false;
+        *field.ms = int(seconds * 1000);
+    }
+    if (!reader.object(QStringLiteral("prices"), &provider->prices))
+        return false;
+    PriceTable prices = PriceTable::builtIn();
+    QString priceError;
+    if (!provider->prices.isEmpty() && !prices.applyOverrides(provider->prices, &priceError))
+        return reader.fail(QStringLiteral("prices"), priceError);
+    return true;
+}
+
+// One entry of "routes": {"model", "provider", "fallback", "rewrite_model", "virtual_key",
+// "thinking", "min_prompt_tokens"}.
+bool readRoute(Reader &reader, const QJsonObject &entry, Route *route)
+{
+    if (!reader.checkKeys({QStringLiteral("model"), QStringLiteral("provider"),
+                           QStringLiteral("fallback"), QStringLiteral("rewrite_model"),
+                           QStringLiteral("virtual_key"), QStringLiteral("thinking"),
+                           QStringLiteral("min_prompt_tokens")}))
+        return false;
+    QString provider;
+    QStringList fallback;
+    if (!reader.string(QStringLiteral("model"), &route->model)
+        || !reader.string(QStringLiteral("provider"), &provider)
+        || !readStrings(reader, entry, QStringLiteral("fallback"), &fallback)
+        || !reader.string(QStringLiteral("rewrite_model"), &route->rewriteModel)
+        || !reader.string(QStringLiteral("virtual_key"), &route->virtualKey))
+        return false;
+    if (provider.isEmpty())
+        return reader.fail(QStringLiteral("provider"), QStringLiteral("is required"));
+    route->providers = QStringList {provider} + fallback;
+    if (entry.contains(QLatin1String("thinking"))) {
+        bool thinking = false;
+        if (!reader.boolean(QStringLiteral("thinking"), &thinking))
+            return false;
+        route->thinking = thinking;
+    }
+    double minTokens = 0;
+    if (!reader.number(QStringLiteral("min_prompt_tokens"), 0, 1e9, &minTokens))
+        return false;
+    route->minPromptTokens = qint64(minTokens);
+    return true;
+}
+
+// "providers": {"name": {...}}, "routes": [{...}], "cors_origins": ["https://…"].
+bool applyRouting(Reader &reader, const QJsonObject &root, GatewayConfig *config)
+{
+    QJsonObject providers;
+    if (!reader.object(QStringLiteral("providers"), &providers))
+        return false;
+    if (root.contains(QLatin1String("providers")))
+        config->providers.clear();
+    Reader providersReader = reader.nested(providers, QStringLiteral("providers"));
+    QStringList names;
+    for (auto it = providers.begin(); it != providers.end(); ++it) {
+        if (const QString problem = Provider::nameProblem(it.key()); !problem.isEmpty())
+            return reader.fail(QStringLiteral("providers"), problem);
+        if (it.key() == Provider::kAnthropic)
+            return reader.fail(QStringLiteral("providers"),
+                               QStringLiteral("\"anthropic\" is the built-in provider (set "
+                                              "\"upstream\" and \"upstream_keys\" instead)"));
+        QJsonObject entry;
+        if (!providersReader.object(it.key(), &entry))
+            return false;
+        Reader entryReader = providersReader.nested(entry, it.key());
+        Provider provider;
+        provider.name = it.key();
+        if (!readProvider(entryReader, entry, &provider))
+            return false;
+        config->providers.append(provider);
+    }
+    for (const Provider &provider : std::as_const(config->providers))
+        names.append(provider.name);
+    const QJsonValue routes = root.value(QLatin1String("routes"));
+    if (!routes.isUndefined()) {
+        if (!routes.isArray())
+            return reader.fail(QStringLiteral("routes"),
+                               QStringLiteral("must be an array of rules"));
+        config->routes.clear();
+        const QJsonArray rules = routes.toArray();
+        for (qsizetype i = 0; i < rules.size(); ++i) {
+            const QString key = QStringLiteral("routes[%1]").arg(i);
+            if (!rules.at(i).isObject())
+                return reader.fail(key, QStringLiteral("must be an object"));
+            const QJsonObject entry = rules.at(i).toObject();
+            Reader routeReader = reader.nested(entry, key);
+            Route route;
+            if (!readRoute(routeReader, entry, &route))
+                return false;
+            config->routes.append(route);
+        }
+    }
+    if (const QString problem = RouteTable::problem(config->routes, names); !problem.isEmpty())
+        return reader.fail(QStringLiteral("routes"), problem);
+    QStringList origins = config->corsOrigins;
+    if (!readStrings(reader, root, QStringLiteral("cors_origins"), &origins))
+        return false;
+    for (const QString &origin : std::as_const(origins)) {
+        const QUrl url(origin, QUrl::StrictMode);
+        const bool isOrigin = url.isValid() && !url.host().isEmpty()
+            && (url.scheme() == QLatin1String("https") || url.scheme() == QLatin1String("http"))
+            && (url.path().isEmpty() || url.path() == QLatin1String("/")) && !url.hasQuery();
+        if (!isOrigin)
+            return reader.fail(QStringLiteral("cors_origins"),
+                               QStringLiteral("holds \"%1\", which is not an origin "
+                                              "(scheme://host[:port])")
+                                   .arg(origin));
+    }
+    config->corsOrigins = origins;
+    return true;
+}
+
 // "upstream_keys": aliases of keys in the keychain; "key_strategy"; "session_affinity".
 bool applyKeys(Reader &reader, const QJsonObject &root, GatewayConfig *config)
 {
@@ -488,9 +702,9 @@ bool ConfigFile::apply(const QByteArray &json, const QString &source, GatewayCon
         if (!reader.number(QStringLiteral("body_log_kib"), 0, 1024 * 1024, &bodyLogKib))
             return false;
         config->bodyLogCapBytes = qint64(bodyLogKib) * 1024;
-        if (!applyPrices(reader, root, config))
+        if (!applyPrices(reader, root, config) || !applyKeys(reader, root, config))
             return false;
-        return applyKeys(reader, root, config);
+        return applyRouting(reader, root, config);
     }();
     if (!ok)
         *error = QStringLiteral("%1: %2").arg(source, problem);

@@ -29,7 +29,21 @@ namespace tollgate {
 //     "budget": {"daily_usd": 20, "monthly_usd": 400},
 //     "tag_budgets": {"team-a": {"daily_usd": 50, "monthly_usd": 1000}},
 //     "virtual_keys": {"alice": {"billing_tag": "team-a", "models": ["claude-*"],
-//                                "limits": {...}, "budget": {...}, "enabled": true}}
+//                                "limits": {...}, "budget": {...}, "enabled": true}},
+//     "prompt_cache": {"inject": true, "ttl": "5m"},
+//     "providers": {"openrouter": {"kind": "openai",
+//                                  "base_url": "https://openrouter.ai/api/v1",
+//                                  "auth": "bearer", "keys": ["or-main"],
+//                                  "key_env": "OPENROUTER_API_KEY",
+//                                  "headers": {"X-Title": "Tollgate"},
+//                                  "timeouts": {"connect": 10, "first_byte": 120,
+//                                               "idle": 120},
+//                                  "prices": {"openai/gpt-5": {"input": "1.25",
+//                                                              "output": "10"}}}},
+//     "routes": [{"model": "gpt-*", "provider": "openrouter", "fallback": ["anthropic"],
+//                 "rewrite_model": "openai/gpt-5", "virtual_key": "ci",
+//                 "thinking": false, "min_prompt_tokens": 0}],
+//     "cors_origins": ["https://app.example.com"]
 //   }
 //
 // "limits" and "budget" belong to the default virtual key (the key file's or
@@ -39,6 +53,12 @@ namespace tollgate {
 //
 // "upstream_keys" are aliases: the keys themselves are in the OS keychain (`tollgate keys
 // add ALIAS` puts them there and lists the alias here).
+//
+// "routes" are tried in order and the first whose conditions all hold sends the request to
+// its "provider" (then to each of "fallback" when one answers 429 or 5xx before its first
+// byte); a request no rule takes goes to the built-in "anthropic" provider, which is
+// "upstream" with "upstream_keys". A provider's "keys" are upstream key aliases like those
+// of "upstream_keys" (keychain, TOLLGATE_UPSTREAM_KEYS or the key file).
 //
 // "prices_file" names a JSON file of price overrides, kept apart so a team can share one:
 // either a copy of prices.json (its "models" object is read) or an object of model entries

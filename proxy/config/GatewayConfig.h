@@ -3,6 +3,8 @@
 #include "keys/UpstreamKeySources.h"
 #include "keys/VirtualKey.h"
 #include "rewrite/CacheInjector.h"
+#include "routing/Provider.h"
+#include "routing/Route.h"
 #include "store/StoreConfig.h"
 
 #include <QByteArray>
@@ -88,6 +90,15 @@ struct GatewayConfig
     qint64 bodyLogCapBytes = 0;
     // The user's additions to and overrides of the built-in price table, by model id.
     QJsonObject priceOverrides;
+
+    // Vendors besides the built-in "anthropic" one (settings "providers"), and the ordered
+    // rules that send a request to them by its model (settings "routes"); no rule: every
+    // request goes to "anthropic".
+    QList<Provider> providers;
+    QList<Route> routes;
+    // Browser origins (scheme://host[:port]) allowed to call the gateway with CORS
+    // (settings "cors_origins"); empty: no cross-origin request is allowed.
+    QStringList corsOrigins;
 
     // Returns an empty string when the config is usable, otherwise what is wrong.
     QString validate() const;

@@ -4,7 +4,10 @@
 #include "GzipEncoder.h"
 #include "HttpHead.h"
 
+#include <QCryptographicHash>
+#include <QDeadlineTimer>
 #include <QHostAddress>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QPointer>
@@ -143,7 +146,334 @@ bool bodyless(int status)
     return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
+// A Messages usage object. The detailed form, as JSON answers and message_start carry it,
+// adds the 5m/1h split of the cache writes and the service tier; message_delta has the short
+// one.
+QByteArray usageJson(const MockUsage &usage, bool isDetailed)
+{
+    QByteArray out = "{\"input_tokens\":" + QByteArray::number(usage.inputTokens)
+        + ",\"cache_creation_input_tokens\":" + QByteArray::number(usage.cacheCreationTokens())
+        + ",\"cache_read_input_tokens\":" + QByteArray::number(usage.cacheReadTokens);
+    if (isDetailed) {
+        out += ",\"cache_creation\":{\"ephemeral_5m_input_tokens\":"
+            + QByteArray::number(usage.cacheWrite5mTokens) + ",\"ephemeral_1h_input_tokens\":"
+            + QByteArray::number(usage.cacheWrite1hTokens) + '}';
+    }
+    out += ",\"output_tokens\":" + QByteArray::number(usage.outputTokens);
+    if (isDetailed)
+        out += ",\"service_tier\":\"standard\"";
+    return out + '}';
+}
+
+MockResponse messageJsonWith(const QByteArray &model, const QByteArray &text,
+                             const QByteArray &usage)
+{
+    MockResponse response;
+    response.headers.emplaceBack("content-type", "application/json");
+    response.body = "{\"id\":\"" + nextMessageId()
+        + "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + jsonString(model)
+        + ",\"content\":[{\"type\":\"text\",\"text\":" + jsonString(text)
+        + "}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":" + usage + '}';
+    return response;
+}
+
+// A text reply streamed as `pieces` deltas, with these usage objects in message_start and
+// message_delta.
+MockResponse messageStreamWith(const QByteArray &model, const QList<QByteArray> &pieces,
+                               int delayMs, const QByteArray &startUsage,
+                               const QByteArray &endUsage)
+{
+    MockResponse response;
+    auto add = [&](const QByteArray &name, const QByteArray &data) {
+        response.events.append(MockEvent {name, data, delayMs});
+    };
+    add("message_start",
+        "{\"type\":\"message_start\",\"message\":{\"id\":\"" + nextMessageId()
+            + "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + jsonString(model)
+            + ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":" + startUsage
+            + "}}");
+    add("content_block_start",
+        "{\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+    add("ping", "{\"type\":\"ping\"}");
+    for (const QByteArray &piece : pieces) {
+        add("content_block_delta",
+            "{\"type\":\"content_block_delta\",\"index\":0,"
+            "\"delta\":{\"type\":\"text_delta\",\"text\":"
+                + jsonString(piece) + "}}");
+    }
+    add("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
+    add("message_delta",
+        "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\","
+        "\"stop_sequence\":null},\"usage\":"
+            + endUsage + '}');
+    add("message_stop", "{\"type\":\"message_stop\"}");
+    return response;
+}
+
+// The text in up to `count` pieces of about equal size, never cut inside a UTF-8 sequence.
+QList<QByteArray> splitText(const QByteArray &text, int count)
+{
+    QList<QByteArray> pieces;
+    qsizetype from = 0;
+    for (int i = 1; i <= count && from < text.size(); ++i) {
+        qsizetype to = i == count ? text.size() : qMax(from + 1, text.size() * i / count);
+        while (to < text.size() && (static_cast<unsigned char>(text.at(to)) & 0xC0) == 0x80)
+            ++to;
+        pieces.append(text.mid(from, to - from));
+        from = to;
+    }
+    return pieces;
+}
+
+// The prompt-cache rules the simulation follows (Anthropic's prompt-caching guide, see
+// research/protocol.md section 5).
+constexpr int kMaxCacheMarkers = 4; // "A maximum of 4 blocks with cache_control ..."
+constexpr int kLookbackBlocks = 20; // a breakpoint finds earlier entries 20 blocks back at most
+constexpr qint64 kBytesPerToken = 4; // the mock's stand-in for a tokenizer
+
+// One block of the prompt prefix as the cache sees it.
+struct PrefixBlock
+{
+    QByteArray hash; // of the model and every block up to and including this one
+    qint64 tokens = 0; // of the prefix up to and including this one
+    bool isBreakpoint = false; // carries cache_control (or is the top-level marker's target)
+    bool isOneHour = false; // its marker asks for "ttl":"1h"
+};
+
+struct Prefix
+{
+    QList<PrefixBlock> blocks; // tools, then system, then messages
+    int markers = 0; // cache_control markers, a top-level one included
+};
+
+bool isOneHourMarker(const QJsonValue &marker)
+{
+    return marker.toObject().value(QLatin1String("ttl")).toString() == QLatin1String("1h");
+}
+
+// The block without its cache_control markers (a tool_result's inner blocks included): the
+// markers say where to cache, they are not part of what is cached.
+QJsonObject withoutMarkers(QJsonObject block)
+{
+    block.remove(QLatin1String("cache_control"));
+    const QJsonValue content = block.value(QLatin1String("content"));
+    if (content.isArray()) {
+        QJsonArray inner;
+        for (const QJsonValue &element : content.toArray())
+            inner.append(element.isObject() ? QJsonValue(withoutMarkers(element.toObject()))
+                                            : element);
+        block.insert(QLatin1String("content"), inner);
+    }
+    return block;
+}
+
+// Walks the prefix in the order the API caches it: tools -> system -> messages.
+class PrefixWalker
+{
+public:
+    explicit PrefixWalker(const QJsonObject &body)
+        : m_hash(QCryptographicHash::hash(
+            QByteArray("model\n" + body.value(QLatin1String("model")).toString().toUtf8()),
+            QCryptographicHash::Sha256))
+    {
+        for (const QJsonValue &tool : body.value(QLatin1String("tools")).toArray())
+            add("tools", tool);
+        const QJsonValue system = body.value(QLatin1String("system"));
+        if (system.isString()) {
+            add("system", system);
+        } else {
+            for (const QJsonValue &block : system.toArray())
+                add("system", block);
+        }
+        for (const QJsonValue &value : body.value(QLatin1String("messages")).toArray()) {
+            const QJsonObject message = value.toObject();
+            const QByteArray role = message.value(QLatin1String("role")).toString().toUtf8();
+            const QJsonValue content = message.value(QLatin1String("content"));
+            if (content.isString()) {
+                add(role, content);
+            } else {
+                for (const QJsonValue &block : content.toArray())
+                    add(role, block);
+            }
+        }
+        // Automatic caching: a top-level marker takes one of the 4 slots and lands on the
+        // last block.
+        const QJsonValue topLevel = body.value(QLatin1String("cache_control"));
+        if (topLevel.isObject()) {
+            ++m_prefix.markers;
+            if (!m_prefix.blocks.isEmpty()) {
+                m_prefix.blocks.last().isBreakpoint = true;
+                m_prefix.blocks.last().isOneHour = isOneHourMarker(topLevel);
+            }
+        }
+    }
+
+    const Prefix &prefix() const { return m_prefix; }
+
+private:
+    // A string system prompt or message content counts as one text block.
+    void add(const QByteArray &section, const QJsonValue &value)
+    {
+        QJsonObject block = value.toObject();
+        if (value.isString()) {
+            block.insert(QLatin1String("type"), QLatin1String("text"));
+            block.insert(QLatin1String("text"), value);
+        }
+        PrefixBlock out;
+        noteMarker(block, &out);
+        if (block.value(QLatin1String("type")).toString() == QLatin1String("tool_result")) {
+            for (const QJsonValue &inner : block.value(QLatin1String("content")).toArray())
+                noteMarker(inner.toObject(), &out);
+        }
+        const QByteArray canonical =
+            QJsonDocument(withoutMarkers(block)).toJson(QJsonDocument::Compact);
+        QCryptographicHash step(QCryptographicHash::Sha256);
+        step.addData(m_hash);
+        step.addData(section);
+        step.addData("\n");
+        step.addData(canonical);
+        m_hash = step.result();
+        m_bytes += canonical.size();
+        out.hash = m_hash;
+        out.tokens = m_bytes / kBytesPerToken;
+        m_prefix.blocks.append(out);
+    }
+
+    void noteMarker(const QJsonObject &block, PrefixBlock *out)
+    {
+        const QJsonValue marker = block.value(QLatin1String("cache_control"));
+        if (!marker.isObject())
+            return;
+        ++m_prefix.markers;
+        out->isBreakpoint = true;
+        out->isOneHour = isOneHourMarker(marker);
+    }
+
+    QByteArray m_hash;
+    qint64 m_bytes = 0;
+    Prefix m_prefix;
+};
+
 } // namespace
+
+// The entries earlier requests wrote, and what one request reads and writes (the rules are
+// in MockUpstream::enablePromptCache()).
+class MockUpstream::PromptCache
+{
+public:
+    explicit PromptCache(int minimumTokens)
+        : m_minimumTokens(minimumTokens)
+    {
+    }
+
+    MockCacheReport process(const QJsonObject &body)
+    {
+        const Prefix prefix = PrefixWalker(body).prefix();
+        MockCacheReport report;
+        report.markers = prefix.markers;
+        if (prefix.markers > kMaxCacheMarkers) {
+            report.status = 400;
+            return report;
+        }
+        const QList<PrefixBlock> &blocks = prefix.blocks;
+        QList<int> breakpoints;
+        for (int i = 0; i < blocks.size(); ++i) {
+            if (blocks.at(i).isBreakpoint && blocks.at(i).tokens >= m_minimumTokens)
+                breakpoints.append(i);
+        }
+        report.breakpoints = int(breakpoints.size());
+        // Reads first: only what earlier requests wrote counts.
+        for (const int breakpoint : breakpoints) {
+            for (int at = breakpoint; at >= 0 && breakpoint - at < kLookbackBlocks; --at) {
+                if (isLive(blocks.at(at).hash)) {
+                    report.hitBlock = qMax(report.hitBlock, at);
+                    break;
+                }
+            }
+        }
+        const qint64 read = report.hitBlock >= 0 ? blocks.at(report.hitBlock).tokens : 0;
+        if (report.hitBlock >= 0)
+            refresh(blocks.at(report.hitBlock).hash);
+        // Writes: 1h entries up to the last 1h breakpoint, 5m ones from there on.
+        qint64 oneHourEnd = read;
+        qint64 end = read;
+        for (const int breakpoint : breakpoints) {
+            const PrefixBlock &block = blocks.at(breakpoint);
+            end = qMax(end, block.tokens);
+            if (block.isOneHour)
+                oneHourEnd = qMax(oneHourEnd, block.tokens);
+            write(block.hash, block.isOneHour);
+        }
+        const qint64 total = blocks.isEmpty() ? 0 : blocks.last().tokens;
+        report.usage.cacheReadTokens = read;
+        report.usage.cacheWrite1hTokens = oneHourEnd - read;
+        report.usage.cacheWrite5mTokens = end - oneHourEnd;
+        report.usage.inputTokens = total - end;
+        return report;
+    }
+
+    // The answer to a request the report was made for: the API's 400, or a reply whose
+    // text depends only on the prompt (not on what was cached).
+    static MockResponse answer(const MockCacheReport &report, const QByteArray &model,
+                               bool isStreaming)
+    {
+        if (report.status != 200) {
+            MockResponse refusal;
+            refusal.status = report.status;
+            refusal.headers.emplaceBack("content-type", "application/json");
+            refusal.body = MockUpstream::errorBody(
+                "invalid_request_error",
+                "A maximum of 4 blocks with cache_control may be provided. Found "
+                    + QByteArray::number(report.markers) + '.');
+            return refusal;
+        }
+        const MockUsage &usage = report.usage;
+        const qint64 promptTokens =
+            usage.inputTokens + usage.cacheCreationTokens() + usage.cacheReadTokens;
+        const QByteArray text = "Mock reply to a prompt of " + QByteArray::number(promptTokens)
+            + " tokens. Noted; please go on with the next step.";
+        MockUsage withOutput = usage;
+        withOutput.outputTokens = qMax<qint64>(1, text.size() / kBytesPerToken);
+        return isStreaming ? MockUpstream::messageStream(model, withOutput, text)
+                           : MockUpstream::messageJson(model, withOutput, text);
+    }
+
+private:
+    struct Entry
+    {
+        QDeadlineTimer expiry; // monotonic: wall-clock changes neither expire nor keep it
+        bool isOneHour = false;
+    };
+
+    static QDeadlineTimer lifetime(bool isOneHour)
+    {
+        return QDeadlineTimer(isOneHour ? std::chrono::minutes(60) : std::chrono::minutes(5));
+    }
+
+    bool isLive(const QByteArray &hash) const
+    {
+        const auto it = m_entries.constFind(hash);
+        return it != m_entries.constEnd() && !it->expiry.hasExpired();
+    }
+
+    // A hit refreshes the entry for free, with its own ttl.
+    void refresh(const QByteArray &hash)
+    {
+        Entry &entry = m_entries[hash];
+        entry.expiry = lifetime(entry.isOneHour);
+    }
+
+    void write(const QByteArray &hash, bool isOneHour)
+    {
+        Entry &entry = m_entries[hash];
+        entry.isOneHour = entry.isOneHour || isOneHour;
+        entry.expiry = lifetime(entry.isOneHour);
+    }
+
+    int m_minimumTokens;
+    QHash<QByteArray, Entry> m_entries;
+};
 
 QByteArray MockRequest::header(const QByteArray &name) const
 {
@@ -327,54 +657,44 @@ void MockUpstream::clear()
     m_queue.clear();
     m_connectionCount = 0;
     m_server->clearHandshakeFailures();
+    m_cacheReports.clear();
+}
+
+void MockUpstream::enablePromptCache(int minimumTokens)
+{
+    m_promptCache = std::make_unique<PromptCache>(minimumTokens);
 }
 
 MockResponse MockUpstream::messageJson(const QByteArray &model)
 {
-    MockResponse response;
-    response.headers.emplaceBack("content-type", "application/json");
-    response.body = "{\"id\":\"" + nextMessageId()
-        + "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + jsonString(model)
-        + ",\"content\":[{\"type\":\"text\",\"text\":\"Hello from the mock\"}],"
-          "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
-          "\"usage\":{\"input_tokens\":12,\"cache_creation_input_tokens\":0,"
-          "\"cache_read_input_tokens\":0,\"output_tokens\":7}}";
-    return response;
+    return messageJsonWith(model, "Hello from the mock",
+                           usageJson(MockUsage {12, 0, 0, 0, 7}, false));
 }
 
 MockResponse MockUpstream::messageStream(const QByteArray &model, int deltas, int delayMs)
 {
     static const QByteArray words[] = {"Hello", " from", " the", " mock"};
-    MockResponse response;
-    auto add = [&](const QByteArray &name, const QByteArray &data) {
-        response.events.append(MockEvent {name, data, delayMs});
-    };
-    add("message_start",
-        "{\"type\":\"message_start\",\"message\":{\"id\":\"" + nextMessageId()
-            + "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + jsonString(model)
-            + ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,"
-              "\"usage\":{\"input_tokens\":12,\"cache_creation_input_tokens\":300,"
-              "\"cache_read_input_tokens\":5000,\"cache_creation\":"
-              "{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":300},"
-              "\"output_tokens\":1,\"service_tier\":\"standard\"}}}");
-    add("content_block_start",
-        "{\"type\":\"content_block_start\",\"index\":0,"
-        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
-    add("ping", "{\"type\":\"ping\"}");
-    for (int i = 0; i < deltas; ++i) {
-        add("content_block_delta",
-            "{\"type\":\"content_block_delta\",\"index\":0,"
-            "\"delta\":{\"type\":\"text_delta\",\"text\":"
-                + jsonString(words[i % 4]) + "}}");
-    }
-    add("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
-    add("message_delta",
-        "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\","
-        "\"stop_sequence\":null},\"usage\":{\"input_tokens\":12,"
-        "\"cache_creation_input_tokens\":300,\"cache_read_input_tokens\":5000,"
-        "\"output_tokens\":7}}");
-    add("message_stop", "{\"type\":\"message_stop\"}");
-    return response;
+    QList<QByteArray> pieces;
+    for (int i = 0; i < deltas; ++i)
+        pieces.append(words[i % 4]);
+    return messageStreamWith(model, pieces, delayMs,
+                             usageJson(MockUsage {12, 0, 300, 5000, 1}, true),
+                             usageJson(MockUsage {12, 0, 300, 5000, 7}, false));
+}
+
+MockResponse MockUpstream::messageJson(const QByteArray &model, const MockUsage &usage,
+                                       const QByteArray &text)
+{
+    return messageJsonWith(model, text, usageJson(usage, true));
+}
+
+MockResponse MockUpstream::messageStream(const QByteArray &model, const MockUsage &usage,
+                                         const QByteArray &text, int delayMs)
+{
+    MockUsage start = usage;
+    start.outputTokens = 1; // as the API's message_start reports it
+    return messageStreamWith(model, splitText(text, 3), delayMs, usageJson(start, true),
+                             usageJson(usage, false));
 }
 
 QByteArray MockUpstream::errorBody(const QByteArray &type, const QByteArray &message)
@@ -500,20 +820,23 @@ void MockUpstream::requestComplete(Connection *conn)
         respond(conn->socket, request);
 }
 
-MockResponse MockUpstream::defaultResponse(const MockRequest &request) const
+MockResponse MockUpstream::defaultResponse(const MockRequest &request)
 {
     const qsizetype query = request.target.indexOf('?');
     const QByteArray path = query < 0 ? request.target : request.target.left(query);
     MockResponse response;
     if (request.method == "POST" && path == "/v1/messages") {
-        QByteArray model = QJsonDocument::fromJson(request.body)
-                               .object()
-                               .value(QLatin1String("model"))
-                               .toString()
-                               .toUtf8();
+        const QJsonObject body = QJsonDocument::fromJson(request.body).object();
+        QByteArray model = body.value(QLatin1String("model")).toString().toUtf8();
         if (model.isEmpty())
             model = "claude-opus-4-8";
-        response = asksForStream(request.body) ? messageStream(model) : messageJson(model);
+        const bool isStreaming = asksForStream(request.body);
+        if (m_promptCache) {
+            m_cacheReports.append(m_promptCache->process(body));
+            response = PromptCache::answer(m_cacheReports.last(), model, isStreaming);
+        } else {
+            response = isStreaming ? messageStream(model) : messageJson(model);
+        }
     } else if (request.method == "POST" && path == "/v1/messages/count_tokens") {
         response.headers.emplaceBack("content-type", "application/json");
         response.body = "{\"input_tokens\":42}";

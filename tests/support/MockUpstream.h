@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QPair>
 #include <functional>
+#include <memory>
 
 class QSslCertificate;
 class QSslKey;
@@ -53,6 +54,30 @@ struct MockResponse
     bool closeConnection = false; // send Connection: close and close after the response
 };
 
+// The usage block of a Messages answer, in tokens.
+struct MockUsage
+{
+    qint64 inputTokens = 0; // uncached input
+    qint64 cacheWrite5mTokens = 0; // cache_creation.ephemeral_5m_input_tokens
+    qint64 cacheWrite1hTokens = 0; // cache_creation.ephemeral_1h_input_tokens
+    qint64 cacheReadTokens = 0; // cache_read_input_tokens
+    qint64 outputTokens = 0;
+
+    // cache_creation_input_tokens: the 5m plus the 1h writes.
+    qint64 cacheCreationTokens() const { return cacheWrite5mTokens + cacheWrite1hTokens; }
+};
+
+// What the prompt-cache simulation (MockUpstream::enablePromptCache()) made of one
+// POST /v1/messages: the markers it received and the usage it answered with.
+struct MockCacheReport
+{
+    int markers = 0; // cache_control markers in the body, a top-level one included
+    int status = 200; // 400 when there were more than 4 markers
+    int breakpoints = 0; // markers long enough to cache (see enablePromptCache())
+    int hitBlock = -1; // the prefix block the longest read ended at; -1: nothing read
+    MockUsage usage; // zero output tokens and no cache traffic when status is 400
+};
+
 // Scriptable Anthropic-like upstream on 127.0.0.1 (any free port), running on the thread
 // that creates it; plain HTTP after listen(), HTTPS after listenTls(). By default it
 // answers POST /v1/messages like the Messages API (JSON, or SSE when the body holds
@@ -80,20 +105,46 @@ public:
     int tlsHandshakeFailures() const; // TLS connections dropped before the handshake finished
 
     void setHandler(Handler handler); // empty handler: the default Anthropic-like answers
+    // Opt-in: the default POST /v1/messages answers follow the API's prompt-cache rules
+    // (a queued response or a handler still wins). The prompt prefix is walked in the
+    // API's order, tools -> system -> messages, one block per tool definition, system
+    // block and message content block (a string system or content is one text block).
+    // A block carrying cache_control (or the last block, for a top-level cache_control)
+    // ends a breakpoint. The mock's "tokens" are the bytes of the canonical compact JSON
+    // (sorted keys, cache_control left out) of the prefix blocks, divided by 4; a breakpoint
+    // whose prefix is shorter than minimumTokens neither reads nor writes (the API's
+    // minimum cacheable length: 1024 for Sonnet 4.6). Each breakpoint reads the longest
+    // prefix an earlier request wrote among its own block and the 19 before it (the API's
+    // 20-block lookback window), matched by a hash of the model and the prefix content;
+    // then every breakpoint writes an entry, for 5 minutes (1 hour with "ttl":"1h") on a
+    // monotonic clock, a hit refreshing its entry. The answer's usage: cache reads up to
+    // the longest hit, cache writes from there to the last breakpoint (1h ones up to the
+    // last 1h breakpoint, 5m after it), input tokens for the rest, output tokens for the
+    // reply text / 4. More than 4 markers is the API's 400 invalid_request_error "A maximum
+    // of 4 blocks with cache_control may be provided. Found N.", which reads and writes
+    // nothing. Each answer is recorded in cacheReports().
+    void enablePromptCache(int minimumTokens = 0);
+    const QList<MockCacheReport> &cacheReports() const { return m_cacheReports; }
     // Answer the next request with this response, then go back to the handler/defaults.
     void enqueue(const MockResponse &response);
 
     const QList<MockRequest> &requests() const { return m_requests; }
     int connectionCount() const { return m_connectionCount; } // accepted so far
     int openConnections() const; // connected right now
-    // Forgets requests, queued responses, connectionCount and tlsHandshakeFailures; keeps
-    // the handler.
+    // Forgets requests, queued responses, connectionCount, tlsHandshakeFailures and
+    // cacheReports; keeps the handler and the prompt-cache entries.
     void clear();
 
     // Ready-made answers.
     static MockResponse messageJson(const QByteArray &model = "claude-opus-4-8");
     static MockResponse messageStream(const QByteArray &model = "claude-opus-4-8", int deltas = 3,
                                       int delayMs = 0);
+    // The same two shapes with this reply text and usage (the stream sends the text in up
+    // to 3 deltas, and the usage in message_start and again in message_delta).
+    static MockResponse messageJson(const QByteArray &model, const MockUsage &usage,
+                                    const QByteArray &text);
+    static MockResponse messageStream(const QByteArray &model, const MockUsage &usage,
+                                      const QByteArray &text, int delayMs = 0);
     static QByteArray errorBody(const QByteArray &type, const QByteArray &message);
 
 signals:
@@ -107,7 +158,7 @@ private:
     void onReadyRead(QTcpSocket *socket);
     void respond(QTcpSocket *socket, const MockRequest &request);
     void requestComplete(Connection *conn);
-    MockResponse defaultResponse(const MockRequest &request) const;
+    MockResponse defaultResponse(const MockRequest &request);
     void startNext(Connection *conn);
     void sendResponse(Connection *conn);
     void sendEvents(Connection *conn);
@@ -115,6 +166,7 @@ private:
     void finishResponse(Connection *conn);
 
     class Server;
+    class PromptCache;
     Server *m_server = nullptr;
     QHash<QTcpSocket *, Connection *>
         m_connections; // open ones; each Connection is a child of its socket
@@ -122,6 +174,8 @@ private:
     QList<MockResponse> m_queue;
     QList<MockRequest> m_requests;
     int m_connectionCount = 0;
+    std::unique_ptr<PromptCache> m_promptCache; // null until enablePromptCache()
+    QList<MockCacheReport> m_cacheReports;
 };
 
 } // namespace tollgate::test

@@ -23,6 +23,7 @@ private slots:
     void writesVirtualKeysAsItReadsThem();
     void namesTheKeyInEveryError_data();
     void namesTheKeyInEveryError();
+    void readsProvidersAndRoutes();
     void refusesAMissingFileOnlyWhenItMustExist();
     void readsAPricesFileOfEitherShape_data();
     void readsAPricesFileOfEitherShape();
@@ -148,6 +149,37 @@ void tst_ConfigFile::namesTheKeyInEveryError_data()
     QTest::newRow("virtual key models")
         << QByteArray(R"({"virtual_keys": {"ci": {"models": "x"}}})")
         << QStringLiteral("\"virtual_keys.ci.models\"");
+    QTest::newRow("provider kind")
+        << QByteArray(R"({"providers": {"or": {"kind": "gemini", "base_url": "https://x.io"}}})")
+        << QStringLiteral("\"providers.or.kind\" must be \"anthropic\" or \"openai\"");
+    QTest::newRow("provider url") << QByteArray(
+        R"({"providers": {"or": {"kind": "openai", "base_url": "ftp://x.io"}}})")
+                                  << QStringLiteral("\"providers.or.base_url\" must be an http");
+    QTest::newRow("provider name")
+        << QByteArray(R"({"providers": {"my vendor": {"kind": "openai"}}})")
+        << QStringLiteral("\"providers\" provider \"my vendor\"");
+    QTest::newRow("provider anthropic")
+        << QByteArray(R"({"providers": {"anthropic": {"kind": "anthropic"}}})")
+        << QStringLiteral("\"anthropic\" is the built-in provider");
+    QTest::newRow("provider header") << QByteArray(
+        R"({"providers": {"or": {"kind": "openai", "base_url": "https://x.io", "headers": {"X-T": "a\r\nb"}}}})")
+                                     << QStringLiteral("\"providers.or.headers\"");
+    QTest::newRow("provider field") << QByteArray(
+        R"({"providers": {"or": {"kind": "openai", "base_url": "https://x.io", "key": "sk-1"}}})")
+                                    << QStringLiteral("\"providers.or.key\" is not a known");
+    QTest::newRow("route provider")
+        << QByteArray(R"({"routes": [{"model": "gpt-*", "provider": "nowhere"}]})")
+        << QStringLiteral("\"routes\" route 1 (gpt-*) names the unknown provider \"nowhere\"");
+    QTest::newRow("route without provider") << QByteArray(R"({"routes": [{"model": "gpt-*"}]})")
+                                            << QStringLiteral("\"routes[0].provider\" is required");
+    QTest::newRow("route field") << QByteArray(
+        R"({"routes": [{"modle": "x", "provider": "anthropic"}]})")
+                                 << QStringLiteral("\"routes[0].modle\" is not a known");
+    QTest::newRow("route twice") << QByteArray(
+        R"({"routes": [{"provider": "anthropic", "fallback": ["anthropic"]}]})")
+                                 << QStringLiteral("names \"anthropic\" twice");
+    QTest::newRow("cors origin") << QByteArray(R"({"cors_origins": ["https://a.io/app"]})")
+                                 << QStringLiteral("\"cors_origins\" holds \"https://a.io/app\"");
     QTest::newRow("not json") << QByteArray("{") << QStringLiteral("source is not valid JSON");
     QTest::newRow("not an object")
         << QByteArray("[]") << QStringLiteral("source must hold a JSON object");
@@ -200,6 +232,57 @@ void tst_ConfigFile::writesVirtualKeysAsItReadsThem()
     QCOMPARE(read.budget.monthlyPicoUsd, key.budget.monthlyPicoUsd);
     QCOMPARE(read.isEnabled, false);
     QCOMPARE(read.injectsCache, false);
+}
+
+void tst_ConfigFile::readsProvidersAndRoutes()
+{
+    const QByteArray json = R"({
+        "providers": {"openrouter": {"kind": "openai", "base_url": "https://openrouter.ai/api/v1",
+                                     "keys": ["or-main"], "key_env": "OPENROUTER_API_KEY",
+                                     "headers": {"X-Title": "Tollgate"},
+                                     "timeouts": {"first_byte": 90},
+                                     "prices": {"openai/gpt-5": {"input": "1.25", "output": "10"}}},
+                      "local": {"kind": "anthropic", "base_url": "http://127.0.0.1:9000",
+                                "auth": "bearer"}},
+        "routes": [{"model": "gpt-*", "provider": "openrouter", "fallback": ["anthropic"],
+                    "rewrite_model": "openai/gpt-5"},
+                   {"model": "claude-*", "provider": "local", "virtual_key": "ci",
+                    "thinking": true, "min_prompt_tokens": 100000}],
+        "cors_origins": ["https://app.example.com", "http://localhost:3000"]
+    })";
+    GatewayConfig config;
+    QString error;
+    QVERIFY2(ConfigFile::apply(json, QStringLiteral("source"), &config, &error), qPrintable(error));
+    QCOMPARE(config.providers.size(), 2);
+    const Provider &openRouter = config.providers.at(0).name == QLatin1String("openrouter")
+        ? config.providers.at(0)
+        : config.providers.at(1);
+    const Provider &local =
+        &openRouter == &config.providers.at(0) ? config.providers.at(1) : config.providers.at(0);
+    QCOMPARE(openRouter.kind, Provider::Kind::OpenAi);
+    QCOMPARE(openRouter.auth, Provider::Auth::Bearer); // openai's default
+    QCOMPARE(openRouter.baseUrl, QUrl(QStringLiteral("https://openrouter.ai/api/v1")));
+    QCOMPARE(openRouter.keyAliases, QStringList {QStringLiteral("or-main")});
+    QCOMPARE(openRouter.keyVariable, QStringLiteral("OPENROUTER_API_KEY"));
+    QCOMPARE(openRouter.headers.size(), 1);
+    QCOMPARE(openRouter.headers.first().first, QByteArray("X-Title"));
+    QCOMPARE(openRouter.firstByteTimeoutMs, 90'000);
+    QCOMPARE(openRouter.connectTimeoutMs, 0); // the gateway's own
+    QVERIFY(openRouter.prices.contains(QStringLiteral("openai/gpt-5")));
+    QCOMPARE(local.kind, Provider::Kind::Anthropic);
+    QCOMPARE(local.auth, Provider::Auth::Bearer);
+
+    QCOMPARE(config.routes.size(), 2);
+    QCOMPARE(config.routes.at(0).providers,
+             (QStringList {QStringLiteral("openrouter"), QStringLiteral("anthropic")}));
+    QCOMPARE(config.routes.at(0).rewriteModel, QStringLiteral("openai/gpt-5"));
+    QVERIFY(!config.routes.at(0).thinking.has_value());
+    QCOMPARE(config.routes.at(1).virtualKey, QStringLiteral("ci"));
+    QCOMPARE(config.routes.at(1).thinking, std::optional<bool>(true));
+    QCOMPARE(config.routes.at(1).minPromptTokens, 100000);
+    QCOMPARE(config.corsOrigins,
+             (QStringList {QStringLiteral("https://app.example.com"),
+                           QStringLiteral("http://localhost:3000")}));
 }
 
 void tst_ConfigFile::refusesAMissingFileOnlyWhenItMustExist()
