@@ -11,7 +11,10 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QProcessEnvironment>
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #ifndef _WIN32
 #include <termios.h>
@@ -111,6 +114,56 @@ bool KeysCommand::loadKeychainKeys(GatewayConfig *config)
         keys.append(key);
     }
     config->upstreamKeys = keys + config->upstreamKeys;
+    return true;
+}
+
+bool KeysCommand::assignProviderKeys(GatewayConfig *config, const QProcessEnvironment &environment)
+{
+    std::optional<KeyStore> store;
+    for (Provider &provider : config->providers) {
+        provider.keys.clear();
+        for (const QString &alias : std::as_const(provider.keyAliases)) {
+            const auto known =
+                std::find_if(config->upstreamKeys.begin(), config->upstreamKeys.end(),
+                             [&alias](const UpstreamKey &key) { return key.alias == alias; });
+            if (known != config->upstreamKeys.end()) {
+                provider.keys.append(*known);
+                continue;
+            }
+            if (!store)
+                store.emplace();
+            QString error;
+            const std::optional<QByteArray> secret =
+                store->load(KeyStore::Kind::Upstream, alias, &error);
+            if (!error.isEmpty()) {
+                printError(error);
+                return false;
+            }
+            if (!secret || secret->isEmpty()) {
+                printError(QStringLiteral("the provider \"%1\" names the key \"%2\", which is "
+                                          "neither in the keychain nor in the environment: add it "
+                                          "with `tollgate keys add %2`")
+                               .arg(provider.name, alias));
+                continue;
+            }
+            provider.keys.append({alias, *secret});
+        }
+        if (!provider.keyVariable.isEmpty()) {
+            const QByteArray secret = environment.value(provider.keyVariable).toUtf8().trimmed();
+            if (secret.isEmpty())
+                printError(QStringLiteral("the provider \"%1\" reads its key from $%2, which is "
+                                          "not set")
+                               .arg(provider.name, provider.keyVariable));
+            else
+                provider.keys.append({provider.keyVariable, secret});
+        }
+    }
+    // An alias a provider names is that provider's alone.
+    for (const Provider &provider : std::as_const(config->providers)) {
+        config->upstreamKeys.removeIf([&provider](const UpstreamKey &key) {
+            return provider.keyAliases.contains(key.alias);
+        });
+    }
     return true;
 }
 

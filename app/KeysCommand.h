@@ -2,6 +2,8 @@
 
 #include "CommandLine.h"
 
+#include <QProcessEnvironment>
+
 namespace tollgate {
 
 // `tollgate keys add|list|remove|test`: upstream API keys in the OS keychain. The key is
@@ -17,6 +19,12 @@ public:
     // returns false when the keychain cannot be read; an alias missing from the keychain is
     // reported and skipped.
     static bool loadKeychainKeys(GatewayConfig *config);
+    // Then: gives each provider of the settings the keys it names, taken out of the built-in
+    // pool (an alias a provider names serves only that provider), read from the keychain
+    // when the settings do not already have them, and the key in its "key_env" variable.
+    // Prints why and returns false when the keychain cannot be read; a key found nowhere is
+    // reported and the provider goes without it.
+    static bool assignProviderKeys(GatewayConfig *config, const QProcessEnvironment &environment);
 
 private:
     static int add(const CommandLine &cli);

@@ -82,6 +82,7 @@ int prepare(CommandLine *cli)
     if (cli->command != CommandLine::Command::Serve)
         return LedgerCommand::run(*cli);
     if (!KeysCommand::loadKeychainKeys(&cli->config)
+        || !KeysCommand::assignProviderKeys(&cli->config, QProcessEnvironment::systemEnvironment())
         || !VirtualKeysCommand::loadSecrets(&cli->config, cli->environmentVirtualKeys))
         return 1;
     if (!cli->hasExplicitVirtualKey) {

@@ -3,8 +3,11 @@
 #include "MonotonicClock.h"
 #include "config/GatewayConfig.h"
 #include "http/ClientConnection.h"
+#include "http/CorsPolicy.h"
 #include "http/ErrorResponse.h"
 #include "keys/RateLimiter.h"
+#include "routing/ModelRewrite.h"
+#include "routing/ProviderRuntime.h"
 #include "upstream/ConnectionPool.h"
 #include "upstream/UpstreamTarget.h"
 
@@ -19,23 +22,42 @@ Q_LOGGING_CATEGORY(lcExchange, "tollgate.exchange")
 // Above this much output queued for the client, upstream reads pause (back-pressure).
 constexpr qint64 kPauseAbove = 1024 * 1024;
 
+// A translated stream that has sent nothing for this long gets a ping event, as Anthropic's
+// own streams do, so that clients and intermediaries do not take a slow vendor for a dead one.
+constexpr qint64 kPingAfterUs = 15 * 1000 * 1000;
+
 bool startsWithNoCase(const QByteArray &value, const char *prefix)
 {
     const qsizetype n = qsizetype(qstrlen(prefix));
     return value.size() >= n && qstrnicmp(value.constData(), prefix, n) == 0;
 }
+
+// Client headers that mean nothing to (or would mislead) a provider of the other dialect.
+bool isDialectHeader(const QByteArray &name, DialectBridge::Mode mode)
+{
+    if (HeaderList::nameEquals(name, "content-type") || HeaderList::nameEquals(name, "accept")
+        || HeaderList::nameEquals(name, "accept-encoding"))
+        return true;
+    const QByteArray lower = name.toLower();
+    if (mode == DialectBridge::Mode::MessagesToChat)
+        return lower.startsWith("anthropic-");
+    return lower.startsWith("openai-");
+}
 } // namespace
 
 Exchange::Exchange(ClientConnection *client, HttpRequest &&request,
                    ClientAuthenticator::Result auth, RequestRecord record, const Context &context,
-                   QObject *parent)
+                   Plan plan, QObject *parent)
     : QObject(parent)
     , m_client(client)
     , m_request(std::move(request))
     , m_auth(auth)
     , m_record(std::move(record))
     , m_context(context)
+    , m_plan(std::move(plan))
 {
+    m_isCors =
+        m_context.cors && m_context.cors->check(m_request.headers) == CorsPolicy::Verdict::Allowed;
 }
 
 Exchange::~Exchange()
@@ -46,42 +68,150 @@ Exchange::~Exchange()
 
 void Exchange::start()
 {
-    if (m_auth == ClientAuthenticator::Result::VirtualKey) {
-        if (!m_context.keys || m_context.keys->keyCount() == 0) {
-            failBeforeResponse(401,
-                               QStringLiteral("Tollgate has no upstream API key configured (add "
-                                              "one with `tollgate keys add ALIAS`, or set "
-                                              "TOLLGATE_UPSTREAM_KEYS)"));
-            return;
-        }
-        m_keyBudget = m_context.keys->retryBudget();
-        m_nextKey = m_context.keys->pick(monotonicUs(), m_record.sessionId, &m_keyBudget);
-        if (!takeUpstreamKey())
-            return;
-    }
-    m_upstreamRequest = buildUpstreamRequest();
     // Shared with the request, not copied: the ledger reads model and session from it.
     m_record.requestBody = m_request.body;
     m_record.rawRequestHeaders = m_request.headers;
+    m_record.surface = DialectBridge::surfaceName(m_plan.surface);
+    beginProvider(0);
+}
+
+// The client's own credential (passthrough) goes only to the built-in Anthropic provider;
+// every other provider gets a key of its own pool.
+bool Exchange::swapsCredential() const
+{
+    return m_auth == ClientAuthenticator::Result::VirtualKey
+        || provider().provider.name != Provider::kAnthropic;
+}
+
+bool Exchange::beginProvider(int index)
+{
+    m_providerIndex = index;
+    const ProviderRuntime &runtime = provider();
+    m_record.provider = runtime.provider.name;
+    m_key = {};
+    m_nextKey = {};
+    m_hasRetried = false;
+    m_bridge = DialectBridge(m_plan.modelList
+                                 ? DialectBridge::Mode::ModelsToOpenAi
+                                 : DialectBridge::modeFor(m_plan.surface, runtime.provider.kind));
+    if (m_bridge.isActive()) {
+        QString error;
+        if (!m_bridge.translateRequest(m_request.body,
+                                       m_plan.rewritesModel ? m_plan.model : QString(),
+                                       &m_providerBody, &error)) {
+            failBeforeResponse(400, error);
+            return false;
+        }
+        if (m_bridge.mode() == DialectBridge::Mode::ChatToMessages) {
+            if (m_plan.injection) {
+                const CacheInjector::Result result =
+                    CacheInjector::inject(m_providerBody, *m_plan.injection);
+                m_record.cacheMarkersClient = result.clientMarkers;
+                if (result.markersAdded > 0) {
+                    m_providerBody = result.body;
+                    m_record.cacheMarkersAdded = result.markersAdded;
+                    m_record.cacheReadsByTollgate = result.ownsCacheReads;
+                }
+            }
+            // The log reads the prompt in Anthropic's dialect.
+            m_record.requestBody = m_providerBody;
+        }
+    } else if (m_plan.rewritesModel) {
+        m_providerBody = ModelRewrite::apply(m_request.body, m_plan.model);
+    } else {
+        m_providerBody = m_request.body;
+    }
+    if (swapsCredential()) {
+        KeyPool *keys = runtime.keys;
+        if (!keys || keys->keyCount() == 0) {
+            if (tryNextProvider(KeyPool::kConnectFailure, QStringLiteral("it has no key")))
+                return false;
+            failBeforeResponse(
+                401,
+                runtime.provider.name == Provider::kAnthropic
+                    ? QStringLiteral("Tollgate has no upstream API key configured (add one with "
+                                     "`tollgate keys add ALIAS`, or set TOLLGATE_UPSTREAM_KEYS)")
+                    : QStringLiteral("Tollgate has no key for the provider \"%1\" (list one in "
+                                     "its \"keys\" or set its \"key_env\")")
+                          .arg(runtime.provider.name));
+            return false;
+        }
+        m_keyBudget = keys->retryBudget();
+        m_nextKey = keys->pick(monotonicUs(), m_record.sessionId, &m_keyBudget);
+        if (!takeUpstreamKey())
+            return false;
+    }
+    m_upstreamRequest = buildUpstreamRequest();
     sendUpstream(false);
+    return true;
+}
+
+// On 429, 5xx or a failed connection before any byte reached the client, once the
+// provider's own keys are exhausted: the route's next provider.
+bool Exchange::tryNextProvider(int status, const QString &why)
+{
+    if (m_providerIndex + 1 >= m_plan.providers.size() || m_client->hasResponseStarted())
+        return false;
+    if (status != KeyPool::kConnectFailure && status != 429 && status < 500)
+        return false;
+    qCInfo(lcExchange).noquote()
+        << QStringLiteral("request %1: provider \"%2\" failed (%3), trying \"%4\"")
+               .arg(m_record.id)
+               .arg(provider().provider.name, why,
+                    m_plan.providers.at(m_providerIndex + 1)->provider.name);
+    if (m_upstream) {
+        m_upstream->abort();
+        m_upstream = nullptr;
+    }
+    beginProvider(m_providerIndex + 1);
+    return true;
 }
 
 QByteArray Exchange::buildUpstreamRequest() const
 {
-    const UpstreamTarget &target = *m_context.target;
-    const bool swapCredential = m_auth == ClientAuthenticator::Result::VirtualKey;
-    const QList<QByteArray> connectionTokens = m_request.headers.connectionTokens();
-
-    QByteArray out;
+    const UpstreamTarget &target = provider().target;
     qsizetype headSize = 64 + target.pathPrefix.size() + m_request.target.size();
     for (const HeaderList::Field &f : m_request.headers.fields())
         headSize += f.name.size() + f.value.size() + 4;
-    out.reserve(headSize + m_request.body.size() + m_key.secret.size() + 64);
+    QByteArray out;
+    out.reserve(headSize + m_providerBody.size() + m_key.secret.size() + 64);
 
-    out.append(m_request.method).append(' ');
-    out.append(target.pathPrefix).append(m_request.target);
+    if (m_bridge.isActive()) {
+        out.append(m_bridge.upstreamMethod()).append(' ');
+        out.append(target.pathPrefix).append(m_bridge.upstreamPath());
+    } else {
+        // An OpenAI-dialect base URL ends in /v1 already (https://api.openai.com/v1).
+        const bool isOpenAi = provider().provider.kind == Provider::Kind::OpenAi;
+        out.append(m_request.method).append(' ');
+        out.append(target.pathPrefix)
+            .append(isOpenAi && m_request.target.startsWith("/v1/") ? m_request.target.mid(3)
+                                                                    : m_request.target);
+    }
     out.append(" HTTP/1.1\r\n");
     HeaderList::write(out, QByteArrayLiteral("Host"), target.hostHeader);
+    writeHeaders(out);
+    const bool methodHasBody = (m_bridge.isActive() && m_bridge.upstreamMethod() == "POST")
+        || m_request.method == "POST" || m_request.method == "PUT" || m_request.method == "PATCH";
+    if (methodHasBody || !m_providerBody.isEmpty())
+        HeaderList::write(out, QByteArrayLiteral("Content-Length"),
+                          QByteArray::number(m_providerBody.size()));
+    out.append("\r\n", 2);
+    out.append(m_providerBody);
+    return out;
+}
+
+void Exchange::writeHeaders(QByteArray &out) const
+{
+    const Provider &vendor = provider().provider;
+    const bool swapCredential = swapsCredential();
+    const QList<QByteArray> connectionTokens = m_request.headers.connectionTokens();
+    const auto setByProvider = [&vendor](const QByteArray &name) {
+        for (const auto &header : vendor.headers) {
+            if (HeaderList::nameEquals(name, header.first))
+                return true;
+        }
+        return false;
+    };
     for (const HeaderList::Field &f : m_request.headers.fields()) {
         // Everything else goes through exactly as the client sent it: anthropic-version,
         // anthropic-beta (never allowlisted), x-claude-code-session-id, x-stainless-*.
@@ -93,18 +223,30 @@ QByteArray Exchange::buildUpstreamRequest() const
             continue; // x-tollgate-tag is Tollgate's own billing tag, not the vendor's
         if (swapCredential && ClientAuthenticator::isCredentialHeader(f.name))
             continue;
+        if (m_bridge.isActive() && isDialectHeader(f.name, m_bridge.mode()))
+            continue;
+        if (!vendor.headers.isEmpty() && setByProvider(f.name))
+            continue;
         HeaderList::write(out, f.name, f.value);
     }
-    if (swapCredential)
-        HeaderList::write(out, QByteArrayLiteral("x-api-key"), m_key.secret);
-    const bool methodHasBody =
-        m_request.method == "POST" || m_request.method == "PUT" || m_request.method == "PATCH";
-    if (methodHasBody || !m_request.body.isEmpty())
-        HeaderList::write(out, QByteArrayLiteral("Content-Length"),
-                          QByteArray::number(m_request.body.size()));
-    out.append("\r\n", 2);
-    out.append(m_request.body);
-    return out;
+    if (m_bridge.isActive()) {
+        // Translation reads the body, so it must come uncompressed.
+        HeaderList::write(out, QByteArrayLiteral("Content-Type"),
+                          QByteArrayLiteral("application/json"));
+        HeaderList::write(out, QByteArrayLiteral("Accept-Encoding"), QByteArrayLiteral("identity"));
+        if (m_bridge.mode() != DialectBridge::Mode::MessagesToChat
+            && !m_request.headers.contains(QByteArrayLiteral("anthropic-version")))
+            HeaderList::write(out, QByteArrayLiteral("anthropic-version"),
+                              QByteArrayLiteral("2023-06-01"));
+    }
+    for (const auto &header : vendor.headers)
+        HeaderList::write(out, header.first, header.second);
+    if (swapCredential) {
+        if (vendor.auth == Provider::Auth::Bearer)
+            HeaderList::write(out, QByteArrayLiteral("Authorization"), "Bearer " + m_key.secret);
+        else
+            HeaderList::write(out, QByteArrayLiteral("x-api-key"), m_key.secret);
+    }
 }
 
 // Makes m_nextKey the key of the next attempt; answers the client when there is none.
@@ -151,7 +293,7 @@ bool Exchange::retryOnAnotherKey(int status, const HeaderList &headers)
 {
     if (!m_key.isValid())
         return false; // passthrough: the client's own credential, never swapped
-    KeyPool *keys = m_context.keys;
+    KeyPool *keys = provider().keys;
     const qint64 now = monotonicUs();
     if (status == KeyPool::kConnectFailure)
         keys->reportFailure(m_key.alias, now);
@@ -182,8 +324,8 @@ bool Exchange::retryOnAnotherKey(int status, const HeaderList &headers)
 void Exchange::sendUpstream(bool freshConnection)
 {
     ConnectionPool *pool = m_context.pool;
-    m_upstream =
-        freshConnection ? pool->connectNew(*m_context.target) : pool->acquire(*m_context.target);
+    const UpstreamTarget &target = provider().target;
+    m_upstream = freshConnection ? pool->connectNew(target) : pool->acquire(target);
     m_upstream->send(m_upstreamRequest, this);
 }
 
@@ -194,8 +336,14 @@ void Exchange::upstreamHead(const HttpParser &head)
         if (retryOnAnotherKey(status, head.headers()))
             return;
     }
+    if (tryNextProvider(status, QStringLiteral("HTTP %1").arg(status)))
+        return;
     m_record.ttfbUs = monotonicUs() - m_request.receivedAtUs;
     m_record.status = status;
+    if (m_bridge.isActive()) {
+        beginBridgedResponse(head);
+        return;
+    }
 
     const bool hasNoBody = status == 204 || status == 304;
     m_isLengthFramed = !hasNoBody && head.hasContentLength() && !head.isChunked();
@@ -206,12 +354,22 @@ void Exchange::upstreamHead(const HttpParser &head)
                      head.headers().value(QByteArrayLiteral("content-encoding")),
                      ResponseObserver::kDefaultBodyCapBytes, m_context.config->bodyLogCapBytes);
 
+    // A page of an allowed origin may read the answer: Tollgate's CORS headers replace any
+    // the vendor sent (two access-control-allow-origin values make the browser refuse it).
+    const bool isCors = m_isCors;
     QByteArray out;
     out.reserve(512);
     out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ');
     out.append(head.reason()).append("\r\n", 2);
+    if (isCors)
+        out.append(
+            CorsPolicy::responseHeaders(m_request.headers.value(QByteArrayLiteral("origin"))));
     for (const HeaderList::Field &f : head.headers().fields()) {
         if (HeaderList::isHopByHop(f.name, connectionTokens))
+            continue;
+        if (isCors
+            && (f.name.toLower().startsWith("access-control-")
+                || HeaderList::nameEquals(f.name, "vary")))
             continue;
         if (HeaderList::nameEquals(f.name, "content-length") && !m_isLengthFramed)
             continue;
@@ -231,8 +389,85 @@ void Exchange::upstreamHead(const HttpParser &head)
                                                    : Framing::Chunked);
 }
 
+// The provider speaks the other dialect: the client gets a head of Tollgate's making and,
+// for a stream, the translated events as they come; anything else is translated whole when
+// it has ended.
+void Exchange::beginBridgedResponse(const HttpParser &head)
+{
+    const HeaderList &headers = head.headers();
+    m_record.requestId = headers.value(QByteArrayLiteral("request-id"));
+    if (m_record.requestId.isEmpty())
+        m_record.requestId = headers.value(QByteArrayLiteral("x-request-id"));
+    m_record.rawResponseHeaders = headers;
+    m_bridge.beginResponse(head.status(), headers.value(QByteArrayLiteral("content-type")));
+    if (!m_bridge.streamsToClient())
+        return; // answered in finishBridgedResponse()
+    m_isSse = true;
+    m_record.isStreaming = true;
+    m_observer.begin(QByteArrayLiteral("text/event-stream"), QByteArray(),
+                     ResponseObserver::kDefaultBodyCapBytes, m_context.config->bodyLogCapBytes);
+    QByteArray out = "HTTP/1.1 " + QByteArray::number(m_bridge.clientStatus()) + ' '
+        + ErrorResponse::reasonPhrase(m_bridge.clientStatus()) + "\r\n";
+    HeaderList::write(out, QByteArrayLiteral("content-type"), m_bridge.clientContentType());
+    HeaderList::write(out, QByteArrayLiteral("cache-control"), QByteArrayLiteral("no-cache"));
+    if (!m_record.requestId.isEmpty())
+        HeaderList::write(out, QByteArrayLiteral("request-id"), m_record.requestId);
+    if (m_isCors)
+        out.append(
+            CorsPolicy::responseHeaders(m_request.headers.value(QByteArrayLiteral("origin"))));
+    m_client->beginResponse(std::move(out), ClientConnection::Framing::Chunked);
+    m_lastClientWriteUs = monotonicUs();
+}
+
+void Exchange::finishBridgedResponse()
+{
+    QByteArray anthropicSide;
+    const QByteArray tail = m_bridge.finish(&anthropicSide);
+    if (m_bridge.streamsToClient()) {
+        writeToClient(tail);
+        m_observer.feed(anthropicSide.constData(), anthropicSide.size());
+        return;
+    }
+    const int status = m_bridge.clientStatus();
+    m_record.status = status;
+    if (status >= 400)
+        m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
+    m_observer.begin(QByteArrayLiteral("application/json"), QByteArray(),
+                     ResponseObserver::kDefaultBodyCapBytes, m_context.config->bodyLogCapBytes);
+    m_observer.feed(anthropicSide.constData(), anthropicSide.size());
+    QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' '
+        + ErrorResponse::reasonPhrase(status) + "\r\n";
+    HeaderList::write(out, QByteArrayLiteral("content-type"), m_bridge.clientContentType());
+    if (!m_record.requestId.isEmpty())
+        HeaderList::write(out, QByteArrayLiteral("request-id"), m_record.requestId);
+    if (m_isCors)
+        out.append(
+            CorsPolicy::responseHeaders(m_request.headers.value(QByteArrayLiteral("origin"))));
+    HeaderList::write(out, QByteArrayLiteral("content-length"), QByteArray::number(tail.size()));
+    m_client->beginResponse(std::move(out), ClientConnection::Framing::Length);
+    writeToClient(tail);
+}
+
+void Exchange::writeToClient(const QByteArray &bytes)
+{
+    if (bytes.isEmpty())
+        return;
+    m_record.responseBytes += bytes.size();
+    m_client->writeBody(bytes);
+    m_lastClientWriteUs = monotonicUs();
+}
+
 void Exchange::upstreamBody(const QByteArray &data)
 {
+    if (m_bridge.isActive()) {
+        QByteArray anthropicSide;
+        const QByteArray out = m_bridge.feed(data.constData(), data.size(), &anthropicSide);
+        writeToClient(out);
+        if (m_bridge.streamsToClient())
+            m_observer.feed(anthropicSide.constData(), anthropicSide.size());
+        return;
+    }
+
     m_record.responseBytes += data.size();
     m_client->writeBody(data);
     m_observer.feed(data.constData(), data.size()); // a tee: observes what was forwarded
@@ -259,6 +494,8 @@ void Exchange::upstreamComplete()
     UpstreamConnection *connection = m_upstream;
     m_upstream = nullptr;
     m_context.pool->release(connection);
+    if (m_bridge.isActive())
+        finishBridgedResponse();
     // Finish first: ending the response may start the client's next pipelined request.
     finish(Outcome::Complete);
     m_client->finishResponse();
@@ -281,7 +518,9 @@ void Exchange::upstreamFailed(UpstreamConnection::Failure failure, const QString
         }
         if (!hadResponseBytes && retryOnAnotherKey(KeyPool::kConnectFailure, HeaderList()))
             return;
-        const QString host = m_context.target->host;
+        if (!hadResponseBytes && tryNextProvider(KeyPool::kConnectFailure, message))
+            return;
+        const QString host = provider().target.host;
         switch (failure) {
         case UpstreamConnection::Failure::Connect:
             failBeforeResponse(502,
@@ -324,7 +563,12 @@ void Exchange::failMidResponse(const QByteArray &errorType, const QString &messa
     m_record.errorType = QString::fromLatin1(errorType);
     finish(Outcome::Failed, message);
     if (m_isSse && !m_isEncoded && !m_isLengthFramed) {
-        m_client->writeBody(ErrorResponse::sseEvent(errorType, message));
+        // An OpenAI client reads errors as a data line of its own shape, then [DONE].
+        m_client->writeBody(m_plan.surface == DialectBridge::Surface::OpenAi
+                                ? "data: {\"error\":{\"message\":"
+                                    + ErrorResponse::jsonString(message) + ",\"type\":\""
+                                    + errorType + "\"}}\n\ndata: [DONE]\n\n"
+                                : ErrorResponse::sseEvent(errorType, message));
         m_client->finishResponse(true);
     } else {
         m_client->abortResponse();
@@ -336,20 +580,23 @@ void Exchange::checkTimeouts(qint64 nowUs)
     if (!m_upstream || m_isFinished)
         return;
     const GatewayConfig &config = *m_context.config;
+    const ProviderRuntime &runtime = provider();
     const qint64 idleUs = nowUs - m_upstream->lastActivityUs();
+    if (m_bridge.streamsToClient() && nowUs - m_lastClientWriteUs > kPingAfterUs)
+        writeToClient(m_bridge.ping());
     int limitMs = 0;
     QString what;
     switch (m_upstream->phase()) {
     case UpstreamConnection::Phase::Connecting:
-        limitMs = config.connectTimeoutMs;
+        limitMs = runtime.connectTimeoutMs(config.connectTimeoutMs);
         what = QStringLiteral("connecting to");
         break;
     case UpstreamConnection::Phase::AwaitingResponse:
-        limitMs = config.firstByteTimeoutMs;
+        limitMs = runtime.firstByteTimeoutMs(config.firstByteTimeoutMs);
         what = QStringLiteral("waiting for the first byte from");
         break;
     case UpstreamConnection::Phase::Receiving:
-        limitMs = config.idleTimeoutMs;
+        limitMs = runtime.idleTimeoutMs(config.idleTimeoutMs);
         what = QStringLiteral("waiting for more data from");
         break;
     case UpstreamConnection::Phase::Idle:
@@ -361,7 +608,7 @@ void Exchange::checkTimeouts(qint64 nowUs)
     m_upstream = nullptr;
     const QString message = QStringLiteral("Timed out after %1 ms %2 the upstream %3")
                                 .arg(limitMs)
-                                .arg(what, m_context.target->host);
+                                .arg(what, runtime.target.host);
     if (m_client->hasResponseStarted())
         failMidResponse(QByteArrayLiteral("timeout_error"), message);
     else

@@ -1,20 +1,24 @@
 #pragma once
 
+#include "DialectBridge.h"
 #include "RequestRecord.h"
 #include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
+#include "rewrite/CacheInjector.h"
 #include "upstream/KeyPool.h"
 #include "upstream/UpstreamConnection.h"
 #include "usage/ResponseObserver.h"
 
 #include <QObject>
+#include <optional>
 
 namespace tollgate {
 
 class ClientConnection;
 class ConnectionPool;
+class CorsPolicy;
 struct GatewayConfig;
-struct UpstreamTarget;
+struct ProviderRuntime;
 
 // One client request forwarded upstream and its response streamed back: every read from
 // the vendor goes to the client at once. Owns the request while it is in flight and the
@@ -27,13 +31,26 @@ public:
     struct Context
     {
         const GatewayConfig *config = nullptr;
-        const UpstreamTarget *target = nullptr;
         ConnectionPool *pool = nullptr;
-        KeyPool *keys = nullptr; // upstream keys for virtual-key requests
+        const CorsPolicy *cors = nullptr; // browser origins allowed to read the response
+    };
+    // Where this request goes: the providers in the order to try them (the route's fallback
+    // chain; the next one is tried on 429, 5xx or no connection before any byte reached the
+    // client), the model they get, and the dialect the client speaks.
+    struct Plan
+    {
+        QList<const ProviderRuntime *> providers;
+        QString model; // the model for the providers; with rewritesModel, spliced in
+        bool rewritesModel = false;
+        DialectBridge::Surface surface = DialectBridge::Surface::Anthropic;
+        // Set for an OpenAI client's request to an Anthropic provider: its markers go into
+        // the translated body.
+        std::optional<CacheInjector::Policy> injection;
+        bool modelList = false; // an OpenAI client's GET /v1/models
     };
 
     Exchange(ClientConnection *client, HttpRequest &&request, ClientAuthenticator::Result auth,
-             RequestRecord record, const Context &context, QObject *parent = nullptr);
+             RequestRecord record, const Context &context, Plan plan, QObject *parent = nullptr);
     ~Exchange() override;
 
     void start();
@@ -50,7 +67,16 @@ signals:
 private:
     enum class Outcome { Complete, Failed };
 
+    // Sends the request to the plan's provider at index; false when it was answered instead.
+    bool beginProvider(int index);
+    bool tryNextProvider(int status, const QString &why);
+    const ProviderRuntime &provider() const { return *m_plan.providers.at(m_providerIndex); }
+    bool swapsCredential() const;
     QByteArray buildUpstreamRequest() const;
+    void writeHeaders(QByteArray &out) const;
+    void beginBridgedResponse(const HttpParser &head);
+    void finishBridgedResponse();
+    void writeToClient(const QByteArray &bytes);
     bool takeUpstreamKey();
     bool retryOnAnotherKey(int status, const HeaderList &headers);
     void refuseWithoutKey();
@@ -71,6 +97,12 @@ private:
     ClientAuthenticator::Result m_auth;
     RequestRecord m_record;
     Context m_context;
+    Plan m_plan;
+    int m_providerIndex = 0;
+    QByteArray m_providerBody; // the body as the current provider gets it
+    DialectBridge m_bridge; // when the client's and the provider's dialects differ
+    bool m_isCors = false;
+    qint64 m_lastClientWriteUs = 0;
     QByteArray m_upstreamRequest;
     UpstreamConnection *m_upstream = nullptr;
     ResponseObserver m_observer; // usage tee over the forwarded response body

@@ -78,6 +78,15 @@ void Gateway::start(const GatewayConfig &config)
         emit startFailed(QStringLiteral("invalid price override: %1").arg(priceError));
         return;
     }
+    // What other providers' models cost, as their settings give it.
+    for (const Provider &provider : config.providers) {
+        if (!provider.prices.isEmpty()
+            && !ledger.prices.applyOverrides(provider.prices, &priceError)) {
+            emit startFailed(QStringLiteral("invalid price of provider \"%1\": %2")
+                                 .arg(provider.name, priceError));
+            return;
+        }
+    }
     ledger.store = config.store;
     ledger.retentionDays = config.retentionDays;
     ledger.bodyLogCapBytes = config.bodyLogCapBytes;
@@ -85,6 +94,10 @@ void Gateway::start(const GatewayConfig &config)
         ledger.secrets.append(key.secret);
     for (const UpstreamKey &key : config.allUpstreamKeys())
         ledger.secrets.append(key.secret);
+    for (const Provider &provider : config.providers) {
+        for (const UpstreamKey &key : provider.keys)
+            ledger.secrets.append(key.secret);
+    }
     m_metrics = std::make_shared<UsageMetrics>();
     ledger.metrics = m_metrics;
     auto backlog = std::make_shared<LedgerBacklog>();
@@ -129,6 +142,7 @@ void Gateway::start(const GatewayConfig &config)
     connect(m_server, &ProxyServer::upstreamKeyDisabled, this, &Gateway::upstreamKeyDisabled);
     connect(m_server, &ProxyServer::budgetChanged, this, &Gateway::budgetChanged);
     connect(m_server, &ProxyServer::keyStatus, this, &Gateway::keyStatus);
+    connect(m_server, &ProxyServer::providerHealth, this, &Gateway::providerHealth);
     connect(m_ledger, &LedgerWriter::spendLoaded, m_server, &ProxyServer::seedSpend);
     // Straight from the proxy thread to the ledger thread: a busy GUI thread is not on
     // the way of the request log.
@@ -182,6 +196,14 @@ void Gateway::setUpstreamKeyEnabled(const QString &alias, bool isEnabled)
         QMetaObject::invokeMethod(m_server, [server = m_server.data(), alias, isEnabled] {
             server->setUpstreamKeyEnabled(alias, isEnabled);
         });
+}
+
+void Gateway::setCacheInjection(const CacheInjector::Policy &policy)
+{
+    m_config.cacheInjection = policy;
+    if (m_server)
+        QMetaObject::invokeMethod(
+            m_server, [server = m_server.data(), policy] { server->setCacheInjection(policy); });
 }
 
 void Gateway::requestKeyStatus()

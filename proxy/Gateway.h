@@ -3,6 +3,7 @@
 #include "RequestRecord.h"
 #include "config/GatewayConfig.h"
 #include "keys/SpendTracker.h"
+#include "rewrite/CacheInjector.h"
 #include "upstream/KeyPool.h"
 
 #include <QObject>
@@ -39,6 +40,10 @@ public:
     void addUpstreamKey(const QString &alias, const QByteArray &secret);
     void removeUpstreamKey(const QString &alias);
     void setUpstreamKeyEnabled(const QString &alias, bool isEnabled);
+    // The prompt-cache policy (the Settings page saved it): a running proxy uses it, without
+    // a restart, for the requests it reads once the change reached its thread (at its next
+    // events); config() changes as well, so a restart keeps it.
+    void setCacheInjection(const tollgate::CacheInjector::Policy &policy);
     // Answers with keyStatus() when running.
     void requestKeyStatus();
 
@@ -66,6 +71,8 @@ signals:
     void keyStatus(const QList<tollgate::KeyPool::KeySnapshot> &upstream,
                    const tollgate::KeyPool::Headroom &headroom,
                    const QList<tollgate::SpendTracker::Status> &budgets);
+    // With keyStatus: each provider's health (see ProxyServer::providerHealth).
+    void providerHealth(const QString &provider, const QString &state, const QString &detail);
 
 private:
     void onServerStarted(quint16 port);

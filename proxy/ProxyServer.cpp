@@ -47,6 +47,34 @@ bool hasDotSegment(const QByteArray &path)
     return false;
 }
 
+// What the route rules look at, from the body's top-level members: the model, and whether
+// extended thinking is on (Anthropic's "thinking" of type enabled or adaptive, OpenAI's
+// "reasoning_effort").
+RouteTable::Query routeQueryFor(const HttpRequest &request, const QString &virtualKey)
+{
+    RouteTable::Query query;
+    query.virtualKey = virtualKey;
+    query.promptTokens = RouteTable::estimatePromptTokens(request.body.size());
+    json::forEachMember(request.body, [&](std::string_view name, json::Member &member) {
+        if (name == "model") {
+            query.model = member.toString();
+        } else if (name == "thinking" && member.type() == json::Member::Type::Object) {
+            member.forEachMember([&](std::string_view field, json::Member &value) {
+                if (field == "type") {
+                    const QString type = value.toString();
+                    query.thinking =
+                        type == QLatin1String("enabled") || type == QLatin1String("adaptive");
+                }
+                return field != "type";
+            });
+        } else if (name == "reasoning_effort" && member.type() == json::Member::Type::String) {
+            query.thinking = member.toString() != QLatin1String("none");
+        }
+        return true;
+    });
+    return query;
+}
+
 // The models a request asks for: the body's "model", or each batch request's
 // params.model. Empty when the body names none (model lists, batch results).
 QStringList requestedModels(const HttpRequest &request)
@@ -92,6 +120,7 @@ ProxyServer::ProxyServer(const GatewayConfig &config, QObject *parent)
     , m_config(config)
     , m_target(UpstreamTarget::fromUrl(config.upstream, config.upstreamCaFile))
     , m_authenticator({}, config.passthroughAuth)
+    , m_cors(config.corsOrigins)
 {
     setVirtualKeys(config.allVirtualKeys());
     for (auto it = config.tagBudgets.begin(); it != config.tagBudgets.end(); ++it)
@@ -100,6 +129,24 @@ ProxyServer::ProxyServer(const GatewayConfig &config, QObject *parent)
     m_limits.maxBodyBytes = std::max(config.maxBodyBytes, config.maxBatchBodyBytes);
     m_limits.headerReadTimeoutMs = config.headerReadTimeoutMs;
     m_limits.keepAliveTimeoutMs = config.keepAliveTimeoutMs;
+
+    auto anthropic = std::make_shared<ProviderRuntime>();
+    anthropic->provider.name = QString(Provider::kAnthropic);
+    anthropic->provider.baseUrl = config.upstream;
+    anthropic->target = m_target;
+    anthropic->keys = &m_keys;
+    m_providers.insert(anthropic->provider.name, anthropic);
+    for (const Provider &provider : config.providers) {
+        auto runtime = std::make_shared<ProviderRuntime>();
+        runtime->provider = provider;
+        runtime->target = UpstreamTarget::fromUrl(provider.baseUrl, config.upstreamCaFile);
+        runtime->ownedKeys = std::make_unique<KeyPool>();
+        for (const UpstreamKey &key : provider.keys)
+            runtime->ownedKeys->addKey(key.alias, key.secret);
+        runtime->keys = runtime->ownedKeys.get();
+        m_providers.insert(provider.name, runtime);
+    }
+    m_routes = RouteTable(config.routes);
 }
 
 ProxyServer::~ProxyServer() = default;
@@ -117,6 +164,10 @@ void ProxyServer::start()
     m_injectionPool->setObjectName(QStringLiteral("tollgate-rewrite"));
     for (const UpstreamKey &key : m_config.allUpstreamKeys())
         m_keys.addKey(key.alias, key.secret);
+    for (const auto &runtime : std::as_const(m_providers)) {
+        if (runtime->ownedKeys)
+            runtime->ownedKeys->setSessionAffinity(m_config.sessionAffinity);
+    }
     m_keys.setStrategy(m_config.keyStrategy == GatewayConfig::KeyStrategy::LeastRecentlyLimited
                            ? KeyPool::Strategy::LeastRecentlyLimited
                            : KeyPool::Strategy::RoundRobin);
@@ -228,6 +279,16 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const 
         return decision;
     }
     const QByteArray method = head.method();
+    // A page from an origin not on the list never reaches a key, whatever it sends.
+    if (method != "OPTIONS" && m_cors.check(head.headers()) == CorsPolicy::Verdict::Refused) {
+        decision.refuseStatus = 403;
+        decision.message = QStringLiteral("Requests from the web origin %1 are not allowed (add "
+                                          "it to \"cors_origins\" in Tollgate's settings to "
+                                          "allow it)")
+                               .arg(QString::fromUtf8(
+                                   head.headers().value(QByteArrayLiteral("origin")).left(200)));
+        return decision;
+    }
     if (method == "HEAD" || method == "OPTIONS" || !isApiPath(path))
         return decision;
     // Refuse a wrong key before reading a body of up to 256 MiB.
@@ -266,16 +327,7 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
         return;
     }
     if (request.method == "OPTIONS") {
-        QByteArray headers = QByteArrayLiteral("access-control-allow-origin: *\r\n"
-                                               "access-control-allow-methods: GET, POST, PUT, "
-                                               "PATCH, DELETE, OPTIONS\r\n"
-                                               "access-control-max-age: 86400\r\n");
-        const QByteArray asked =
-            request.headers.value(QByteArrayLiteral("access-control-request-headers"));
-        headers += "access-control-allow-headers: "
-            + (asked.isEmpty() ? QByteArrayLiteral("*") : asked) + "\r\n";
-        headers += "content-length: 0\r\n";
-        answerLocally(connection, request, 204, headers, QByteArray());
+        answerPreflight(connection, request);
         return;
     }
     if (hasDotSegment(path)) {
@@ -299,6 +351,12 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     if (!isApiPath(path)) {
         answerError(connection, request, 404,
                     QStringLiteral("Not found: Tollgate serves the Anthropic API under /v1/"));
+        return;
+    }
+    // OpenAI's chat completions on the same listener, for OpenAI-SDK clients.
+    const bool isChat = path == "/v1/chat/completions";
+    if (isChat && request.method != "POST") {
+        answerError(connection, request, 405, QStringLiteral("Use POST for /v1/chat/completions"));
         return;
     }
 
@@ -331,7 +389,10 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
     if (!state)
         record.virtualKeyAlias = QStringLiteral("passthrough");
-    PendingExchange pending {std::move(request), auth, std::move(record), state};
+    PendingExchange pending {std::move(request), auth, std::move(record), state, {}, true};
+    if (!planRoute(connection, pending,
+                   isChat ? DialectBridge::Surface::OpenAi : DialectBridge::Surface::Anthropic))
+        return;
     if (!wantsCacheInjection(pending)) {
         startExchange(connection, std::move(pending));
         return;
@@ -357,23 +418,85 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     });
 }
 
+bool ProxyServer::planRoute(ClientConnection *connection, PendingExchange &pending,
+                            DialectBridge::Surface surface)
+{
+    Exchange::Plan &plan = pending.plan;
+    plan.surface = surface;
+    const HttpRequest &request = pending.request;
+    const QByteArray path = request.path();
+    const bool isCountTokens = path == "/v1/messages/count_tokens";
+    // Rules route what names a model: Messages (and its token counting) and chat completions;
+    // models, batches and files are the Anthropic API's own.
+    const bool isRoutable = request.method == "POST"
+        && (surface == DialectBridge::Surface::OpenAi || path == "/v1/messages" || isCountTokens);
+    // An OpenAI SDK lists models with GET /v1/models, no anthropic-version and a bearer key.
+    if (request.method == "GET" && path == "/v1/models"
+        && !request.headers.contains(QByteArrayLiteral("anthropic-version"))
+        && request.headers.value(QByteArrayLiteral("authorization")).startsWith("Bearer ")) {
+        plan.surface = surface = DialectBridge::Surface::OpenAi;
+        plan.modelList = true;
+    }
+    if (!isRoutable || m_routes.rules().isEmpty()) {
+        plan.providers = {m_providers.value(QString(Provider::kAnthropic)).get()};
+    } else {
+        const RouteTable::Query query =
+            routeQueryFor(request, pending.state ? pending.state->key.alias : QString());
+        const RouteTable::Decision decision = m_routes.decide(query);
+        for (const QString &name : decision.providers) {
+            if (const auto runtime = m_providers.value(name))
+                plan.providers.append(runtime.get());
+        }
+        plan.model = decision.model;
+        plan.rewritesModel = decision.rule >= 0 && decision.model != query.model;
+        if (decision.rule >= 0 && !m_routes.rules().at(decision.rule).injectsCache)
+            pending.injectsCache = false;
+    }
+    const ProviderRuntime &first = *plan.providers.first();
+    pending.record.provider = first.provider.name;
+    pending.record.surface = DialectBridge::surfaceName(surface);
+    if (isCountTokens && first.provider.kind == Provider::Kind::OpenAi) {
+        // OpenAI-compatible vendors have no token counting endpoint, and Tollgate never
+        // passes an estimate off as a count.
+        answerError(connection, request, 501,
+                    QStringLiteral("count_tokens is not available for %1: it is routed to \"%2\", "
+                                   "an OpenAI-compatible provider with no token counting endpoint")
+                        .arg(plan.model.isEmpty() ? QStringLiteral("this model") : plan.model,
+                             first.provider.name));
+        return false;
+    }
+    const bool keyInjects = !pending.state || pending.state->key.injectsCache;
+    if (surface == DialectBridge::Surface::OpenAi
+        && first.provider.kind == Provider::Kind::Anthropic && m_config.cacheInjection.isEnabled
+        && pending.injectsCache && keyInjects)
+        plan.injection = m_config.cacheInjection;
+    return true;
+}
+
 bool ProxyServer::wantsCacheInjection(const PendingExchange &pending) const
 {
-    // Messages requests only: never count_tokens, batches or anything else.
-    if (!m_config.cacheInjection.isEnabled || pending.request.method != "POST"
-        || pending.request.path() != "/v1/messages" || pending.request.body.isEmpty())
+    // Messages requests to an Anthropic-dialect provider only: never count_tokens, batches
+    // or anything else.
+    if (!m_config.cacheInjection.isEnabled || !pending.injectsCache
+        || pending.request.method != "POST" || pending.request.path() != "/v1/messages"
+        || pending.request.body.isEmpty()
+        || pending.plan.surface != DialectBridge::Surface::Anthropic
+        || pending.plan.providers.first()->provider.kind != Provider::Kind::Anthropic)
         return false;
     return !pending.state || pending.state->key.injectsCache;
 }
 
 void ProxyServer::applyInjection(PendingExchange &pending, const CacheInjector::Result &result)
 {
+    // The client's count is known whenever the injector looked, also when it added nothing.
+    pending.record.cacheMarkersClient = result.clientMarkers;
     if (result.markersAdded <= 0)
         return;
     // The 1h ttl needs no beta header any more (Anthropic's prompt-caching guide documents
     // "ttl": "1h" without one), so no anthropic-beta value is added.
     pending.request.body = result.body;
     pending.record.cacheMarkersAdded = result.markersAdded;
+    pending.record.cacheReadsByTollgate = result.ownsCacheReads;
 }
 
 void ProxyServer::onInjected(ClientConnection *connection, const CacheInjector::Result &result)
@@ -389,11 +512,11 @@ void ProxyServer::startExchange(ClientConnection *connection, PendingExchange &&
 {
     Exchange::Context context;
     context.config = &m_config;
-    context.target = &m_target;
     context.pool = m_pool;
-    context.keys = &m_keys;
-    auto *exchange = new Exchange(connection, std::move(pending.request), pending.auth,
-                                  std::move(pending.record), context, this);
+    context.cors = &m_cors;
+    auto *exchange =
+        new Exchange(connection, std::move(pending.request), pending.auth,
+                     std::move(pending.record), context, std::move(pending.plan), this);
     m_exchanges.insert(connection, exchange);
     if (pending.state)
         m_limitedExchanges.insert(exchange, pending.state);
@@ -471,6 +594,39 @@ void ProxyServer::answerLocally(ClientConnection *connection, const HttpRequest 
         emitLocalRecord(newRecord(request.method, request.target, request.headers), status,
                         request.receivedAtUs, QString());
     connection->sendResponse(out, false);
+}
+
+// OPTIONS: a CORS preflight from an allowed origin gets its permission; one from any other
+// origin gets a 403 without CORS headers, so the browser never sends the request itself.
+// An OPTIONS without Origin is no preflight and learns the methods.
+void ProxyServer::answerPreflight(ClientConnection *connection, const HttpRequest &request)
+{
+    const QByteArray origin = request.headers.value(QByteArrayLiteral("origin"));
+    switch (m_cors.check(request.headers)) {
+    case CorsPolicy::Verdict::NotCors:
+        answerLocally(connection, request, 204,
+                      QByteArrayLiteral("allow: GET, POST, DELETE, HEAD, OPTIONS\r\n"),
+                      QByteArray());
+        return;
+    case CorsPolicy::Verdict::Allowed: {
+        const QByteArray headers = CorsPolicy::preflightHeaders(
+            origin, request.headers.value(QByteArrayLiteral("access-control-request-headers")));
+        if (!headers.isEmpty()) {
+            answerLocally(connection, request, 204, headers, QByteArray());
+            return;
+        }
+        answerError(connection, request, 403,
+                    QStringLiteral("The preflight asks for a request header the Anthropic API "
+                                   "does not use"));
+        return;
+    }
+    case CorsPolicy::Verdict::Refused:
+        answerError(connection, request, 403,
+                    QStringLiteral("Requests from the web origin %1 are not allowed (add it to "
+                                   "\"cors_origins\" in Tollgate's settings to allow it)")
+                        .arg(QString::fromUtf8(origin.left(200))));
+        return;
+    }
 }
 
 void ProxyServer::answerError(ClientConnection *connection, const HttpRequest &request, int status,
@@ -693,11 +849,48 @@ void ProxyServer::setUpstreamKeyEnabled(const QString &alias, bool isEnabled)
     m_keys.setEnabled(alias, isEnabled);
 }
 
+void ProxyServer::setCacheInjection(const CacheInjector::Policy &policy)
+{
+    m_config.cacheInjection = policy;
+}
+
 void ProxyServer::requestKeyStatus()
 {
     const qint64 now = monotonicUs();
     emit keyStatus(m_keys.snapshot(now), m_keys.headroom(now),
                    m_spend.status(QDateTime::currentMSecsSinceEpoch()));
+    for (const auto &runtime : std::as_const(m_providers)) {
+        const QList<KeyPool::KeySnapshot> keys = runtime->keys->snapshot(now);
+        int healthy = 0;
+        int resting = 0;
+        int failing = 0;
+        for (const KeyPool::KeySnapshot &key : keys) {
+            const bool answeredBadly =
+                key.lastStatus == KeyPool::kConnectFailure || key.lastStatus >= 500;
+            if (key.state == KeyPool::State::Disabled || !key.isEnabled || answeredBadly)
+                ++failing;
+            else if (key.state == KeyPool::State::CoolingDown)
+                ++resting;
+            else
+                ++healthy;
+        }
+        QString state = QStringLiteral("ok");
+        if (keys.isEmpty())
+            state = QStringLiteral("no keys");
+        else if (healthy == 0 && resting > 0)
+            state = QStringLiteral("limited");
+        else if (healthy == 0)
+            state = QStringLiteral("failing");
+        const QString detail = keys.isEmpty()
+            ? QStringLiteral("no key configured")
+            : QStringLiteral("%1 key(s): %2 healthy, %3 resting after 429/529, %4 refused or "
+                             "failing")
+                  .arg(keys.size())
+                  .arg(healthy)
+                  .arg(resting)
+                  .arg(failing);
+        emit providerHealth(runtime->provider.name, state, detail);
+    }
 }
 
 void ProxyServer::connectionClosed(ClientConnection *connection)

@@ -1,14 +1,18 @@
 #pragma once
 
+#include "Exchange.h"
 #include "RequestRecord.h"
 #include "config/GatewayConfig.h"
 #include "http/ClientConnection.h"
+#include "http/CorsPolicy.h"
 #include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
 #include "keys/RateLimiter.h"
 #include "keys/SpendTracker.h"
 #include "keys/VirtualKey.h"
 #include "rewrite/CacheInjector.h"
+#include "routing/ProviderRuntime.h"
+#include "routing/RouteTable.h"
 #include "upstream/KeyPool.h"
 #include "upstream/UpstreamTarget.h"
 
@@ -65,6 +69,9 @@ public:
     void addUpstreamKey(const QString &alias, const QByteArray &secret);
     void removeUpstreamKey(const QString &alias);
     void setUpstreamKeyEnabled(const QString &alias, bool isEnabled);
+    // The prompt-cache policy for requests that arrive from now on (settings changed); a
+    // body being prepared on a worker keeps the policy it started with.
+    void setCacheInjection(const tollgate::CacheInjector::Policy &policy);
     // Answers with keyStatus().
     void requestKeyStatus();
 
@@ -83,6 +90,9 @@ signals:
     void keyStatus(const QList<tollgate::KeyPool::KeySnapshot> &upstream,
                    const tollgate::KeyPool::Headroom &headroom,
                    const QList<tollgate::SpendTracker::Status> &budgets);
+    // Each provider's health, after keyStatus: "ok", "limited" (every usable key rests after
+    // a 429/529), "failing" (every key refused, unreachable or answering 5xx) or "no keys".
+    void providerHealth(const QString &provider, const QString &state, const QString &detail);
 
 private:
     ClientConnection::HeadDecision checkHead(ClientConnection *connection,
@@ -106,9 +116,14 @@ private:
         ClientAuthenticator::Result auth;
         RequestRecord record;
         std::shared_ptr<VirtualKeyState> state; // null unless a virtual key's
+        Exchange::Plan plan;
+        bool injectsCache = true; // the route allows prompt-cache markers
     };
 
     void listen();
+    // Where the request goes (providers, model, dialect); false when it was answered instead.
+    bool planRoute(ClientConnection *connection, PendingExchange &pending,
+                   DialectBridge::Surface surface);
     bool wantsCacheInjection(const PendingExchange &pending) const;
     static void applyInjection(PendingExchange &pending, const CacheInjector::Result &result);
     void onInjected(ClientConnection *connection, const CacheInjector::Result &result);
@@ -129,6 +144,7 @@ private:
                        const QByteArray &extraHeaders, const QByteArray &body,
                        bool isLogged = true);
     void answerMetrics(ClientConnection *connection, const HttpRequest &request);
+    void answerPreflight(ClientConnection *connection, const HttpRequest &request);
     void answerError(ClientConnection *connection, const HttpRequest &request, int status,
                      const QString &message);
     // A record of a request; with the virtual key's state, named after the key and with its
@@ -143,12 +159,16 @@ private:
     GatewayConfig m_config;
     UpstreamTarget m_target;
     ClientAuthenticator m_authenticator;
+    CorsPolicy m_cors;
     std::shared_ptr<UsageMetrics> m_metrics;
     std::shared_ptr<LedgerBacklog> m_backlog;
     ClientConnection::Limits m_limits;
     HttpListener *m_server = nullptr;
     ConnectionPool *m_pool = nullptr;
     KeyPool m_keys;
+    // By name; "anthropic" is the gateway's own upstream and key pool.
+    QHash<QString, std::shared_ptr<ProviderRuntime>> m_providers;
+    RouteTable m_routes;
     QList<QString> m_credentialAliases; // the alias of each credential m_authenticator knows
     QHash<QString, std::shared_ptr<VirtualKeyState>> m_virtualKeys; // by alias
     // Exchanges holding a stream slot of their key's limiter.

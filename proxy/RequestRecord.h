@@ -37,6 +37,8 @@ struct RequestRecord
     QString virtualKeyAlias; // "default" for the virtual key, "passthrough" otherwise
     QString billingTag; // the virtual key's tag, or the request's x-tollgate-tag
     QString provider = QStringLiteral("anthropic");
+    // The dialect the client spoke: "anthropic" (Messages) or "openai" (chat completions).
+    QString surface = QStringLiteral("anthropic");
     QString upstreamKeyAlias; // which upstream key served it (empty for passthrough)
     QString model; // the model that answered (the response's), else the one requested
     QString errorType; // Anthropic error type (`overloaded_error`, ...) when it failed
@@ -48,6 +50,13 @@ struct RequestRecord
     std::optional<qint64> costPicoUsd;
     std::optional<qint64> costWithoutCachePicoUsd; // the same tokens with no caching
     qint64 cacheMarkersAdded = 0; // cache_control markers Tollgate injected
+    // Markers the client sent, as the injector counted them (a top-level one included); 0
+    // when the injector did not look (injection off, not a messages request).
+    int cacheMarkersClient = 0;
+    // Whether this request's cache reads are owed to Tollgate's markers (see
+    // CacheInjector::Result::ownsCacheReads): its savings are then Tollgate's, else the
+    // client's.
+    bool cacheReadsByTollgate = false;
 
     // For the request log's detail view: header lines ("Name: value\r\n") as the client
     // sent them (credentials masked) and as the upstream answered; the body of an error

@@ -37,6 +37,9 @@ void DashboardModel::Figures::add(const LedgerStore::Totals &totals)
     costPicoUsd += totals.costPicoUsd;
     costWithoutCachePicoUsd += totals.costWithoutCachePicoUsd;
     unpricedRequests += totals.unpricedRequests;
+    savedByTollgatePicoUsd += totals.savedByTollgatePicoUsd;
+    requestsWithTollgateMarkers += totals.requestsWithTollgateMarkers;
+    requestsWithTollgateReads += totals.requestsWithTollgateReads;
 }
 
 void DashboardModel::Figures::add(const RequestRecord &record)
@@ -52,6 +55,8 @@ void DashboardModel::Figures::add(const RequestRecord &record)
     cacheReadTokens += record.usage.cacheReadTokens;
     if (record.cacheMarkersAdded > 0)
         ++requestsWithTollgateMarkers;
+    if (record.cacheReadsByTollgate)
+        ++requestsWithTollgateReads;
     if (!record.costPicoUsd) {
         ++unpricedRequests;
         return;
@@ -59,7 +64,7 @@ void DashboardModel::Figures::add(const RequestRecord &record)
     costPicoUsd += *record.costPicoUsd;
     const qint64 withoutCache = record.costWithoutCachePicoUsd.value_or(*record.costPicoUsd);
     costWithoutCachePicoUsd += withoutCache;
-    if (record.cacheMarkersAdded > 0)
+    if (record.cacheReadsByTollgate)
         savedByTollgatePicoUsd += withoutCache - *record.costPicoUsd;
 }
 
@@ -69,12 +74,8 @@ void DashboardModel::reset(const Baseline &baseline)
     m_monthStartMs = baseline.monthStartMs;
     m_today = {};
     m_today.add(baseline.today);
-    m_today.savedByTollgatePicoUsd = baseline.todaySavedByTollgatePicoUsd;
-    m_today.requestsWithTollgateMarkers = baseline.todayRequestsWithTollgateMarkers;
     m_month = {};
     m_month.add(baseline.month);
-    m_month.savedByTollgatePicoUsd = baseline.monthSavedByTollgatePicoUsd;
-    m_month.requestsWithTollgateMarkers = baseline.monthRequestsWithTollgateMarkers;
     m_todayByModel = sharesFrom(baseline.todayByModel);
     m_todayByTag = sharesFrom(baseline.todayByTag);
     m_monthByModel = sharesFrom(baseline.monthByModel);

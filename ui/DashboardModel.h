@@ -38,10 +38,13 @@ public:
         qint64 costPicoUsd = 0; // priced requests only
         qint64 costWithoutCachePicoUsd = 0; // the same requests with nothing cached
         qint64 unpricedRequests = 0; // requests whose model has no price: not in the cost
-        // Savings of the requests where Tollgate had added cache markers (cacheMarkersAdded
-        // > 0); the rest of the savings come from the client's own markers.
+        // Savings of the requests whose cache reads are owed to Tollgate's markers
+        // (RequestRecord::cacheReadsByTollgate); the rest of the savings come from the
+        // client's own markers, also on requests where Tollgate added one the client's
+        // would have done without.
         qint64 savedByTollgatePicoUsd = 0;
-        qint64 requestsWithTollgateMarkers = 0;
+        qint64 requestsWithTollgateMarkers = 0; // Tollgate added at least one marker
+        qint64 requestsWithTollgateReads = 0; // their cache reads are Tollgate's
 
         // Every prompt token: uncached input, cache writes and cache reads.
         qint64 promptTokens() const { return inputTokens + cacheWriteTokens + cacheReadTokens; }
@@ -94,14 +97,8 @@ public:
     {
         qint64 dayStartMs = 0; // the local day's and month's first millisecond
         qint64 monthStartMs = 0;
-        LedgerStore::Totals today;
+        LedgerStore::Totals today; // with Tollgate's share of the savings
         LedgerStore::Totals month;
-        // From the rows the totals cover: the savings and count of those where Tollgate
-        // had added cache markers (the totals do not split them out).
-        qint64 todaySavedByTollgatePicoUsd = 0;
-        qint64 monthSavedByTollgatePicoUsd = 0;
-        qint64 todayRequestsWithTollgateMarkers = 0;
-        qint64 monthRequestsWithTollgateMarkers = 0;
         QList<LedgerStore::Totals> todayByModel;
         QList<LedgerStore::Totals> todayByTag;
         QList<LedgerStore::Totals> monthByModel;

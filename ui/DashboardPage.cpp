@@ -96,32 +96,17 @@ void readLedger(LedgerStore *store, qint64 cutoffMs, DashboardModel::Baseline &b
     baseline.monthByModel = sum(baseline.monthStartMs, LedgerStore::Grouping::Model);
     baseline.monthByTag = sum(baseline.monthStartMs, LedgerStore::Grouping::Tag);
 
-    // The totals do not split out the rows where Tollgate added cache markers.
+    // The totals carry Tollgate's share of the savings: only the recent rows are read.
     QHash<QByteArray, qint64> activeSessions; // session -> its latest request
     const qint64 activeSinceMs = cutoffMs - DashboardModel::kActiveWindowMs;
-    store->forEachRow(
-        std::min(baseline.monthStartMs, stableEndMs), cutoffMs, [&](const RequestRecord &row) {
-            const qint64 startMs = row.startedAt.toMSecsSinceEpoch();
-            if (startMs >= stableEndMs) {
-                recent.append(row);
-                recentKeys.insert(DashboardModel::requestKey(row));
-                if (startMs >= activeSinceMs && !row.sessionId.isEmpty())
-                    activeSessions[row.sessionId] = startMs;
-                return true;
-            }
-            if (row.cacheMarkersAdded <= 0)
-                return true;
-            const qint64 saved = row.costPicoUsd
-                ? row.costWithoutCachePicoUsd.value_or(*row.costPicoUsd) - *row.costPicoUsd
-                : 0;
-            ++baseline.monthRequestsWithTollgateMarkers;
-            baseline.monthSavedByTollgatePicoUsd += saved;
-            if (startMs >= baseline.dayStartMs) {
-                ++baseline.todayRequestsWithTollgateMarkers;
-                baseline.todaySavedByTollgatePicoUsd += saved;
-            }
-            return true;
-        });
+    store->forEachRow(stableEndMs, cutoffMs, [&](const RequestRecord &row) {
+        const qint64 startMs = row.startedAt.toMSecsSinceEpoch();
+        recent.append(row);
+        recentKeys.insert(DashboardModel::requestKey(row));
+        if (startMs >= activeSinceMs && !row.sessionId.isEmpty())
+            activeSessions[row.sessionId] = startMs;
+        return true;
+    });
 
     // The chart's sessions, with what they cost before the recent window.
     QList<std::pair<qint64, QByteArray>> latest;
@@ -411,11 +396,18 @@ void DashboardPage::showFigures(const DashboardModel::Figures &figures, const Fi
         labels.savedByTollgate->setText(
             tr("%1 (Tollgate added no cache markers)").arg(ValueFormat::usd(0)));
     } else {
-        labels.savedByTollgate->setText(tr("%1 (%n request(s) with Tollgate's markers)", nullptr,
-                                           int(figures.requestsWithTollgateMarkers))
-                                            .arg(ValueFormat::usd(figures.savedByTollgatePicoUsd)));
+        labels.savedByTollgate->setText(
+            tr("%1 (Tollgate's markers on %n request(s); %2 owed their cache reads to them)",
+               nullptr, int(figures.requestsWithTollgateMarkers))
+                .arg(ValueFormat::usd(figures.savedByTollgatePicoUsd),
+                     QLocale().toString(figures.requestsWithTollgateReads)));
     }
-    labels.savedByTollgate->setToolTip(ValueFormat::usdExact(figures.savedByTollgatePicoUsd));
+    labels.savedByTollgate->setToolTip(
+        tr("%1\nCounted only for requests that read the cache through Tollgate's markers: "
+           "the client sent none, or Tollgate's reach further back than the client's could. "
+           "Where the client's own markers would have read the same prefix, the savings are "
+           "the client's.")
+            .arg(ValueFormat::usdExact(figures.savedByTollgatePicoUsd)));
     labels.unpriced->setVisible(figures.unpricedRequests > 0);
     labels.unpriced->setText(tr("⚠ %n request(s) of a model without a price: not in the cost.",
                                 nullptr, int(figures.unpricedRequests)));

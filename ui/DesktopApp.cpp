@@ -214,6 +214,12 @@ void DesktopApp::updateKeys(const GatewayConfig &keys)
     }
 }
 
+void DesktopApp::updateCacheInjection(const CacheInjector::Policy &policy)
+{
+    m_config.cacheInjection = policy;
+    m_gateway.setCacheInjection(policy);
+}
+
 void DesktopApp::onBudgetChanged(const SpendTracker::Status &status)
 {
     const bool isKey = status.kind == SpendTracker::Kind::VirtualKey;

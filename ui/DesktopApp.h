@@ -62,6 +62,9 @@ public:
     // named virtual keys) without a restart: the Keys page changed them in the running
     // gateway already, and a later restart must keep them.
     void updateKeys(const GatewayConfig &keys);
+    // Takes a new prompt-cache policy without a restart: a running gateway uses it for new
+    // requests at once, and a later restart keeps it.
+    void updateCacheInjection(const CacheInjector::Policy &policy);
 
     // "export ANTHROPIC_BASE_URL=http://127.0.0.1:8787\nexport ANTHROPIC_API_KEY=tg-local-…"
     QString setupCommands() const;

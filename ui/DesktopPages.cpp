@@ -75,6 +75,9 @@ void DesktopPages::install(DesktopApp &app, const QString &configPath,
     options.setStartMinimised = [settings](bool enabled) { settings->setStartMinimised(enabled); };
     auto *settingsPage = new SettingsPage(configPath, options);
     app.addPage(QStringLiteral("settings"), tr("Settings"), settingsPage);
+    QObject::connect(
+        settingsPage, &SettingsPage::promptCacheChanged, &app,
+        [&app](const CacheInjector::Policy &policy) { app.updateCacheInjection(policy); });
     QObject::connect(settingsPage, &SettingsPage::settingsSaved, &app,
                      [&app, configPath, keysPage] {
                          GatewayConfig config = app.config();

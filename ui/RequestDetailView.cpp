@@ -70,6 +70,24 @@ QString bytesText(const QByteArray &bytes)
     return QString::fromUtf8(bytes).remove(u'\r');
 }
 
+// Whose markers the request carried and so whose its cache savings are (the Dashboard splits
+// them the same way).
+QString cacheMarkersLine(const RequestRecord &record)
+{
+    const QLocale locale;
+    const QString markers = RequestDetailView::tr("Cache markers: client %1, Tollgate %2")
+                                .arg(locale.toString(record.cacheMarkersClient),
+                                     locale.toString(record.cacheMarkersAdded));
+    QString reads;
+    if (record.usage.cacheReadTokens <= 0)
+        reads = RequestDetailView::tr("no cache reads");
+    else if (record.cacheReadsByTollgate)
+        reads = RequestDetailView::tr("cache reads owed to Tollgate's markers");
+    else
+        reads = RequestDetailView::tr("cache reads owed to the client's markers");
+    return markers + QStringLiteral(" · ") + reads;
+}
+
 } // namespace
 
 RequestDetailView::RequestDetailView(QWidget *parent)
@@ -120,6 +138,8 @@ RequestDetailView::RequestDetailView(QWidget *parent)
     usageLayout->addWidget(m_usage, 1);
     m_cost = textLabel(QStringLiteral("cost"), tr("Cost"));
     usageLayout->addWidget(m_cost);
+    m_cacheMarkers = textLabel(QStringLiteral("cacheMarkers"), tr("Cache markers"));
+    usageLayout->addWidget(m_cacheMarkers);
     m_timing = textLabel(QStringLiteral("timing"), tr("Timings"));
     usageLayout->addWidget(m_timing);
     m_tabs->addTab(usagePage, tr("&Usage and cost"));
@@ -199,11 +219,12 @@ void RequestDetailView::setRecord(const RequestRecord &record)
                  record.project.isEmpty() ? tr("(none)") : record.project,
                  record.billingTag.isEmpty() ? tr("(none)") : record.billingTag));
     lines.append(
-        tr("Key %1 · provider %2 · upstream key %3 · request id %4")
+        tr("Key %1 · provider %2 (%5 client) · upstream key %3 · request id %4")
             .arg(record.virtualKeyAlias.isEmpty() ? tr("(none)") : record.virtualKeyAlias,
                  record.provider,
                  record.upstreamKeyAlias.isEmpty() ? tr("(none)") : record.upstreamKeyAlias,
-                 record.requestId.isEmpty() ? tr("(none)") : QString::fromUtf8(record.requestId)));
+                 record.requestId.isEmpty() ? tr("(none)") : QString::fromUtf8(record.requestId),
+                 record.surface == QLatin1String("openai") ? tr("OpenAI") : tr("Anthropic")));
     m_summary->setText(lines.join(u'\n'));
 
     fillUsage(record);
@@ -223,6 +244,7 @@ void RequestDetailView::setRecord(const RequestRecord &record)
             cost += tr(" · batch price");
     }
     m_cost->setText(cost);
+    m_cacheMarkers->setText(cacheMarkersLine(record));
     m_timing->setText(tr("Time to first byte %1 · total %2 · %3 bytes sent · %4 bytes received")
                           .arg(RequestsModel::formatDuration(record.ttfbUs),
                                RequestsModel::formatDuration(record.totalUs),
@@ -326,6 +348,11 @@ QString RequestDetailView::errorBodyText() const
 QString RequestDetailView::costText() const
 {
     return m_cost->text();
+}
+
+QString RequestDetailView::cacheMarkersText() const
+{
+    return m_cacheMarkers->text();
 }
 
 QString RequestDetailView::timingText() const

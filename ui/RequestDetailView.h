@@ -14,10 +14,10 @@ class QTableWidget;
 namespace tollgate {
 
 // The detail pane of the request list: one request's summary, its usage broken down by token
-// type with each type's cost at the model's price, the cost with and without caching,
-// timings, the error and the error body, and the request and response headers. Credentials
-// are masked again here whatever the log holds. Shows what it is given; reading the log is
-// the page's job.
+// type with each type's cost at the model's price, the cost with and without caching, the
+// cache markers (the client's and Tollgate's, and whose the cache reads are), timings, the error
+// and the error body, and the request and response headers. Credentials are masked again here
+// whatever the log holds. Shows what it is given; reading the log is the page's job.
 class RequestDetailView : public QWidget
 {
     Q_OBJECT
@@ -41,6 +41,8 @@ public:
     QString errorText() const;
     QString errorBodyText() const;
     QString costText() const; // the cost line: total, without cache, saved
+    // "Cache markers: client 3, Tollgate 1 · cache reads owed to the client's markers"
+    QString cacheMarkersText() const;
     QString timingText() const;
     QTableWidget *usageTable() const { return m_usage; }
     QPushButton *copyAsCurlButton() const { return m_copyCurl; }
@@ -64,6 +66,7 @@ private:
     QLabel *m_summary = nullptr;
     QTableWidget *m_usage = nullptr;
     QLabel *m_cost = nullptr;
+    QLabel *m_cacheMarkers = nullptr;
     QLabel *m_timing = nullptr;
     QLabel *m_error = nullptr;
     QPlainTextEdit *m_errorBody = nullptr;

@@ -378,6 +378,9 @@ QVariant RequestsModel::display(const RequestRecord &r, int column) const
         return r.status;
     case ModelColumn:
         return r.model;
+    case ProviderColumn:
+        return r.surface == QLatin1String("openai") ? tr("%1 · OpenAI client").arg(r.provider)
+                                                    : r.provider;
     case SessionColumn:
         return shortSessionId(r.sessionId);
     case TagColumn:
@@ -421,6 +424,11 @@ QVariant RequestsModel::toolTip(const RequestRecord &r, int column) const
     case CacheWriteColumn:
         return tr("5-minute: %1, 1-hour: %2")
             .arg(tokens(r.usage.cacheWrite5mTokens), tokens(r.usage.cacheWrite1hTokens));
+    case CacheReadColumn:
+        if (r.usage.cacheReadTokens <= 0)
+            return {};
+        return r.cacheReadsByTollgate ? tr("Owed to Tollgate's cache markers")
+                                      : tr("Owed to the client's cache markers");
     default:
         return {};
     }
@@ -458,6 +466,8 @@ QVariant RequestsModel::headerData(int section, Qt::Orientation orientation, int
         return tr("Status");
     case ModelColumn:
         return tr("Model");
+    case ProviderColumn:
+        return tr("Provider");
     case SessionColumn:
         return tr("Session");
     case TagColumn:

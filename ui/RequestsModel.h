@@ -41,6 +41,7 @@ public:
         TimeColumn,
         StatusColumn,
         ModelColumn,
+        ProviderColumn, // the provider that served it, and "OpenAI client" for that surface
         SessionColumn,
         TagColumn,
         InputColumn,

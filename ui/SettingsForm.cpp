@@ -18,6 +18,11 @@ const QString kDatabase = QStringLiteral("database");
 const QString kRetentionDays = QStringLiteral("retention_days");
 const QString kPricesFile = QStringLiteral("prices_file");
 const QString kBillingTag = QStringLiteral("billing_tag");
+const QString kPromptCache = QStringLiteral("prompt_cache");
+const QString kInject = QStringLiteral("inject");
+const QString kTtl = QStringLiteral("ttl");
+const QString kTtlOneHour = QStringLiteral("1h");
+const QString kTtlFiveMinutes = QStringLiteral("5m");
 const QString kOff = QStringLiteral("off");
 constexpr int kMaxPort = 65535;
 constexpr int kMaxRetentionDays = 100'000; // ConfigFile's limit
@@ -93,6 +98,14 @@ bool isDatabaseChanged(const SettingsForm::Values &loaded, const SettingsForm::V
         || loaded.postgresqlPassword != edited.postgresqlPassword;
 }
 
+// The "prompt_cache" object as ConfigFile reads it: both keys, so the file says what the
+// gateway does without anyone knowing the defaults.
+QJsonObject promptCacheJson(const SettingsForm::Values &values)
+{
+    return {{kInject, values.injectsCache},
+            {kTtl, values.cacheTtl == CacheInjector::Ttl::OneHour ? kTtlOneHour : kTtlFiveMinutes}};
+}
+
 // An empty optional text removes its key, so the default applies again.
 QJsonValue optionalText(const QString &text)
 {
@@ -119,6 +132,7 @@ bool SettingsForm::load(QString *error)
 
 SettingsForm::SaveResult SettingsForm::save(const Values &edited, Errors *errors, QString *error)
 {
+    m_lastChanges = {};
     *errors = validate(edited);
     if (!errors->isEmpty())
         return SaveResult::Invalid;
@@ -127,6 +141,7 @@ SettingsForm::SaveResult SettingsForm::save(const Values &edited, Errors *errors
         return SaveResult::Unchanged;
     if (!ConfigFile::save(m_configPath, changed, error))
         return SaveResult::Failed;
+    m_lastChanges = changed;
     QString reloadError;
     if (!load(&reloadError))
         m_loaded = edited;
@@ -146,6 +161,13 @@ SettingsForm::Values SettingsForm::fromSettings(const QJsonObject &settings,
     values.pricesFile = textOf(settings, kPricesFile, QString());
     values.billingTag = textOf(settings, kBillingTag, QString());
     values.sqlitePath = defaultDatabasePath;
+    // ConfigFile refuses any other value, so a file that loads holds one of these.
+    const QJsonObject promptCache = settings.value(kPromptCache).toObject();
+    values.injectsCache = promptCache.value(kInject).toBool(defaults.cacheInjection.isEnabled);
+    const QString ttl = promptCache.value(kTtl).toString();
+    values.cacheTtl = ttl == kTtlOneHour ? CacheInjector::Ttl::OneHour
+        : ttl == kTtlFiveMinutes         ? CacheInjector::Ttl::FiveMinutes
+                                         : defaults.cacheInjection.ttl;
 
     const QString database = textOf(settings, kDatabase, QString()).trimmed();
     if (database == kOff) {
@@ -267,7 +289,27 @@ QJsonObject SettingsForm::changes(const Values &loaded, const Values &edited)
         changed.insert(kPricesFile, optionalText(edited.pricesFile));
     if (isChanged(loaded.billingTag, edited.billingTag))
         changed.insert(kBillingTag, optionalText(edited.billingTag));
+    if (loaded.injectsCache != edited.injectsCache || loaded.cacheTtl != edited.cacheTtl)
+        changed.insert(kPromptCache, promptCacheJson(edited));
     return changed;
+}
+
+bool SettingsForm::needsRestart(const QJsonObject &changes)
+{
+    return changes.size() > (changesPromptCache(changes) ? 1 : 0);
+}
+
+bool SettingsForm::changesPromptCache(const QJsonObject &changes)
+{
+    return changes.contains(kPromptCache);
+}
+
+CacheInjector::Policy SettingsForm::promptCachePolicy(const Values &values)
+{
+    CacheInjector::Policy policy;
+    policy.isEnabled = values.injectsCache;
+    policy.ttl = values.cacheTtl;
+    return policy;
 }
 
 QString SettingsForm::postgresqlUrl(const StoreConfig &store, bool withPassword)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/ConfigFile.h"
+#include "rewrite/CacheInjector.h"
 
 #include <QCoreApplication>
 #include <QJsonObject>
@@ -10,9 +11,10 @@
 namespace tollgate {
 
 // What the Settings page edits, without the widgets: the gateway's settings as text the
-// user typed, read from and written back to the settings file (ConfigFile), checked field
-// by field before anything is written. Only the keys the user changed are written, so the
-// rest of the file (prices, timeouts, a newer version's keys) keeps its exact values.
+// user typed and the prompt-cache policy, read from and written back to the settings file
+// (ConfigFile), checked field by field before anything is written. Only the keys the user changed
+// are written, so the rest of the file (prices, timeouts, a newer version's keys) keeps its exact
+// values.
 //
 // A PostgreSQL password is kept apart from the connection: the connection is shown as a
 // URL without it, and the password only in a masked field.
@@ -45,6 +47,9 @@ public:
         QString retentionDays;
         QString pricesFile; // empty: none
         QString billingTag; // empty: none
+        // "prompt_cache": whether Tollgate adds cache markers, and the lifetime it asks for.
+        bool injectsCache = true;
+        CacheInjector::Ttl cacheTtl = CacheInjector::Ttl::FiveMinutes;
 
         bool operator==(const Values &other) const = default;
     };
@@ -72,6 +77,8 @@ public:
     // Checks, then writes what differs from the loaded values through ConfigFile::save();
     // when written, the file is read back, so loaded() shows what the gateway will read.
     SaveResult save(const Values &edited, Errors *errors, QString *error);
+    // The settings keys the last save() wrote (changes() form); empty unless it was Written.
+    const QJsonObject &lastChanges() const { return m_lastChanges; }
 
     // The values shown for a settings object; unset keys show the gateway's defaults.
     static Values fromSettings(const QJsonObject &settings, const QString &defaultDatabasePath);
@@ -80,6 +87,11 @@ public:
     // The settings keys (ConfigFile::save() form) that differ between the two; null values
     // remove a key. edited must be valid.
     static QJsonObject changes(const Values &loaded, const Values &edited);
+    // Whether a running gateway must restart to use these changes: it reads every setting at
+    // start, except the prompt cache, which it takes while running.
+    static bool needsRestart(const QJsonObject &changes);
+    static bool changesPromptCache(const QJsonObject &changes);
+    static CacheInjector::Policy promptCachePolicy(const Values &values);
 
     // A PostgreSQL connection as a postgresql:// URL, every part percent-encoded, with the
     // password only when asked for.
@@ -89,6 +101,7 @@ private:
     QString m_configPath;
     QString m_defaultDatabasePath;
     Values m_loaded;
+    QJsonObject m_lastChanges;
 };
 
 } // namespace tollgate

@@ -31,6 +31,7 @@ SettingsPage::SettingsPage(const QString &configPath, DesktopOptions desktop, QW
     auto *content = new QWidget;
     auto *contentLayout = new QVBoxLayout(content);
     contentLayout->addWidget(gatewayGroup());
+    contentLayout->addWidget(promptCacheGroup());
     contentLayout->addWidget(storageGroup());
     contentLayout->addWidget(desktopGroup());
     contentLayout->addStretch();
@@ -84,6 +85,34 @@ QWidget *SettingsPage::gatewayGroup()
     m_billingTag = addLineEdit(form, tr("&Billing tag:"), tr("Billing tag"), Field::BillingTag);
     m_billingTag->setPlaceholderText(tr("None"));
     m_billingTag->setToolTip(tr("Recorded with every request that does not name its own tag."));
+    return group;
+}
+
+QWidget *SettingsPage::promptCacheGroup()
+{
+    auto *group = new QGroupBox(tr("Prompt cache"));
+    auto *form = new QFormLayout(group);
+    m_injectCache = new QCheckBox(tr("Add cache &markers to requests"));
+    m_injectCache->setToolTip(
+        tr("Tollgate marks where a request's prompt can be cached when the client did not "
+           "(never more than the API's 4 markers). A virtual key can opt out on the Keys "
+           "page."));
+    form->addRow(m_injectCache);
+    m_cacheTtl = new QComboBox;
+    m_cacheTtl->setAccessibleName(tr("Cache lifetime"));
+    m_cacheTtl->addItem(tr("5 minutes (default)"), int(CacheInjector::Ttl::FiveMinutes));
+    m_cacheTtl->addItem(tr("1 hour"), int(CacheInjector::Ttl::OneHour));
+    form->addRow(tr("Cache &lifetime:"), m_cacheTtl);
+    auto *hint = new QLabel(tr("1-hour entries cost 2× the input price to write instead of "
+                               "1.25×: they pay off when a prompt comes back after more "
+                               "than 5 minutes."));
+    hint->setWordWrap(true);
+    form->addRow(hint);
+    connect(m_injectCache, &QCheckBox::toggled, this, [this](bool isChecked) {
+        m_cacheTtl->setEnabled(isChecked);
+        updateButtons();
+    });
+    connect(m_cacheTtl, &QComboBox::currentIndexChanged, this, &SettingsPage::updateButtons);
     return group;
 }
 
@@ -207,6 +236,8 @@ void SettingsPage::chainTabOrder()
         m_port,
         m_upstream,
         m_billingTag,
+        m_injectCache,
+        m_cacheTtl,
         m_storage,
         m_sqlitePath,
         m_browseDatabase,
@@ -271,11 +302,20 @@ bool SettingsPage::save()
         break;
     }
     const bool areDesktopOptionsSaved = saveDesktopOptions();
-    showStatus(areDesktopOptionsSaved
-                   ? tr("Saved.")
-                   : tr("The gateway settings were saved; a desktop option was not (see above)."));
+    const QJsonObject written = m_form.lastChanges();
+    const bool isPromptCacheOnly =
+        SettingsForm::changesPromptCache(written) && !SettingsForm::needsRestart(written);
+    if (!areDesktopOptionsSaved)
+        showStatus(tr("The gateway settings were saved; a desktop option was not (see above)."));
+    else if (isPromptCacheOnly)
+        showStatus(
+            tr("Saved. New requests use the prompt-cache settings at once: no restart needed."));
+    else
+        showStatus(tr("Saved."));
     updateButtons();
-    if (result == SettingsForm::SaveResult::Written)
+    if (SettingsForm::changesPromptCache(written))
+        emit promptCacheChanged(SettingsForm::promptCachePolicy(m_form.loaded()));
+    if (SettingsForm::needsRestart(written))
         emit settingsSaved();
     return areDesktopOptionsSaved;
 }
@@ -312,6 +352,8 @@ SettingsForm::Values SettingsPage::editedValues() const
     values.retentionDays = m_retentionDays->text();
     values.pricesFile = m_pricesFile->text();
     values.billingTag = m_billingTag->text();
+    values.injectsCache = m_injectCache->isChecked();
+    values.cacheTtl = CacheInjector::Ttl(m_cacheTtl->currentData().toInt());
     return values;
 }
 
@@ -327,6 +369,9 @@ void SettingsPage::showValues(const SettingsForm::Values &values)
     m_retentionDays->setText(values.retentionDays);
     m_pricesFile->setText(values.pricesFile);
     m_billingTag->setText(values.billingTag);
+    m_injectCache->setChecked(values.injectsCache);
+    m_cacheTtl->setCurrentIndex(m_cacheTtl->findData(int(values.cacheTtl)));
+    m_cacheTtl->setEnabled(values.injectsCache);
     updateStorageRows();
 }
 

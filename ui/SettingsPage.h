@@ -16,8 +16,8 @@ class QPushButton;
 namespace tollgate {
 
 // The Settings page of the main window: the gateway's settings file (listen address and
-// port, upstream, request log storage and retention, prices file, billing tag) through a
-// SettingsForm, and the desktop options (start at login, start minimised) through the
+// port, upstream, prompt cache, request log storage and retention, prices file, billing tag)
+// through a SettingsForm, and the desktop options (start at login, start minimised) through the
 // DesktopOptions it is given. Wrong values are shown next to their field and nothing is
 // written until every field is right. Colours follow the system theme: the page sets none.
 class SettingsPage : public QWidget
@@ -53,12 +53,16 @@ public slots:
     bool save();
 
 signals:
-    // The settings file was written: the gateway must restart to use it. Desktop options
-    // alone do not emit it.
+    // The settings file was written with a setting the gateway reads only at start: it must
+    // restart to use it. Desktop options and the prompt cache alone do not emit it.
     void settingsSaved();
+    // The prompt-cache settings were written: a running gateway takes them at once
+    // (Gateway::setCacheInjection), no restart needed.
+    void promptCacheChanged(const tollgate::CacheInjector::Policy &policy);
 
 private:
     QWidget *gatewayGroup();
+    QWidget *promptCacheGroup();
     QWidget *storageGroup();
     QWidget *desktopGroup();
     QLineEdit *addLineEdit(QFormLayout *form, const QString &label, const QString &accessibleName,
@@ -84,6 +88,8 @@ private:
     QLineEdit *m_port = nullptr;
     QLineEdit *m_upstream = nullptr;
     QLineEdit *m_billingTag = nullptr;
+    QCheckBox *m_injectCache = nullptr;
+    QComboBox *m_cacheTtl = nullptr;
     QComboBox *m_storage = nullptr;
     QLineEdit *m_sqlitePath = nullptr;
     QPushButton *m_browseDatabase = nullptr;

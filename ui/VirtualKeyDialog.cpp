@@ -73,6 +73,13 @@ VirtualKeyDialog::VirtualKeyDialog(Mode mode, const VirtualKey &key,
     m_enabled->setObjectName(QStringLiteral("enabled"));
     m_enabled->setChecked(key.isEnabled);
     form->addRow(QString(), m_enabled);
+    m_injectsCache = new QCheckBox(tr("Add &cache markers to this key's requests"));
+    m_injectsCache->setObjectName(QStringLiteral("injectsCache"));
+    m_injectsCache->setChecked(key.injectsCache);
+    m_injectsCache->setToolTip(
+        tr("Where the Prompt cache setting is on. Turn it off for a client that places its "
+           "own markers and wants its requests forwarded byte for byte."));
+    form->addRow(QString(), m_injectsCache);
     layout->addLayout(form);
 
     m_error = new QLabel;
@@ -139,6 +146,7 @@ VirtualKey VirtualKeyDialog::key() const
     key.budget.dailyPicoUsd = qint64(std::llround(m_daily->value() * kPicoPerUsd));
     key.budget.monthlyPicoUsd = qint64(std::llround(m_monthly->value() * kPicoPerUsd));
     key.isEnabled = m_enabled->isChecked();
+    key.injectsCache = m_injectsCache->isChecked();
     return key;
 }
 

@@ -15,7 +15,8 @@ class QSpinBox;
 namespace tollgate {
 
 // Creates or edits a virtual key's settings: alias (only when creating), billing tag,
-// allowed models, limits, daily and monthly budget, and whether it is on. It never sees a
+// allowed models, limits, daily and monthly budget, whether Tollgate adds prompt-cache
+// markers to its requests, and whether it is on. It never sees a
 // secret: the page makes one once the dialog is accepted.
 class VirtualKeyDialog : public QDialog
 {
@@ -43,6 +44,7 @@ public:
     QDoubleSpinBox *dailyBudgetBox() const { return m_daily; }
     QDoubleSpinBox *monthlyBudgetBox() const { return m_monthly; }
     QCheckBox *enabledBox() const { return m_enabled; }
+    QCheckBox *cacheMarkersBox() const { return m_injectsCache; }
     QPushButton *okButton() const { return m_ok; }
 
     // "claude-*, *haiku*" (commas or spaces) as a list of patterns.
@@ -72,6 +74,7 @@ private:
     QDoubleSpinBox *m_daily = nullptr;
     QDoubleSpinBox *m_monthly = nullptr;
     QCheckBox *m_enabled = nullptr;
+    QCheckBox *m_injectsCache = nullptr;
     QLabel *m_error = nullptr;
     QPushButton *m_ok = nullptr;
 };

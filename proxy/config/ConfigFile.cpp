@@ -456,7 +456,7 @@ bool readRoute(Reader &reader, const QJsonObject &entry, Route *route)
     if (!reader.checkKeys({QStringLiteral("model"), QStringLiteral("provider"),
                            QStringLiteral("fallback"), QStringLiteral("rewrite_model"),
                            QStringLiteral("virtual_key"), QStringLiteral("thinking"),
-                           QStringLiteral("min_prompt_tokens")}))
+                           QStringLiteral("min_prompt_tokens"), QStringLiteral("cache_injection")}))
         return false;
     QString provider;
     QStringList fallback;
@@ -464,7 +464,8 @@ bool readRoute(Reader &reader, const QJsonObject &entry, Route *route)
         || !reader.string(QStringLiteral("provider"), &provider)
         || !readStrings(reader, entry, QStringLiteral("fallback"), &fallback)
         || !reader.string(QStringLiteral("rewrite_model"), &route->rewriteModel)
-        || !reader.string(QStringLiteral("virtual_key"), &route->virtualKey))
+        || !reader.string(QStringLiteral("virtual_key"), &route->virtualKey)
+        || !reader.boolean(QStringLiteral("cache_injection"), &route->injectsCache))
         return false;
     if (provider.isEmpty())
         return reader.fail(QStringLiteral("provider"), QStringLiteral("is required"));

@@ -19,6 +19,9 @@ struct Route
     qint64 minPromptTokens = 0;
     QStringList providers; // the fallback chain, at least one
     QString rewriteModel; // the model name the provider gets; empty: the request's own
+    // Prompt-cache markers for this route's requests to Anthropic-dialect providers; false
+    // turns them off here whatever the global setting says.
+    bool injectsCache = true;
 
     bool operator==(const Route &other) const = default;
 };

@@ -74,11 +74,38 @@ QStringList version1(StoreConfig::Backend backend)
     };
 }
 
+// Version 2: whose the cache reads are, and which dialect the client spoke.
+// cache_markers_client is the client's own markers as the injector counted them (0 when it
+// did not look); cache_reads_by_tollgate says the request's savings are owed to Tollgate's
+// markers, not to the client's; surface is "anthropic" (Messages) or "openai" (chat
+// completions), and every row before this version was an Anthropic one.
+QStringList version2(StoreConfig::Backend backend)
+{
+    const bool isSqlite = backend == StoreConfig::Backend::Sqlite;
+    const QString flag = isSqlite ? QStringLiteral("INTEGER NOT NULL DEFAULT 0")
+                                  : QStringLiteral("BOOLEAN NOT NULL DEFAULT FALSE");
+    const QString yes = isSqlite ? QStringLiteral("1") : QStringLiteral("TRUE");
+    return {
+        QStringLiteral("ALTER TABLE requests ADD COLUMN cache_markers_client "
+                       "BIGINT NOT NULL DEFAULT 0"),
+        QStringLiteral("ALTER TABLE requests ADD COLUMN cache_reads_by_tollgate %1").arg(flag),
+        QStringLiteral("ALTER TABLE requests ADD COLUMN surface TEXT NOT NULL DEFAULT 'anthropic'"),
+        // Rows written before this version did not record the client's markers, so their
+        // reads count as the client's, except where the count of Tollgate's markers proves
+        // the client had none: a client that sends its own markers is only ever offered the
+        // two user-turn spots (the tools and system spots go to a client without any), so
+        // 3 or 4 markers added mean none of the client's, and every read is then Tollgate's.
+        QStringLiteral("UPDATE requests SET cache_reads_by_tollgate = %1 "
+                       "WHERE cache_markers_added >= 3")
+            .arg(yes),
+    };
+}
+
 } // namespace
 
 QList<LedgerSchema::Migration> LedgerSchema::migrations(StoreConfig::Backend backend)
 {
-    return {{1, version1(backend)}};
+    return {{1, version1(backend)}, {2, version2(backend)}};
 }
 
 int LedgerSchema::latestVersion()

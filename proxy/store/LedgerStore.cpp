@@ -64,6 +64,9 @@ const char *const kColumns[] = {
     "cost_picousd",
     "cost_without_cache_picousd",
     "cache_markers_added",
+    "cache_markers_client",
+    "cache_reads_by_tollgate",
+    "surface",
     "ttfb_us",
     "total_us",
     "bytes_in",
@@ -188,6 +191,9 @@ void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QStrin
     bind(nullable(row.costPicoUsd));
     bind(nullable(row.costWithoutCachePicoUsd));
     bind(row.cacheMarkersAdded);
+    bind(row.cacheMarkersClient);
+    bind(row.cacheReadsByTollgate);
+    bind(text(row.surface));
     bind(row.ttfbUs < 0 ? QVariant() : QVariant(row.ttfbUs));
     bind(row.totalUs);
     bind(row.requestBytes);
@@ -246,6 +252,9 @@ RequestRecord LedgerStore::recordFrom(const QSqlQuery &query)
     row.costPicoUsd = optionalValue(query, index++);
     row.costWithoutCachePicoUsd = optionalValue(query, index++);
     row.cacheMarkersAdded = next().toLongLong();
+    row.cacheMarkersClient = next().toInt();
+    row.cacheReadsByTollgate = next().toBool();
+    row.surface = next().toString();
     row.ttfbUs = query.isNull(index) ? -1 : query.value(index).toLongLong();
     ++index;
     row.totalUs = next().toLongLong();
@@ -317,6 +326,12 @@ QString totalsSql(LedgerStore::Grouping by, bool hasLimit)
         sumOf("CASE WHEN cost_picousd IS NULL THEN 1 ELSE 0 END"),
         QStringLiteral("MIN(time_ms)"),
         QStringLiteral("MAX(time_ms)"),
+        sumOf("CASE WHEN cache_markers_added > 0 THEN 1 ELSE 0 END"),
+        sumOf("CASE WHEN cache_reads_by_tollgate THEN 1 ELSE 0 END"),
+        // A priced row without its no-cache cost saved nothing (as DashboardModel counts it).
+        sumOf("CASE WHEN cache_reads_by_tollgate AND cost_picousd IS NOT NULL "
+              "THEN COALESCE(cost_without_cache_picousd, cost_picousd) - cost_picousd "
+              "ELSE 0 END"),
     };
     QString sql = QStringLiteral("SELECT ") + columns.join(QStringLiteral(", "))
         + QStringLiteral(" FROM requests WHERE time_ms >= ? AND time_ms < ?");
@@ -716,6 +731,9 @@ QList<LedgerStore::Totals> LedgerStore::totals(qint64 fromMs, qint64 toMs, Group
         totals.unpricedRequests = query.value(10).toLongLong();
         totals.firstMs = query.value(11).toLongLong();
         totals.lastMs = query.value(12).toLongLong();
+        totals.requestsWithTollgateMarkers = query.value(13).toLongLong();
+        totals.requestsWithTollgateReads = query.value(14).toLongLong();
+        totals.savedByTollgatePicoUsd = query.value(15).toLongLong();
         if (totals.requests > 0)
             result.append(totals);
     }

@@ -50,6 +50,13 @@ public:
         qint64 unpricedRequests = 0; // rows whose model had no price: not in the sums above
         qint64 firstMs = 0; // earliest and latest request start in the group
         qint64 lastMs = 0;
+        // Prompt-cache attribution: requests Tollgate added cache markers to, those whose
+        // cache reads are owed to Tollgate's markers (cache_reads_by_tollgate), and what
+        // caching saved on the latter (priced rows: cost without cache minus cost; negative
+        // while cache writes have not paid off). The rest of the savings are the client's.
+        qint64 requestsWithTollgateMarkers = 0;
+        qint64 requestsWithTollgateReads = 0;
+        qint64 savedByTollgatePicoUsd = 0;
     };
 
     struct TimelinePoint

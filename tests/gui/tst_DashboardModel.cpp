@@ -75,8 +75,9 @@ void tst_DashboardModel::startsFromTheLogsTotals()
     baseline.month.requests = 10;
     baseline.month.costPicoUsd = 20 * kPico;
     baseline.month.costWithoutCachePicoUsd = 25 * kPico;
-    baseline.monthSavedByTollgatePicoUsd = 2 * kPico;
-    baseline.monthRequestsWithTollgateMarkers = 4;
+    baseline.month.savedByTollgatePicoUsd = 2 * kPico;
+    baseline.month.requestsWithTollgateMarkers = 4;
+    baseline.month.requestsWithTollgateReads = 3;
     LedgerStore::Totals opus;
     opus.key = QStringLiteral("claude-opus-4");
     opus.requests = 10;
@@ -94,6 +95,8 @@ void tst_DashboardModel::startsFromTheLogsTotals()
     QCOMPARE(model.month().savedByTollgatePicoUsd, 2 * kPico);
     QCOMPARE(model.month().savedByClientPicoUsd(), 3 * kPico);
     QCOMPARE(model.month().requestsWithTollgateMarkers, 4);
+    QCOMPARE(model.month().requestsWithTollgateReads, 3);
+    QCOMPARE(model.today().savedByTollgatePicoUsd, 0);
     const QList<DashboardModel::Share> byModel = model.costByModel(DashboardModel::Period::Month);
     QCOMPARE(byModel.size(), 1);
     QCOMPARE(byModel.first().key, QStringLiteral("claude-opus-4"));
@@ -141,12 +144,28 @@ void tst_DashboardModel::splitsSavingsBetweenClientAndTollgateMarkers()
     model.reset(emptyBaseline());
     model.addRecord(record(kDayStart, "a", 1 * kPico, 100, 500, 3 * kPico)); // client's: $2
     RequestRecord marked = record(kDayStart + 1, "a", 2 * kPico, 100, 500, 7 * kPico);
-    marked.cacheMarkersAdded = 2; // Tollgate's: $5
+    marked.cacheMarkersAdded = 2;
+    marked.cacheReadsByTollgate = true; // Tollgate's: $5
     model.addRecord(marked);
     QCOMPARE(model.today().savedPicoUsd(), 7 * kPico);
     QCOMPARE(model.today().savedByTollgatePicoUsd, 5 * kPico);
     QCOMPARE(model.today().savedByClientPicoUsd(), 2 * kPico);
     QCOMPARE(model.today().requestsWithTollgateMarkers, 1);
+    QCOMPARE(model.today().requestsWithTollgateReads, 1);
+
+    // Claude Code sends its own 3 markers; Tollgate adds the 4th, but the client's would have
+    // read the same prefix: the $4 saved are the client's, not Tollgate's.
+    RequestRecord claudeCode = record(kDayStart + 2, "b", 1 * kPico, 100, 900, 5 * kPico);
+    claudeCode.cacheMarkersClient = 3;
+    claudeCode.cacheMarkersAdded = 1;
+    claudeCode.cacheReadsByTollgate = false;
+    model.addRecord(claudeCode);
+    QCOMPARE(model.today().savedPicoUsd(), 11 * kPico);
+    QCOMPARE(model.today().savedByTollgatePicoUsd, 5 * kPico);
+    QCOMPARE(model.today().savedByClientPicoUsd(), 6 * kPico);
+    QCOMPARE(model.today().requestsWithTollgateMarkers, 2);
+    QCOMPARE(model.today().requestsWithTollgateReads, 1);
+    QCOMPARE(model.month().savedByClientPicoUsd(), 6 * kPico);
 
     // Until Tollgate adds markers its share is exactly zero.
     DashboardModel plain;

@@ -54,6 +54,10 @@ RequestRecord generated(int i)
     r.sessionId = sessionOf(i);
     r.model = kModels[i % 3];
     r.billingTag = kTags[i % 4];
+    if (i % 7 == 0) {
+        r.provider = QStringLiteral("openrouter");
+        r.surface = QStringLiteral("openai");
+    }
     r.status = i % 50 == 0 ? 429 : 200;
     r.requestId = "req_" + QByteArray::number(i);
     r.usage.inputTokens = i % 1000;
@@ -188,6 +192,16 @@ void tst_RequestsModel::countsEveryMatchingRowWithoutReadingThem()
     // Newest first.
     QCOMPARE(m_model->index(0, RequestsModel::ModelColumn).data().toString(),
              generated(kRows - 1).model);
+    // Which provider served each, and the OpenAI clients' requests marked as such.
+    for (int row = 0; row < 8; ++row) {
+        const RequestRecord expected = generated(kRows - 1 - row);
+        const QString provider =
+            m_model->index(row, RequestsModel::ProviderColumn).data().toString();
+        QCOMPARE(provider,
+                 expected.surface == QLatin1String("openai")
+                     ? QStringLiteral("openrouter · OpenAI client")
+                     : QStringLiteral("anthropic"));
+    }
     QCOMPARE(m_model->index(0, 0).data(RequestsModel::RecordIdRole).toULongLong(), quint64(kRows));
 }
 

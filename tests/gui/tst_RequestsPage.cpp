@@ -52,6 +52,13 @@ RequestRecord logged(int i)
     r.costWithoutCachePicoUsd = 223'456'789;
     r.ttfbUs = 450'000;
     r.totalUs = 3'200'000;
+    if (i % 2 == 0) { // Claude Code: its own 3 markers, one of Tollgate's, the reads its own
+        r.cacheMarkersClient = 3;
+        r.cacheMarkersAdded = 1;
+    } else if (i % 4 == 1) { // a plain SDK client: only Tollgate's markers
+        r.cacheMarkersAdded = 3;
+        r.cacheReadsByTollgate = true;
+    }
     // A log written by a build that did not mask: the page masks it anyway.
     r.requestHeaders = "content-type: application/json\r\nanthropic-version: 2023-06-01\r\n"
                        "x-api-key: "
@@ -89,6 +96,7 @@ private slots:
     void selectingARowShowsMaskedHeadersAndTheErrorBody();
     void keyboardSelectionUpdatesTheDetail();
     void breaksTheCostDownByTokenType();
+    void saysWhoseCacheMarkersAndReadsTheyAre();
     void filterBarNarrowsTheTable();
     void searchAppliesAfterAShortPause();
     void copiesACurlCommandWithoutSecrets();
@@ -214,6 +222,27 @@ void tst_RequestsPage::breaksTheCostDownByTokenType()
     QCOMPARE(detail->costText(),
              QStringLiteral("Cost $0.000123456789 · without cache $0.000223456789 · saved by "
                             "cache $0.0001"));
+}
+
+void tst_RequestsPage::saysWhoseCacheMarkersAndReadsTheyAre()
+{
+    RequestDetailView *detail = m_page->detailView();
+    QVERIFY(selectRow(rowOf(4)));
+    QCOMPARE(detail->cacheMarkersText(),
+             QStringLiteral("Cache markers: client 3, Tollgate 1 · cache reads owed to the "
+                            "client's markers"));
+    QVERIFY(selectRow(rowOf(5)));
+    QCOMPARE(detail->cacheMarkersText(),
+             QStringLiteral("Cache markers: client 0, Tollgate 3 · cache reads owed to "
+                            "Tollgate's markers"));
+    const QModelIndex reads = m_page->model()->index(rowOf(5), RequestsModel::CacheReadColumn);
+    QCOMPARE(reads.data(Qt::ToolTipRole).toString(),
+             QStringLiteral("Owed to Tollgate's cache markers"));
+    QCOMPARE(m_page->model()
+                 ->index(rowOf(4), RequestsModel::CacheReadColumn)
+                 .data(Qt::ToolTipRole)
+                 .toString(),
+             QStringLiteral("Owed to the client's cache markers"));
 }
 
 void tst_RequestsPage::filterBarNarrowsTheTable()

@@ -27,6 +27,8 @@ private slots:
     void keepsThePostgresqlPasswordOutOfTheConnection();
     void savesAChangedPostgresqlPassword();
     void savesAPricesFileTheGatewayReads();
+    void loadsThePromptCache();
+    void savesThePromptCacheTheGatewayReadsWithoutARestart();
     void emptyingAnOptionalFieldRemovesItsKey();
     void givesFieldErrorsAndWritesNothing_data();
     void givesFieldErrorsAndWritesNothing();
@@ -60,6 +62,8 @@ void tst_SettingsForm::showsTheDefaultsForAMissingFile()
     QCOMPARE(values.retentionDays, QStringLiteral("0"));
     QVERIFY(values.pricesFile.isEmpty());
     QVERIFY(values.billingTag.isEmpty());
+    QVERIFY(values.injectsCache);
+    QCOMPARE(values.cacheTtl, CacheInjector::Ttl::FiveMinutes);
     QVERIFY(SettingsForm::validate(values).isEmpty());
 
     // Saving the defaults unchanged writes nothing, not even an empty file.
@@ -215,6 +219,74 @@ void tst_SettingsForm::savesAPricesFileTheGatewayReads()
     GatewayConfig config;
     QVERIFY2(ConfigFile::load(path(), true, &config, &error), qPrintable(error));
     QVERIFY(config.priceOverrides.contains(QStringLiteral("team-model")));
+}
+
+void tst_SettingsForm::loadsThePromptCache()
+{
+    writeAll(path(), R"({"prompt_cache": {"inject": false, "ttl": "1h"}})");
+    SettingsForm form(path(), databasePath());
+    QString error;
+    QVERIFY2(form.load(&error), qPrintable(error));
+    QVERIFY(!form.loaded().injectsCache);
+    QCOMPARE(form.loaded().cacheTtl, CacheInjector::Ttl::OneHour);
+    const CacheInjector::Policy policy = SettingsForm::promptCachePolicy(form.loaded());
+    QVERIFY(!policy.isEnabled);
+    QCOMPARE(policy.ttl, CacheInjector::Ttl::OneHour);
+
+    // Only the ttl given: injection stays on, as the gateway reads it.
+    writeAll(path(), R"({"prompt_cache": {"ttl": "1h"}})");
+    QVERIFY2(form.load(&error), qPrintable(error));
+    QVERIFY(form.loaded().injectsCache);
+    QCOMPARE(form.loaded().cacheTtl, CacheInjector::Ttl::OneHour);
+}
+
+void tst_SettingsForm::savesThePromptCacheTheGatewayReadsWithoutARestart()
+{
+    const QJsonObject prices {{QStringLiteral("my-model"),
+                               QJsonObject {{QStringLiteral("input"), QStringLiteral("3")},
+                                            {QStringLiteral("output"), QStringLiteral("15")}}}};
+    writeAll(path(),
+             QJsonDocument(
+                 QJsonObject {{QStringLiteral("port"), 8787}, {QStringLiteral("prices"), prices}})
+                 .toJson());
+    SettingsForm form(path(), databasePath());
+    QString error;
+    QVERIFY2(form.load(&error), qPrintable(error));
+    SettingsForm::Values edited = form.loaded();
+    edited.cacheTtl = CacheInjector::Ttl::OneHour;
+    const QJsonObject oneHour {{QStringLiteral("inject"), true},
+                               {QStringLiteral("ttl"), QStringLiteral("1h")}};
+    QCOMPARE(SettingsForm::changes(form.loaded(), edited),
+             (QJsonObject {{QStringLiteral("prompt_cache"), oneHour}}));
+    SettingsForm::Errors errors;
+    QCOMPARE(form.save(edited, &errors, &error), SettingsForm::SaveResult::Written);
+    QCOMPARE(objectOfFile(path()),
+             (QJsonObject {{QStringLiteral("port"), 8787},
+                           {QStringLiteral("prices"), prices},
+                           {QStringLiteral("prompt_cache"), oneHour}}));
+    QVERIFY(SettingsForm::changesPromptCache(form.lastChanges()));
+    QVERIFY(!SettingsForm::needsRestart(form.lastChanges()));
+    QCOMPARE(form.loaded(), edited);
+
+    // Off: the gateway reads it so, and a reopened form shows it.
+    edited.injectsCache = false;
+    QCOMPARE(form.save(edited, &errors, &error), SettingsForm::SaveResult::Written);
+    GatewayConfig config;
+    QVERIFY2(ConfigFile::load(path(), true, &config, &error), qPrintable(error));
+    QVERIFY(!config.cacheInjection.isEnabled);
+    QCOMPARE(config.cacheInjection.ttl, CacheInjector::Ttl::OneHour);
+    SettingsForm reopened(path(), databasePath());
+    QVERIFY2(reopened.load(&error), qPrintable(error));
+    QCOMPARE(reopened.loaded(), edited);
+
+    // With another setting the gateway must restart; unchanged, nothing is written.
+    edited.injectsCache = true;
+    edited.port = QStringLiteral("9100");
+    QCOMPARE(form.save(edited, &errors, &error), SettingsForm::SaveResult::Written);
+    QVERIFY(SettingsForm::changesPromptCache(form.lastChanges()));
+    QVERIFY(SettingsForm::needsRestart(form.lastChanges()));
+    QCOMPARE(form.save(edited, &errors, &error), SettingsForm::SaveResult::Unchanged);
+    QVERIFY(form.lastChanges().isEmpty());
 }
 
 void tst_SettingsForm::emptyingAnOptionalFieldRemovesItsKey()

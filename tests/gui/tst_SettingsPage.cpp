@@ -28,6 +28,16 @@ T *byAccessibleName(QWidget *parent, const QString &name)
     return nullptr;
 }
 
+QCheckBox *checkBox(QWidget *parent, const QString &text)
+{
+    const QList<QCheckBox *> boxes = parent->findChildren<QCheckBox *>();
+    for (QCheckBox *candidate : boxes) {
+        if (candidate->text() == text)
+            return candidate;
+    }
+    return nullptr;
+}
+
 QPushButton *button(QWidget *parent, const QString &text)
 {
     const QList<QPushButton *> buttons = parent->findChildren<QPushButton *>();
@@ -60,6 +70,7 @@ private slots:
     void savesTheDesktopOptionsWithoutRestartingTheGateway();
     void showsAFailedDesktopOption();
     void showsOnlyTheRowsOfTheChosenStorage();
+    void appliesThePromptCacheWithoutARestart();
     void masksThePostgresqlPassword();
     void everyInputHasAnAccessibleName();
     void neverSavesOverAFileItCannotRead();
@@ -182,8 +193,8 @@ void tst_SettingsPage::savesTheDesktopOptionsWithoutRestartingTheGateway()
     QSignalSpy saved(page.get(), &SettingsPage::settingsSaved);
     const QByteArray before = readAll(path());
 
-    QCheckBox *login = page->findChildren<QCheckBox *>().at(0);
-    QCheckBox *minimised = page->findChildren<QCheckBox *>().at(1);
+    QCheckBox *login = checkBox(page.get(), QStringLiteral("Start Tollgate when I &log in"));
+    QCheckBox *minimised = checkBox(page.get(), QStringLiteral("Start &minimised to the tray"));
     QVERIFY(!login->isChecked());
     QVERIFY(minimised->isChecked());
     login->setFocus();
@@ -207,9 +218,9 @@ void tst_SettingsPage::showsAFailedDesktopOption()
         return false;
     };
     auto page = makePage(std::move(desktop));
-    QCheckBox *login = page->findChildren<QCheckBox *>().at(0);
+    QCheckBox *login = checkBox(page.get(), QStringLiteral("Start Tollgate when I &log in"));
     QVERIFY(login->isVisible());
-    QVERIFY(!page->findChildren<QCheckBox *>().at(1)->isVisible());
+    QVERIFY(!checkBox(page.get(), QStringLiteral("Start &minimised to the tray"))->isVisible());
     login->setChecked(true);
     QVERIFY(!page->save());
     QLabel *error = byAccessibleName<QLabel>(page.get(), QStringLiteral("Desktop options error"));
@@ -244,6 +255,79 @@ void tst_SettingsPage::showsOnlyTheRowsOfTheChosenStorage()
                  .value(QStringLiteral("database"))
                  .toString(),
              QStringLiteral("off"));
+}
+
+void tst_SettingsPage::appliesThePromptCacheWithoutARestart()
+{
+    auto page = makePage();
+    QCheckBox *inject = checkBox(page.get(), QStringLiteral("Add cache &markers to requests"));
+    auto *ttl = byAccessibleName<QComboBox>(page.get(), QStringLiteral("Cache lifetime"));
+    QVERIFY(inject && ttl);
+    QVERIFY(inject->isChecked());
+    QCOMPARE(ttl->currentText(), QStringLiteral("5 minutes (default)"));
+    QVERIFY(ttl->isEnabled());
+    bool hasCostHint = false;
+    for (const QLabel *label : page->findChildren<QLabel *>())
+        hasCostHint = hasCostHint
+            || (label->isVisible() && label->text().contains(QStringLiteral("2×"))
+                && label->text().contains(QStringLiteral("1.25×")));
+    QVERIFY(hasCostHint);
+
+    QSignalSpy saved(page.get(), &SettingsPage::settingsSaved);
+    QSignalSpy applied(page.get(), &SettingsPage::promptCacheChanged);
+    // 1 hour, chosen with the keyboard.
+    ttl->setFocus();
+    QTest::keyClick(ttl, Qt::Key_Down);
+    QCOMPARE(ttl->currentText(), QStringLiteral("1 hour"));
+    QVERIFY(page->isModified());
+    QVERIFY(page->save());
+    QCOMPARE(objectOfFile(path()).value(QStringLiteral("prompt_cache")).toObject(),
+             (QJsonObject {{QStringLiteral("inject"), true},
+                           {QStringLiteral("ttl"), QStringLiteral("1h")}}));
+    QCOMPARE(objectOfFile(path()).value(QStringLiteral("billing_tag")).toString(),
+             QStringLiteral("team-a"));
+    // The running gateway takes it as it is: no restart.
+    QCOMPARE(saved.count(), 0);
+    QCOMPARE(applied.count(), 1);
+    auto policy = applied.at(0).at(0).value<CacheInjector::Policy>();
+    QVERIFY(policy.isEnabled);
+    QCOMPARE(policy.ttl, CacheInjector::Ttl::OneHour);
+    QVERIFY(byAccessibleName<QLabel>(page.get(), QStringLiteral("Settings status"))
+                ->text()
+                .contains(QStringLiteral("no restart")));
+
+    // Off: the lifetime no longer applies.
+    inject->setFocus();
+    QTest::keyClick(inject, Qt::Key_Space);
+    QVERIFY(!inject->isChecked());
+    QVERIFY(!ttl->isEnabled());
+    QVERIFY(page->save());
+    QCOMPARE(objectOfFile(path()).value(QStringLiteral("prompt_cache")).toObject(),
+             (QJsonObject {{QStringLiteral("inject"), false},
+                           {QStringLiteral("ttl"), QStringLiteral("1h")}}));
+    QCOMPARE(applied.count(), 2);
+    QVERIFY(!applied.at(1).at(0).value<CacheInjector::Policy>().isEnabled);
+    QCOMPARE(saved.count(), 0);
+
+    // Reopened, the page shows what was saved.
+    page.reset();
+    page = makePage();
+    inject = checkBox(page.get(), QStringLiteral("Add cache &markers to requests"));
+    ttl = byAccessibleName<QComboBox>(page.get(), QStringLiteral("Cache lifetime"));
+    QVERIFY(!inject->isChecked());
+    QCOMPARE(ttl->currentText(), QStringLiteral("1 hour"));
+    QVERIFY(!ttl->isEnabled());
+    QVERIFY(!page->isModified());
+
+    // Together with a setting read at start: both announced.
+    QSignalSpy savedAgain(page.get(), &SettingsPage::settingsSaved);
+    QSignalSpy appliedAgain(page.get(), &SettingsPage::promptCacheChanged);
+    inject->setChecked(true);
+    retype(byAccessibleName<QLineEdit>(page.get(), QStringLiteral("Port")), QStringLiteral("9401"));
+    QVERIFY(page->save());
+    QCOMPARE(savedAgain.count(), 1);
+    QCOMPARE(appliedAgain.count(), 1);
+    QVERIFY(appliedAgain.at(0).at(0).value<CacheInjector::Policy>().isEnabled);
 }
 
 void tst_SettingsPage::masksThePostgresqlPassword()

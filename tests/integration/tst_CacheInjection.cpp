@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSignalSpy>
 #include <QTest>
 
 using namespace tollgate;
@@ -128,6 +129,7 @@ private slots:
     void marksALargeBodyOffTheProxyThread();
     void leavesCountTokensAndShortPromptsAlone();
     void honoursTheSettingAndTheVirtualKeysSwitch();
+    void takesANewPolicyWithoutARestart();
 
 private:
     TestClient::Response post(const QByteArray &body, const QByteArray &path = "/v1/messages",
@@ -190,13 +192,22 @@ void tst_CacheInjection::addsTheOneMarkerClaudeCodeLeavesRoomFor()
     QVERIFY(isOriginalPlusMarkers(body, sent.body));
     QCOMPARE(sent.header("content-length"), QByteArray::number(sent.body.size()));
     QVERIFY(m_gateway->waitForRecords(1));
-    QCOMPARE(m_gateway->records().first().cacheMarkersAdded, 1);
-    QCOMPARE(m_gateway->records().first().requestBytes, body.size()); // as the client sent it
+    const RequestRecord &record = m_gateway->records().first();
+    QCOMPARE(record.cacheMarkersAdded, 1);
+    QCOMPARE(record.requestBytes, body.size()); // as the client sent it
+    // Claude Code's own 3 markers would have read the same prefix: the savings are its own.
+    QCOMPARE(record.cacheMarkersClient, 3);
+    QVERIFY(!record.cacheReadsByTollgate);
 
-    // Its first turn has no room that pays: forwarded as it came.
+    // Its first turn has no room that pays: forwarded as it came, the client's markers counted.
     const QByteArray first = fixture("tool-loop.turn1.body.json");
     QCOMPARE(post(first, "/v1/messages?beta=true").status, 200);
     QCOMPARE(m_mock->requests().last().body, first);
+    QVERIFY(m_gateway->waitForRecords(2));
+    QCOMPARE(m_gateway->records().at(1).cacheMarkersAdded, 0);
+    QCOMPARE(m_gateway->records().at(1).cacheMarkersClient,
+             countMarkers(QJsonDocument::fromJson(first).object()));
+    QVERIFY(!m_gateway->records().at(1).cacheReadsByTollgate);
 }
 
 void tst_CacheInjection::marksAPlainSdkConversationInThreePlaces()
@@ -217,6 +228,9 @@ void tst_CacheInjection::marksAPlainSdkConversationInThreePlaces()
     QVERIFY(isOriginalPlusWrappedMarkers(body, sent));
     QVERIFY(m_gateway->waitForRecords(1));
     QCOMPARE(m_gateway->records().first().cacheMarkersAdded, 3);
+    // The client marked nothing: whatever it reads from the cache is Tollgate's doing.
+    QCOMPARE(m_gateway->records().first().cacheMarkersClient, 0);
+    QVERIFY(m_gateway->records().first().cacheReadsByTollgate);
 }
 
 void tst_CacheInjection::marksALargeBodyOffTheProxyThread()
@@ -286,6 +300,34 @@ void tst_CacheInjection::honoursTheSettingAndTheVirtualKeysSwitch()
     QVERIFY(m_gateway->start(config));
     QCOMPARE(post(body).status, 200);
     QCOMPARE(m_mock->requests().last().body, body);
+}
+
+void tst_CacheInjection::takesANewPolicyWithoutARestart()
+{
+    const QByteArray body = sdkConversation(6, 400);
+    const QByteArray oneHour = R"("cache_control":{"type":"ephemeral","ttl":"1h"})";
+    QSignalSpy stopped(&m_gateway->gateway(), &Gateway::stopped);
+    QSignalSpy started(&m_gateway->gateway(), &Gateway::started);
+
+    // The proxy thread takes the change with its next events: a request already on its way
+    // may still see the old policy.
+    m_gateway->gateway().setCacheInjection({false, CacheInjector::Ttl::FiveMinutes});
+    QVERIFY(QTest::qWaitFor(
+        [&] { return post(body).status == 200 && m_mock->requests().last().body == body; }, 5000));
+
+    m_gateway->gateway().setCacheInjection({true, CacheInjector::Ttl::OneHour});
+    QVERIFY(QTest::qWaitFor(
+        [&] { return post(body).status == 200 && m_mock->requests().last().body != body; }, 5000));
+    const QByteArray sent = m_mock->requests().last().body;
+    QVERIFY(isOriginalPlusWrappedMarkers(body, sent));
+    QCOMPARE(sent.count(oneHour), 3);
+    // And it stays: the next request gets the same.
+    QCOMPARE(post(body).status, 200);
+    QCOMPARE(m_mock->requests().last().body, sent);
+    // The same run all along: no connection was dropped for it.
+    QCOMPARE(stopped.count(), 0);
+    QCOMPARE(started.count(), 0);
+    QCOMPARE(m_gateway->gateway().config().cacheInjection.ttl, CacheInjector::Ttl::OneHour);
 }
 
 QTEST_MAIN(tst_CacheInjection)

@@ -408,9 +408,11 @@ void tst_Ledger::exportsTheRowWithAnExactDecimalCost()
     const QList<QByteArray> lines = csv.data().split('\n');
     QVERIFY(lines.size() >= 2);
     const QList<QByteArray> names = lines[0].trimmed().split(',');
-    for (const char *column : {"time", "session_id", "model", "status", "input_tokens",
-                               "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-                               "cache_read_tokens", "cost_usd", "cost_usd_without_cache"})
+    for (const char *column :
+         {"time", "session_id", "model", "status", "input_tokens", "output_tokens",
+          "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens", "cost_usd",
+          "cost_usd_without_cache", "cache_markers_added", "cache_markers_client",
+          "cache_reads_by_tollgate"})
         QVERIFY2(names.contains(column), column);
     QVERIFY(lines[1].contains(",0.005735,"));
     // A tag that a spreadsheet would run as a formula is exported as text.

@@ -2,6 +2,7 @@
 // on SQLite, and what only a shared server brings (several instances, a server restart).
 #include "LedgerStoreChecks.h"
 #include "PostgresCluster.h"
+#include "store/LedgerSchema.h"
 #include "store/LedgerStore.h"
 #include "store/StoreConfig.h"
 
@@ -25,6 +26,7 @@ private slots:
 
     void createsSchemaOnceAndReopensWithoutMigrating();
     void refusesSchemaNewerThanItKnows();
+    void migratesFromSchemaVersion1KeepingItsRows();
     void opensWithKeyValueConnectionString();
     void reportsMissingDatabase();
     void readsBackEveryField();
@@ -102,6 +104,11 @@ void tst_LedgerStorePostgres::createsSchemaOnceAndReopensWithoutMigrating()
 void tst_LedgerStorePostgres::refusesSchemaNewerThanItKnows()
 {
     LedgerStoreChecks::refusesNewerSchema([this] { return makeStore(); });
+}
+
+void tst_LedgerStorePostgres::migratesFromSchemaVersion1KeepingItsRows()
+{
+    LedgerStoreChecks::migratesFromVersion1([this] { return makeStore(); });
 }
 
 void tst_LedgerStorePostgres::opensWithKeyValueConnectionString()
@@ -223,9 +230,9 @@ void tst_LedgerStorePostgres::twoInstancesShareOneDatabase()
     QString error;
     QVERIFY2(first.open(&error), qPrintable(error));
     QVERIFY2(second.open(&error), qPrintable(error));
-    QCOMPARE(first.migrationsApplied(), 1);
+    QCOMPARE(first.migrationsApplied(), LedgerSchema::latestVersion());
     QCOMPARE(second.migrationsApplied(), 0);
-    QCOMPARE(second.schemaVersion(), 1);
+    QCOMPARE(second.schemaVersion(), LedgerSchema::latestVersion());
 
     const qint64 t = LedgerStoreChecks::baseMs();
     for (int i = 0; i < 5; ++i) {
@@ -286,7 +293,7 @@ void tst_LedgerStorePostgres::instancesOpeningAtOnceMigrateOnce()
         QVERIFY(thread->wait(60'000));
     for (const QString &error : std::as_const(errors))
         QVERIFY2(error.isEmpty(), qPrintable(error));
-    QCOMPARE(std::count(applied.cbegin(), applied.cend(), 1), 1);
+    QCOMPARE(std::count(applied.cbegin(), applied.cend(), LedgerSchema::latestVersion()), 1);
     QCOMPARE(std::count(applied.cbegin(), applied.cend(), 0), kInstances - 1);
 
     const auto store = openStore();
@@ -294,7 +301,7 @@ void tst_LedgerStorePostgres::instancesOpeningAtOnceMigrateOnce()
     QCOMPARE(LedgerStoreChecks::rowCount(*store), kInstances);
     QSqlQuery query(LedgerStoreChecks::connectionOf(*store));
     QVERIFY(query.exec(QStringLiteral("SELECT COUNT(*) FROM schema_migrations")) && query.next());
-    QCOMPARE(query.value(0).toInt(), 1);
+    QCOMPARE(query.value(0).toInt(), LedgerSchema::latestVersion());
 }
 
 void tst_LedgerStorePostgres::reconnectsAfterServerRestart()

@@ -1,5 +1,7 @@
 #include "LedgerStoreChecks.h"
 
+#include "store/LedgerSchema.h"
+
 #include <QDebug>
 #include <QElapsedTimer>
 #include <QSqlError>
@@ -59,6 +61,10 @@ const QStringList kExpectedColumns = {
     QStringLiteral("error_body"),
     QStringLiteral("request_body"),
     QStringLiteral("response_body"),
+    // Schema version 2 added these at the end of the table.
+    QStringLiteral("cache_markers_client"),
+    QStringLiteral("cache_reads_by_tollgate"),
+    QStringLiteral("surface"),
 };
 
 const QStringList kExpectedIndexes = {
@@ -196,6 +202,9 @@ RequestRecord LedgerStoreChecks::fullRecord(int n)
     record.costPicoUsd = 123'456'789'012'345LL + n;
     record.costWithoutCachePicoUsd = 987'654'321'098'765LL + n;
     record.cacheMarkersAdded = 2 + n;
+    record.cacheMarkersClient = 1 + n;
+    record.cacheReadsByTollgate = n % 2 == 1;
+    record.surface = n % 2 == 1 ? QStringLiteral("openai") : QStringLiteral("anthropic");
     return record;
 }
 
@@ -292,6 +301,9 @@ void LedgerStoreChecks::compareStoredFields(const RequestRecord &actual,
     QCOMPARE(actual.costWithoutCachePicoUsd.value_or(-1),
              expected.costWithoutCachePicoUsd.value_or(-1));
     QCOMPARE(actual.cacheMarkersAdded, expected.cacheMarkersAdded);
+    QCOMPARE(actual.cacheMarkersClient, expected.cacheMarkersClient);
+    QCOMPARE(actual.cacheReadsByTollgate, expected.cacheReadsByTollgate);
+    QCOMPARE(actual.surface, expected.surface);
     // Never stored.
     QVERIFY(actual.requestBody.isEmpty());
     QVERIFY(actual.response.body.isEmpty());
@@ -304,12 +316,12 @@ void LedgerStoreChecks::createsSchemaOnce(const StoreFactory &makeStore)
         const std::unique_ptr<LedgerStore> store = makeStore();
         QString error;
         QVERIFY2(store->open(&error), qPrintable(error));
-        QCOMPARE(store->schemaVersion(), 1);
-        QCOMPARE(store->migrationsApplied(), 1);
+        QCOMPARE(store->schemaVersion(), LedgerSchema::latestVersion());
+        QCOMPARE(store->migrationsApplied(), LedgerSchema::latestVersion());
         QVERIFY(store->isOpen());
         // A second open() of an open store is a no-op.
         QVERIFY(store->open(&error));
-        QCOMPARE(store->migrationsApplied(), 1);
+        QCOMPARE(store->migrationsApplied(), LedgerSchema::latestVersion());
 
         const QSqlRecord columns = connectionOf(*store).record(QStringLiteral("requests"));
         QStringList names;
@@ -319,12 +331,16 @@ void LedgerStoreChecks::createsSchemaOnce(const StoreFactory &makeStore)
         QCOMPARE(indexNames(*store), kExpectedIndexes);
 
         QSqlQuery migrations(connectionOf(*store));
-        QVERIFY(
-            migrations.exec(QStringLiteral("SELECT version, applied_ms FROM schema_migrations")));
-        QVERIFY(migrations.next());
-        QCOMPARE(migrations.value(0).toInt(), 1);
-        appliedMs = migrations.value(1).toLongLong();
-        QVERIFY(qAbs(appliedMs - QDateTime::currentMSecsSinceEpoch()) < 60'000);
+        QVERIFY(migrations.exec(
+            QStringLiteral("SELECT version, applied_ms FROM schema_migrations ORDER BY version")));
+        for (int version = 1; version <= LedgerSchema::latestVersion(); ++version) {
+            QVERIFY(migrations.next());
+            QCOMPARE(migrations.value(0).toInt(), version);
+            const qint64 ms = migrations.value(1).toLongLong();
+            QVERIFY(qAbs(ms - QDateTime::currentMSecsSinceEpoch()) < 60'000);
+            if (version == 1)
+                appliedMs = ms;
+        }
         QVERIFY(!migrations.next());
         migrations.finish();
         QVERIFY2(store->insert({fullRecord(1)}, &error), qPrintable(error));
@@ -332,13 +348,14 @@ void LedgerStoreChecks::createsSchemaOnce(const StoreFactory &makeStore)
     const std::unique_ptr<LedgerStore> reopened = makeStore();
     QString error;
     QVERIFY2(reopened->open(&error), qPrintable(error));
-    QCOMPARE(reopened->schemaVersion(), 1);
+    QCOMPARE(reopened->schemaVersion(), LedgerSchema::latestVersion());
     QCOMPARE(reopened->migrationsApplied(), 0);
     QCOMPARE(scalar(*reopened, QStringLiteral("SELECT COUNT(*) FROM schema_migrations")).toInt(),
-             1);
-    QCOMPARE(
-        scalar(*reopened, QStringLiteral("SELECT applied_ms FROM schema_migrations")).toLongLong(),
-        appliedMs);
+             LedgerSchema::latestVersion());
+    QCOMPARE(scalar(*reopened,
+                    QStringLiteral("SELECT applied_ms FROM schema_migrations WHERE version = 1"))
+                 .toLongLong(),
+             appliedMs);
     QCOMPARE(rowCount(*reopened), 1);
 }
 
@@ -361,6 +378,99 @@ void LedgerStoreChecks::refusesNewerSchema(const StoreFactory &makeStore)
     QCOMPARE(store->schemaVersion(), 0);
     QVERIFY(!store->insert({fullRecord(1)}, &error));
     QVERIFY2(error.contains(QLatin1String("not open")), qPrintable(error));
+}
+
+void LedgerStoreChecks::migratesFromVersion1(const StoreFactory &makeStore)
+{
+    // The database as a build of schema version 1 left it: that version's tables (released
+    // migrations never change) and rows written by it.
+    {
+        const std::unique_ptr<LedgerStore> store = makeStore();
+        QString error;
+        QVERIFY2(store->open(&error), qPrintable(error));
+        QStringList statements = {
+            QStringLiteral("DROP TABLE requests"),
+            QStringLiteral("DROP TABLE schema_migrations"),
+            QStringLiteral("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                           "applied_ms BIGINT NOT NULL)"),
+            QStringLiteral("INSERT INTO schema_migrations (version, applied_ms) VALUES (1, 7)"),
+        };
+        const QList<LedgerSchema::Migration> migrations =
+            LedgerSchema::migrations(store->config().backend);
+        QCOMPARE(migrations.first().version, 1);
+        statements += migrations.first().statements;
+        // Old rows: no markers of Tollgate's; Claude Code's (1 added to its own 3); a plain
+        // SDK conversation (3 added: the client had none); 4 added; and one unpriced.
+        const QString insert = QStringLiteral(
+            "INSERT INTO requests (time_ms, session_id, model, cache_read_tokens, cost_picousd, "
+            "cost_without_cache_picousd, cache_markers_added) VALUES (%1, 'old-%2', "
+            "'claude-sonnet-4-5', %3, %4, %5, %6)");
+        const QList<QList<qint64>> rows = {
+            {5000, 100, 400, 0}, {9000, 200, 900, 1}, {7000, 300, 1000, 3}, {8000, 50, 850, 4}};
+        for (int i = 0; i < rows.size(); ++i) {
+            const QList<qint64> &r = rows.at(i);
+            statements.append(
+                insert.arg(baseMs() + i).arg(i).arg(r[0]).arg(r[1]).arg(r[2]).arg(r[3]));
+        }
+        statements.append(
+            QStringLiteral("INSERT INTO requests (time_ms, session_id, model, cache_markers_added) "
+                           "VALUES (%1, 'old-unpriced', 'mystery-model', 3)")
+                .arg(baseMs() + rows.size()));
+        QSqlQuery query(connectionOf(*store));
+        for (const QString &statement : std::as_const(statements))
+            QVERIFY2(query.exec(statement),
+                     qPrintable(statement + QStringLiteral(": ") + query.lastError().text()));
+    }
+
+    const std::unique_ptr<LedgerStore> store = makeStore();
+    QString error;
+    QVERIFY2(store->open(&error), qPrintable(error));
+    QCOMPARE(store->schemaVersion(), LedgerSchema::latestVersion());
+    QCOMPARE(store->migrationsApplied(), LedgerSchema::latestVersion() - 1);
+    const QSqlRecord columns = connectionOf(*store).record(QStringLiteral("requests"));
+    QStringList names;
+    for (int i = 0; i < columns.count(); ++i)
+        names.append(columns.fieldName(i));
+    QCOMPARE(names, kExpectedColumns);
+    QCOMPARE(indexNames(*store), kExpectedIndexes);
+    QCOMPARE(
+        scalar(*store, QStringLiteral("SELECT applied_ms FROM schema_migrations WHERE version = 1"))
+            .toLongLong(),
+        7);
+
+    const QList<RequestRecord> old = readAll(*store);
+    QCOMPARE(old.size(), 5);
+    const QList<qint64> added = {0, 1, 3, 4, 3};
+    const QList<bool> byTollgate = {false, false, true, true, true};
+    for (int i = 0; i < old.size(); ++i) {
+        QCOMPARE(old[i].sessionId,
+                 i < 4 ? "old-" + QByteArray::number(i) : QByteArray("old-unpriced"));
+        QCOMPARE(old[i].cacheMarkersAdded, added[i]);
+        QCOMPARE(old[i].cacheMarkersClient, 0); // not known for old rows
+        QCOMPARE(old[i].cacheReadsByTollgate, byTollgate[i]);
+        QCOMPARE(old[i].surface, QStringLiteral("anthropic")); // every old row was
+    }
+    QCOMPARE(old[1].usage.cacheReadTokens, 9000);
+    QCOMPARE(old[1].costPicoUsd, std::optional<qint64>(200));
+    QCOMPARE(old[1].costWithoutCachePicoUsd, std::optional<qint64>(900));
+    QVERIFY(!old[4].costPicoUsd.has_value());
+
+    // Claude Code's row keeps its savings with the client: Tollgate gets 700 + 800.
+    const QList<LedgerStore::Totals> totals =
+        store->totals(0, baseMs() + kDayMs, Grouping::None, 0, -1, &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(totals.size(), 1);
+    QCOMPARE(totals[0].requestsWithTollgateMarkers, 4);
+    QCOMPARE(totals[0].requestsWithTollgateReads, 3);
+    QCOMPARE(totals[0].savedByTollgatePicoUsd, 700 + 800);
+    QCOMPARE(totals[0].costWithoutCachePicoUsd - totals[0].costPicoUsd, 300 + 700 + 700 + 800);
+
+    // New rows carry the new columns in the migrated table.
+    const RequestRecord fresh = fullRecord(1);
+    QVERIFY2(store->insert({fresh}, &error), qPrintable(error));
+    const QList<RequestRecord> all = readAll(*store);
+    QCOMPARE(all.size(), 6);
+    compareStoredFields(all.last(), fresh);
 }
 
 void LedgerStoreChecks::readsBackEveryField(LedgerStore &store)
@@ -415,8 +525,10 @@ void LedgerStoreChecks::storesEmptyAndDefaultRecord(LedgerStore &store)
 
 void LedgerStoreChecks::keepsUnpricedCostNull(LedgerStore &store)
 {
-    const RequestRecord priced = row(baseMs(), QStringLiteral("claude-opus-4-1"), 1000);
-    const RequestRecord unpriced = row(baseMs() + 1, QStringLiteral("mystery-model"), std::nullopt);
+    RequestRecord priced = row(baseMs(), QStringLiteral("claude-opus-4-1"), 1000);
+    priced.cacheReadsByTollgate = true;
+    RequestRecord unpriced = row(baseMs() + 1, QStringLiteral("mystery-model"), std::nullopt);
+    unpriced.cacheReadsByTollgate = true; // counted, but its savings are unknown: none
     const RequestRecord free = row(baseMs() + 2, QStringLiteral("claude-free"), 0);
     QString error;
     QVERIFY2(store.insert({priced, unpriced, free}, &error), qPrintable(error));
@@ -444,6 +556,8 @@ void LedgerStoreChecks::keepsUnpricedCostNull(LedgerStore &store)
     QCOMPARE(totals[0].costPicoUsd, 1000);
     QCOMPARE(totals[0].costWithoutCachePicoUsd, 2000);
     QCOMPARE(totals[0].unpricedRequests, 1);
+    QCOMPARE(totals[0].requestsWithTollgateReads, 2);
+    QCOMPARE(totals[0].savedByTollgatePicoUsd, 1000);
 }
 
 void LedgerStoreChecks::insertsAllOrNothing(LedgerStore &store)
@@ -479,6 +593,18 @@ void LedgerStoreChecks::countsTotalsWithinRange(LedgerStore &store)
     rows[1].usage.cacheWrite5mTokens = 500;
     rows[1].usage.cacheWrite1hTokens = 600;
     rows[1].usage.cacheReadTokens = 7000;
+    // Prompt-cache attribution: Tollgate's reads on rows[1] (saved 100) and rows[5] (saved
+    // 104); on rows[2] Tollgate added a marker but the reads are the client's (Claude Code's
+    // 3 markers); the row before the range is Tollgate's and must not count.
+    rows[0].cacheMarkersAdded = 4;
+    rows[0].cacheReadsByTollgate = true;
+    rows[1].cacheMarkersAdded = 3;
+    rows[1].cacheReadsByTollgate = true;
+    rows[2].cacheMarkersAdded = 1;
+    rows[2].cacheMarkersClient = 3;
+    rows[5].cacheMarkersAdded = 1;
+    rows[5].cacheMarkersClient = 1;
+    rows[5].cacheReadsByTollgate = true;
     rows[2].status = 529; // failed
     rows[3].errorType = QStringLiteral("overloaded_error"); // error event in a 200 stream
     rows[4].status = 0; // the client went away before any response
@@ -505,6 +631,9 @@ void LedgerStoreChecks::countsTotalsWithinRange(LedgerStore &store)
     QCOMPARE(all.unpricedRequests, 0);
     QCOMPARE(all.firstMs, baseMs());
     QCOMPARE(all.lastMs, baseMs() + 5000);
+    QCOMPARE(all.requestsWithTollgateMarkers, 3);
+    QCOMPARE(all.requestsWithTollgateReads, 2);
+    QCOMPARE(all.savedByTollgatePicoUsd, 100 + 104);
 
     // No request in the range: no group at all.
     QVERIFY(store.totals(baseMs() + kDayMs, baseMs() + 2 * kDayMs, Grouping::None).isEmpty());

@@ -38,6 +38,10 @@ public:
 
     static void createsSchemaOnce(const StoreFactory &makeStore);
     static void refusesNewerSchema(const StoreFactory &makeStore);
+    // A request log of schema version 1 (before prompt-cache attribution) opens, keeps its
+    // rows and gains the new columns, with old rows' reads credited to Tollgate only where
+    // its marker count proves the client had none.
+    static void migratesFromVersion1(const StoreFactory &makeStore);
     static void readsBackEveryField(LedgerStore &store);
     static void storesEmptyAndDefaultRecord(LedgerStore &store);
     static void keepsUnpricedCostNull(LedgerStore &store);

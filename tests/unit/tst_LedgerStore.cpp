@@ -25,6 +25,7 @@ private slots:
 
     void createsSchemaOnceAndReopensWithoutMigrating();
     void refusesSchemaNewerThanItKnows();
+    void migratesFromSchemaVersion1KeepingItsRows();
     void configuresWalAndBusyTimeout();
     void createsTheDatabaseDirectory();
     void reportsDirectoryThatCannotBeCreatedAndRecovers();
@@ -106,6 +107,11 @@ void tst_LedgerStore::createsSchemaOnceAndReopensWithoutMigrating()
 void tst_LedgerStore::refusesSchemaNewerThanItKnows()
 {
     LedgerStoreChecks::refusesNewerSchema([this] { return makeStore(); });
+}
+
+void tst_LedgerStore::migratesFromSchemaVersion1KeepingItsRows()
+{
+    LedgerStoreChecks::migratesFromVersion1([this] { return makeStore(); });
 }
 
 void tst_LedgerStore::configuresWalAndBusyTimeout()
