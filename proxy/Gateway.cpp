@@ -78,14 +78,17 @@ void Gateway::start(const GatewayConfig &config)
         emit startFailed(QStringLiteral("invalid price override: %1").arg(priceError));
         return;
     }
-    // What other providers' models cost, as their settings give it.
+    // What other providers' models cost, as their settings give it: an Anthropic-dialect
+    // provider starts from Anthropic's prices, an OpenAI-dialect one from none.
     for (const Provider &provider : config.providers) {
-        if (!provider.prices.isEmpty()
-            && !ledger.prices.applyOverrides(provider.prices, &priceError)) {
+        PriceTable prices =
+            provider.kind == Provider::Kind::Anthropic ? ledger.prices : PriceTable();
+        if (!provider.prices.isEmpty() && !prices.applyOverrides(provider.prices, &priceError)) {
             emit startFailed(QStringLiteral("invalid price of provider \"%1\": %2")
                                  .arg(provider.name, priceError));
             return;
         }
+        ledger.providerPrices.insert(provider.name, prices);
     }
     ledger.store = config.store;
     ledger.retentionDays = config.retentionDays;

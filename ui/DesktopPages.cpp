@@ -9,6 +9,7 @@
 #include "KeysPage.h"
 #include "MainWindow.h"
 #include "RequestsPage.h"
+#include "RoutesPage.h"
 #include "SessionsPage.h"
 #include "SettingsPage.h"
 #include "config/ConfigFile.h"
@@ -47,6 +48,39 @@ void keepVirtualKeySecrets(const GatewayConfig &from, GatewayConfig *to)
         }
     }
 }
+// The same for providers: a provider's key aliases get the secrets the running config holds
+// for them (its own pool, or the built-in pool's before a provider claimed them), and its
+// key variable is read again. Returns the aliases no secret was found for: they are read
+// from the keychain at the next start.
+QStringList keepProviderKeys(const GatewayConfig &from, GatewayConfig *to)
+{
+    QHash<QString, QByteArray> known;
+    for (const UpstreamKey &key : from.upstreamKeys)
+        known.insert(key.alias, key.secret);
+    for (const Provider &provider : from.providers) {
+        for (const UpstreamKey &key : provider.keys)
+            known.insert(key.alias, key.secret);
+    }
+    QStringList missing;
+    for (Provider &provider : to->providers) {
+        provider.keys.clear();
+        for (const QString &alias : std::as_const(provider.keyAliases)) {
+            if (known.contains(alias))
+                provider.keys.append({alias, known.value(alias)});
+            else
+                missing.append(alias);
+        }
+        const QByteArray variable = qgetenv(provider.keyVariable.toLocal8Bit().constData());
+        if (!provider.keyVariable.isEmpty() && !variable.trimmed().isEmpty())
+            provider.keys.append({provider.keyVariable, variable.trimmed()});
+    }
+    for (const Provider &provider : std::as_const(to->providers)) {
+        to->upstreamKeys.removeIf([&provider](const UpstreamKey &key) {
+            return provider.keyAliases.contains(key.alias);
+        });
+    }
+    return missing;
+}
 } // namespace
 
 void DesktopPages::install(DesktopApp &app, const QString &configPath,
@@ -62,8 +96,33 @@ void DesktopPages::install(DesktopApp &app, const QString &configPath,
     app.addPage(QStringLiteral("keys"), tr("Keys"), keysPage);
     QObject::connect(keysPage, &KeysPage::keysChanged, &app,
                      [&app, keysPage] { app.updateKeys(keysPage->config()); });
-    app.addPlaceholderPage(QStringLiteral("routes"), tr("Routes"),
-                           tr("Routing by model to other vendors will be configured here."));
+    auto *routesPage = new RoutesPage(configPath);
+    routesPage->setConfig(app.config());
+    app.addPage(QStringLiteral("routes"), tr("Routes"), routesPage);
+    // Provider health comes with the key status the Keys page asks for, and every 10 s
+    // while the Routes page is open.
+    QObject::connect(gateway, &Gateway::providerHealth, routesPage, &RoutesPage::setProviderHealth);
+    auto *healthTimer = new QTimer(routesPage);
+    healthTimer->setInterval(10'000);
+    QObject::connect(healthTimer, &QTimer::timeout, routesPage, [gateway, routesPage] {
+        if (routesPage->isVisible() && gateway->isRunning())
+            gateway->requestKeyStatus();
+    });
+    healthTimer->start();
+    // The gateway reads its routes at start: the new ones take a restart of a running proxy.
+    QObject::connect(routesPage, &RoutesPage::routesChanged, &app, [&app, routesPage] {
+        GatewayConfig config = app.config();
+        config.providers = routesPage->config().providers;
+        config.routes = routesPage->config().routes;
+        const QStringList missing = keepProviderKeys(app.config(), &config);
+        if (!missing.isEmpty())
+            app.mainWindow()->showNotice(
+                tr("The keys %1 are read from the keychain at the next start of Tollgate.")
+                    .arg(missing.join(QStringLiteral(", "))));
+        app.applyConfig(config);
+        if (app.gateway()->isRunning())
+            app.gateway()->requestKeyStatus();
+    });
 
     DesktopSettings *settings = app.settings();
     SettingsPage::DesktopOptions options;
@@ -79,7 +138,7 @@ void DesktopPages::install(DesktopApp &app, const QString &configPath,
         settingsPage, &SettingsPage::promptCacheChanged, &app,
         [&app](const CacheInjector::Policy &policy) { app.updateCacheInjection(policy); });
     QObject::connect(settingsPage, &SettingsPage::settingsSaved, &app,
-                     [&app, configPath, keysPage] {
+                     [&app, configPath, keysPage, routesPage] {
                          GatewayConfig config = app.config();
                          QString error;
                          if (!ConfigFile::load(configPath, false, &config, &error)) {
@@ -87,7 +146,9 @@ void DesktopPages::install(DesktopApp &app, const QString &configPath,
                              return;
                          }
                          keepVirtualKeySecrets(keysPage->config(), &config);
+                         keepProviderKeys(app.config(), &config);
                          keysPage->setConfig(config);
+                         routesPage->setConfig(config);
                          // A key without its secret could never be presented, and the
                          // gateway would refuse to start with it.
                          config.namedVirtualKeys.removeIf(

@@ -6,8 +6,8 @@ namespace tollgate {
 
 class DesktopApp;
 
-// Puts the window's pages into a DesktopApp: Dashboard, Sessions, Requests, Keys, the
-// Routes entry (its page comes with routing), Settings; opens the Configure Claude Code
+// Puts the window's pages into a DesktopApp: Dashboard, Sessions, Requests, Keys,
+// Routes, Settings; opens the Configure Claude Code
 // dialog from the tray; and, on a first start without upstream keys, offers to import
 // ANTHROPIC_API_KEY (KeyImportOffer). configPath is the settings file the Settings and
 // Keys pages edit; keychainService the keychain service the Keys page uses (tests pass a

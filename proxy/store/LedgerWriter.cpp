@@ -123,7 +123,8 @@ bool LedgerWriter::ensureOpen()
 void LedgerWriter::account(const QList<RequestRecord> &records)
 {
     const SecretRedactor redactor(m_settings.secrets);
-    const UsageAccountant accountant(m_settings.prices, redactor, m_settings.bodyLogCapBytes);
+    const UsageAccountant accountant(m_settings.prices, redactor, m_settings.bodyLogCapBytes,
+                                     &m_settings.providerPrices);
     QList<RequestRecord> rows = records;
     for (RequestRecord &row : rows)
         accountant.account(row);

@@ -5,6 +5,7 @@
 #include "store/StoreConfig.h"
 #include "usage/PriceTable.h"
 
+#include <QHash>
 #include <QList>
 #include <QObject>
 #include <memory>
@@ -31,6 +32,10 @@ public:
     {
         std::optional<StoreConfig> store; // none: rows are accounted but not kept
         PriceTable prices;
+        // The prices of each provider besides "anthropic" (their own "prices"; for an
+        // Anthropic-dialect provider on top of the built-in table): a model served by an
+        // OpenAI-dialect provider with no price is unpriced, never billed at Anthropic's rate.
+        QHash<QString, PriceTable> providerPrices;
         int retentionDays = 0; // 0 keeps every row
         qint64 bodyLogCapBytes = 0; // the opt-in body log
         QList<QByteArray> secrets; // redacted from anything kept

@@ -44,7 +44,13 @@ void UsageAccountant::account(RequestRecord &record) const
     }
 
     if (record.usage.hasUsage) {
-        const PriceTable::Cost cost = m_prices.cost(record.model, record.usage, record.isBatch);
+        // Each provider bills at its own prices.
+        const auto providerTable = m_providerPrices ? m_providerPrices->constFind(record.provider)
+                                                    : QHash<QString, PriceTable>::const_iterator();
+        const PriceTable &prices = m_providerPrices && providerTable != m_providerPrices->constEnd()
+            ? *providerTable
+            : m_prices;
+        const PriceTable::Cost cost = prices.cost(record.model, record.usage, record.isBatch);
         record.costPicoUsd = cost.picoUsd;
         record.costWithoutCachePicoUsd = cost.withoutCachePicoUsd;
     } else {

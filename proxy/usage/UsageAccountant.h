@@ -4,6 +4,8 @@
 #include "keys/SecretRedactor.h"
 #include "usage/PriceTable.h"
 
+#include <QHash>
+
 namespace tollgate {
 
 // Turns a finished request's raw observations into its ledger row: tokens from the
@@ -16,11 +18,14 @@ public:
     static constexpr qsizetype kErrorBodyCapBytes = 64 * 1024;
 
     // bodyLogCapBytes > 0: the opt-in body log keeps both bodies, redacted, this long.
+    // providerPrices: the price table of each provider other than "anthropic", by name.
     UsageAccountant(const PriceTable &prices, const SecretRedactor &redactor,
-                    qint64 bodyLogCapBytes = 0)
+                    qint64 bodyLogCapBytes = 0,
+                    const QHash<QString, PriceTable> *providerPrices = nullptr)
         : m_prices(prices)
         , m_redactor(redactor)
         , m_bodyLogCapBytes(bodyLogCapBytes)
+        , m_providerPrices(providerPrices)
     {
     }
 
@@ -36,6 +41,7 @@ private:
     const PriceTable &m_prices;
     const SecretRedactor &m_redactor;
     qint64 m_bodyLogCapBytes;
+    const QHash<QString, PriceTable> *m_providerPrices;
 };
 
 } // namespace tollgate

@@ -1,14 +1,12 @@
 // The official TypeScript SDK (npm @anthropic-ai/sdk) through Tollgate to the mock
 // upstream: non-streaming, streaming and token counting, and a wrong key.
+#include "ClientRun.h"
 #include "GatewayHarness.h"
 #include "MockUpstream.h"
 
-#include <QDir>
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTest>
 
 using namespace tollgate;
@@ -21,16 +19,12 @@ class tst_AnthropicSdk final : public QObject
 private slots:
     void initTestCase();
     void sdkCallsWorkThroughTollgate();
-
-private:
-    QString m_e2eDir = QStringLiteral(TOLLGATE_E2E_DIR);
 };
 
 void tst_AnthropicSdk::initTestCase()
 {
-    QVERIFY2(
-        QFile::exists(m_e2eDir + QStringLiteral("/node_modules/@anthropic-ai/sdk/package.json")),
-        "Node packages missing: run `npm ci` in tests/e2e (scripts/test.sh does)");
+    QVERIFY2(ClientRun::hasPackage(QStringLiteral("@anthropic-ai/sdk")),
+             "Node packages missing: run `npm ci` in tests/e2e (scripts/test.sh does)");
 }
 
 void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
@@ -40,19 +34,11 @@ void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
     GatewayHarness gateway;
     QVERIFY(gateway.start(GatewayHarness::configFor(mock.baseUrl())));
 
-    QProcess node;
-    node.setWorkingDirectory(m_e2eDir);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("ANTHROPIC_BASE_URL"),
-               QStringLiteral("http://127.0.0.1:%1").arg(gateway.port()));
-    env.insert(QStringLiteral("ANTHROPIC_API_KEY"),
-               QString::fromLatin1(GatewayHarness::virtualKey()));
-    node.setProcessEnvironment(env);
-    node.start(QStringLiteral("node"), {QStringLiteral("sdk-client.mjs")});
-    QVERIFY(QTest::qWaitFor([&] { return node.state() == QProcess::NotRunning; }, 60000));
-    const QByteArray stderrText = node.readAllStandardError();
-    QVERIFY2(node.exitCode() == 0, stderrText.constData());
-    const QJsonObject out = QJsonDocument::fromJson(node.readAllStandardOutput()).object();
+    ClientRun node;
+    QVERIFY(node.runNode(QStringLiteral("sdk-client.mjs"),
+                         ClientRun::anthropicEnvironment(gateway.port())));
+    QVERIFY2(node.hasSucceeded(), node.errors().constData());
+    const QJsonObject out = node.lastJsonLine();
     QVERIFY(!out.isEmpty());
 
     const QJsonObject create = out.value(QLatin1String("create")).toObject();

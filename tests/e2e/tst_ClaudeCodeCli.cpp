@@ -2,15 +2,14 @@
 // through Tollgate: the mock model asks for a Bash `echo`, Claude Code runs it and sends
 // the result back, and the mock answers with text. The cost Claude Code reports for the
 // session equals the cost Tollgate recorded for it.
+#include "ClientRun.h"
 #include "GatewayHarness.h"
 #include "MockUpstream.h"
 #include "store/LedgerStore.h"
 
-#include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -69,14 +68,11 @@ class tst_ClaudeCodeCli final : public QObject
 private slots:
     void initTestCase();
     void completesToolLoopThroughTollgate();
-
-private:
-    QString m_e2eDir = QStringLiteral(TOLLGATE_E2E_DIR);
 };
 
 void tst_ClaudeCodeCli::initTestCase()
 {
-    QVERIFY2(QFile::exists(m_e2eDir + QStringLiteral("/node_modules/.bin/claude")),
+    QVERIFY2(ClientRun::hasPackage(QStringLiteral("@anthropic-ai/claude-code")),
              "Claude Code missing: run `npm ci` in tests/e2e (scripts/test.sh does)");
 }
 
@@ -115,29 +111,14 @@ void tst_ClaudeCodeCli::completesToolLoopThroughTollgate()
     config.store = StoreConfig::sqlite(dbPath);
     QVERIFY(gateway.start(config));
 
-    QProcess claude;
-    claude.setWorkingDirectory(workdir.path());
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("HOME"), home.path());
-    env.insert(QStringLiteral("ANTHROPIC_BASE_URL"),
-               QStringLiteral("http://127.0.0.1:%1").arg(gateway.port()));
-    env.insert(QStringLiteral("ANTHROPIC_API_KEY"),
-               QString::fromLatin1(GatewayHarness::virtualKey()));
-    env.insert(QStringLiteral("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"), QStringLiteral("1"));
-    env.remove(QStringLiteral("ANTHROPIC_AUTH_TOKEN"));
-    claude.setProcessEnvironment(env);
-    claude.start(m_e2eDir + QStringLiteral("/node_modules/.bin/claude"),
-                 {QStringLiteral("-p"), QStringLiteral("run echo"),
-                  QStringLiteral("--output-format"), QStringLiteral("json"),
-                  QStringLiteral("--allowedTools"), QStringLiteral("Bash(echo:*)")});
-    QVERIFY(QTest::qWaitFor([&] { return claude.state() == QProcess::NotRunning; }, 120000));
-    const QByteArray output = claude.readAllStandardOutput();
-    const QByteArray errors = claude.readAllStandardError();
-    QVERIFY2(claude.exitCode() == 0, QByteArray(output + errors).constData());
+    ClientRun claude;
+    QVERIFY(claude.runClaudeCode(QStringLiteral("run echo"), QStringLiteral("Bash(echo:*)"),
+                                 workdir.path(),
+                                 ClientRun::claudeCodeEnvironment(gateway.port(), home.path())));
+    QVERIFY2(claude.hasSucceeded(), claude.diagnostics().constData());
 
-    const QJsonObject result =
-        QJsonDocument::fromJson(output.trimmed().split('\n').last()).object();
-    QVERIFY2(!result.isEmpty(), output.constData());
+    const QJsonObject result = claude.lastJsonLine();
+    QVERIFY2(!result.isEmpty(), claude.output().constData());
     QCOMPARE(result.value(QLatin1String("is_error")).toBool(), false);
     QCOMPARE(result.value(QLatin1String("result")).toString(),
              QStringLiteral("Done: the command printed the marker."));

@@ -3,15 +3,14 @@
 // simulation: with cache injection on, every turn after the first reads from the cache (in
 // the usage the SDK gets and in the request log the gateway writes), the upstream never sees
 // more than 4 markers, and the conversation costs less than the same one with injection off.
+#include "ClientRun.h"
 #include "GatewayHarness.h"
 #include "MockUpstream.h"
 #include "TestClient.h"
 #include "store/LedgerStore.h"
 
-#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 #include <limits>
@@ -124,16 +123,14 @@ private:
     MockCacheReport probe(MockUpstream &mock, const QByteArray &body,
                           TestClient::Response *response = nullptr);
 
-    QString m_e2eDir = QStringLiteral(TOLLGATE_E2E_DIR);
     Conversation m_injected;
     Conversation m_control;
 };
 
 void tst_PromptCacheSdk::initTestCase()
 {
-    QVERIFY2(
-        QFile::exists(m_e2eDir + QStringLiteral("/node_modules/@anthropic-ai/sdk/package.json")),
-        "Node packages missing: run `npm ci` in tests/e2e (scripts/test.sh does)");
+    QVERIFY2(ClientRun::hasPackage(QStringLiteral("@anthropic-ai/sdk")),
+             "Node packages missing: run `npm ci` in tests/e2e (scripts/test.sh does)");
     converse(true, &m_injected);
     if (QTest::currentTestFailed())
         return;
@@ -174,21 +171,12 @@ void tst_PromptCacheSdk::converse(bool isInjecting, Conversation *conversation)
     config.cacheInjection.isEnabled = isInjecting;
     QVERIFY(gateway.start(config));
 
-    QProcess node;
-    node.setWorkingDirectory(m_e2eDir);
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("ANTHROPIC_BASE_URL"),
-               QStringLiteral("http://127.0.0.1:%1").arg(gateway.port()));
-    env.insert(QStringLiteral("ANTHROPIC_API_KEY"),
-               QString::fromLatin1(GatewayHarness::virtualKey()));
-    node.setProcessEnvironment(env);
-    node.start(QStringLiteral("node"), {QStringLiteral("sdk-conversation.mjs")});
-    QVERIFY(QTest::qWaitFor([&] { return node.state() == QProcess::NotRunning; }, 60000));
-    const QByteArray stderrText = node.readAllStandardError();
-    QVERIFY2(node.exitStatus() == QProcess::NormalExit && node.exitCode() == 0,
-             stderrText.constData());
+    ClientRun node;
+    QVERIFY(node.runNode(QStringLiteral("sdk-conversation.mjs"),
+                         ClientRun::anthropicEnvironment(gateway.port())));
+    QVERIFY2(node.hasSucceeded(), node.errors().constData());
 
-    const QList<QByteArray> lines = node.readAllStandardOutput().trimmed().split('\n');
+    const QList<QByteArray> lines = node.output().trimmed().split('\n');
     for (const QByteArray &line : lines) {
         const QJsonObject turn = QJsonDocument::fromJson(line).object();
         conversation->usages.append(turn.value(QLatin1String("usage")).toObject());

@@ -5,6 +5,7 @@
 #include "DesktopPages.h"
 #include "MainWindow.h"
 #include "MockUpstream.h"
+#include "RoutesPage.h"
 #include "TestClient.h"
 #include "TrayController.h"
 #include "keys/VirtualKeyFile.h"
@@ -12,6 +13,7 @@
 #include <QApplication>
 #include <QDateTime>
 #include <QDir>
+#include <QLineEdit>
 #include <QMenu>
 #include <QScreen>
 #include <QStandardPaths>
@@ -130,6 +132,33 @@ int main(int argc, char *argv[])
     acme.budget.dailyPicoUsd = 20'000'000'000'000; // $20
     config.namedVirtualKeys = {acme};
     config.store = StoreConfig::sqlite(data.filePath(QStringLiteral("requests.sqlite")));
+    // Providers and rules for the Routes page; the tour's traffic asks for Claude models only.
+    Provider openrouter;
+    openrouter.name = QStringLiteral("openrouter");
+    openrouter.kind = Provider::Kind::OpenAi;
+    openrouter.baseUrl = QUrl(QStringLiteral("https://openrouter.ai/api/v1"));
+    openrouter.auth = Provider::Auth::Bearer;
+    openrouter.keyAliases = {QStringLiteral("or-main")};
+    openrouter.keyVariable = QStringLiteral("OPENROUTER_API_KEY");
+    Provider euGateway;
+    euGateway.name = QStringLiteral("eu-gateway");
+    euGateway.baseUrl = QUrl(QStringLiteral("https://llm.eu.example.com/anthropic"));
+    euGateway.keyAliases = {QStringLiteral("eu-team")};
+    config.providers = {euGateway, openrouter};
+    Route gpt;
+    gpt.model = QStringLiteral("gpt-*");
+    gpt.providers = {QStringLiteral("openrouter")};
+    gpt.rewriteModel = QStringLiteral("openai/gpt-5");
+    Route longOpus;
+    longOpus.model = QStringLiteral("claude-opus-*");
+    longOpus.minPromptTokens = 150'000;
+    longOpus.thinking = true;
+    longOpus.providers = {QStringLiteral("eu-gateway"), QStringLiteral("anthropic")};
+    Route acmeRule;
+    acmeRule.model = QStringLiteral("claude-*");
+    acmeRule.virtualKey = QStringLiteral("acme-ci");
+    acmeRule.providers = {QStringLiteral("eu-gateway")};
+    config.routes = {gpt, longOpus, acmeRule};
 
     DesktopApp desktop(config);
     DesktopPages::install(desktop, data.filePath(QStringLiteral("config.json")));
@@ -140,6 +169,17 @@ int main(int argc, char *argv[])
     window->resize(1280, 800);
     sendTraffic(desktop.gateway()->port(), mock);
     QTest::qWait(1500); // the log is written and the pages' coalesced updates land
+    // Provider health comes from the gateway once it reports it; set here so the shot shows
+    // each state's colour. The test field shows an explanation.
+    if (auto *routes = window->findChild<RoutesPage *>()) {
+        routes->setProviderHealth(QStringLiteral("anthropic"), QStringLiteral("ok"),
+                                  QStringLiteral("2 of 2 keys healthy"));
+        routes->setProviderHealth(QStringLiteral("openrouter"), QStringLiteral("limited"),
+                                  QStringLiteral("429 from openrouter.ai, retry after 20 s"));
+        routes->setProviderHealth(QStringLiteral("eu-gateway"), QStringLiteral("no keys"),
+                                  QStringLiteral("the keychain has no key \"eu-team\""));
+        routes->testModelEdit()->setText(QStringLiteral("gpt-5"));
+    }
 
     bool ok = true;
     for (const QString &id : window->pageIds()) {

@@ -24,14 +24,15 @@ QJsonObject objectOf(const QByteArray &json)
 }
 
 // A chat.completion as an OpenAI-compatible vendor answers it.
-MockResponse chatCompletion(const QByteArray &text)
+MockResponse chatCompletion(const QByteArray &text, const QByteArray &model = "gpt-test")
 {
     MockResponse response;
     response.headers = {{"content-type", "application/json"}, {"x-request-id", "vendor-req-1"}};
-    response.body =
-        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1700000000,"
-        "\"model\":\"gpt-test\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
-        "\"content\":\""
+    response.body = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1700000000,"
+                    "\"model\":\""
+        + model
+        + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+          "\"content\":\""
         + text
         + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":30,\"completion_tokens\":"
           "5,"
@@ -91,6 +92,7 @@ private slots:
     void fallsBackToTheNextProviderOn429();
     void rewritesTheModelByteForByte();
     void refusesCountTokensOnAnOpenAiRoute();
+    void pricesEachProvidersModelsItsOwnWay();
     void servesOpenAiClientsFromAnthropic();
     void streamsToOpenAiClients();
     void listsModelsInOpenAisShape();
@@ -321,6 +323,30 @@ void tst_Routing::refusesCountTokensOnAnOpenAiRoute()
     QVERIFY(response.body.contains("no token counting endpoint"));
     QCOMPARE(m_vendor->requests().size(), 0);
     QCOMPARE(m_anthropic->requests().size(), 0);
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().status, 501);
+    QCOMPARE(m_gateway->records().first().provider, QStringLiteral("vendor"));
+}
+
+void tst_Routing::pricesEachProvidersModelsItsOwnWay()
+{
+    // The vendor serves a Claude model name: without a price of its own it is unpriced,
+    // never billed at Anthropic's rate; a model it lists a price for is priced.
+    GatewayConfig c = config({route(QStringLiteral("*"), {QStringLiteral("vendor")})});
+    c.providers.first().prices =
+        QJsonDocument::fromJson("{\"gpt-test\": {\"input\": \"2\", \"output\": \"8\"}}").object();
+    QVERIFY(m_gateway->start(c));
+    m_vendor->enqueue(chatCompletion("one"));
+    m_vendor->enqueue(chatCompletion("two", "claude-opus-4-8"));
+    QCOMPARE(post("/v1/messages", kGptBody).status, 200);
+    QByteArray claude = kGptBody;
+    claude.replace("gpt-test", "claude-opus-4-8");
+    QCOMPARE(post("/v1/messages", claude).status, 200);
+    QVERIFY(m_gateway->waitForRecords(2));
+    // 20 uncached + 10 cached input at $2/MTok (reads at 0.1x), 5 output at $8/MTok.
+    QCOMPARE(m_gateway->records().at(0).costPicoUsd,
+             std::optional<qint64>(20 * 2'000'000LL + 10 * 200'000LL + 5 * 8'000'000LL));
+    QVERIFY(!m_gateway->records().at(1).costPicoUsd.has_value());
 }
 
 void tst_Routing::servesOpenAiClientsFromAnthropic()
