@@ -3,11 +3,18 @@
 #include "../MonotonicClock.h"
 #include "ErrorResponse.h"
 
+#include <algorithm>
+
 namespace tollgate {
 
 namespace {
 // Above this much unsent output, upstream reads pause until the client catches up.
 constexpr qint64 kDrainedBelow = 256 * 1024;
+// Heads, and bodies that cannot be read in place, are read in chunks of this size.
+constexpr qint64 kReadChunkBytes = 64 * 1024;
+// At most this much is read from one client per wakeup, so that one fast upload does not
+// hold up the other connections.
+constexpr qint64 kReadBudgetBytes = 4 * 1024 * 1024;
 } // namespace
 
 ClientConnection::ClientConnection(qintptr descriptor, Handler *handler, const Limits &limits,
@@ -45,23 +52,69 @@ void ClientConnection::setDrainedCallback(std::function<void()> callback)
 
 void ClientConnection::onReadyRead()
 {
-    char buffer[64 * 1024];
+    // Reads the request until the kernel has no more of it (a read comes back short), within
+    // the budget.
+    for (qint64 budget = kReadBudgetBytes; budget > 0;) {
+        if (m_state == State::Closed || m_state == State::Closing)
+            return;
+        const qint64 bodyLeft = bodyBytesToReadInPlace();
+        const qint64 wanted = bodyLeft > 0 ? std::min(bodyLeft, budget) : kReadChunkBytes;
+        const qint64 n = bodyLeft > 0 ? readBodyInPlace(wanted) : readPending();
+        // Short: nothing more for now, or the connection ended. A complete request is answered
+        // before anything after it is read.
+        if (n < wanted || m_state != State::Reading)
+            return;
+        budget -= n;
+    }
+}
+
+// How many bytes of the request body may be read straight into it: the rest of a body framed
+// by Content-Length once its head was accepted, when no other input waits before it.
+qint64 ClientConnection::bodyBytesToReadInPlace() const
+{
+    if (m_state != State::Reading || !m_isHeadChecked || !m_pending.isEmpty())
+        return 0;
+    return m_parser.bodyBytesLeft();
+}
+
+// A body of megabytes arrives in one buffer, read by the kernel where it stays: no copy
+// through a read buffer and the pending input, and no growing by doubling.
+qint64 ClientConnection::readBodyInPlace(qint64 size)
+{
+    char *tail = m_parser.bodyTail(qsizetype(size));
+    const qint64 n = m_stream->read(tail, size);
+    if (n < 0) {
+        onDisconnected();
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    m_lastReadUs = monotonicUs();
+    const qsizetype consumed = m_parser.feed(tail, qsizetype(n));
+    checkParsed(consumed);
+    return n;
+}
+
+qint64 ClientConnection::readPending()
+{
+    char buffer[kReadChunkBytes];
     const qint64 n = m_stream->read(buffer, sizeof(buffer));
     if (n < 0) {
         onDisconnected();
-        return;
+        return -1;
     }
-    if (n == 0 || m_state == State::Closed || m_state == State::Closing)
-        return;
+    if (n == 0)
+        return 0;
     m_pending.append(buffer, qsizetype(n));
     m_lastReadUs = monotonicUs();
     if (m_state == State::Responding) {
         // A pipelined request waits for the current response; bound what it may hold.
         if (m_pending.size() > m_limits.maxHeaderBytes + m_limits.maxBodyBytes)
             close();
-        return;
+        return n;
     }
     processInput();
+    return n;
 }
 
 void ClientConnection::processInput()
@@ -89,7 +142,13 @@ bool ClientConnection::stepParser()
         m_pending.clear();
     else
         m_pending.remove(0, consumed);
+    return checkParsed(consumed);
+}
 
+// After a feed: checks the head once it is complete, enforces the limits, and hands over a
+// complete request. Returns false when more input is needed or the connection ends.
+bool ClientConnection::checkParsed(qsizetype consumed)
+{
     if (m_parser.isHeadComplete() && !m_isHeadChecked && !m_parser.isUpgrade()
         && !m_parser.isHeaderOverflow()) {
         m_isHeadChecked = true;
@@ -116,6 +175,7 @@ bool ClientConnection::stepParser()
                        .arg(m_requestMaxBody));
             return false;
         }
+        m_parser.reserveBody();
         const QByteArray expect = m_parser.headers().value(QByteArrayLiteral("expect"));
         if (!expect.isNull() && !m_parser.isMessageComplete()) {
             if (qstricmp(expect.trimmed().constData(), "100-continue") != 0) {

@@ -88,10 +88,14 @@ private:
     enum class State { Idle, Reading, Responding, Closing, Closed };
 
     void onReadyRead();
+    qint64 bodyBytesToReadInPlace() const;
+    qint64 readBodyInPlace(qint64 size);
+    qint64 readPending();
     void onDisconnected();
     void onBytesWritten();
     void processInput();
     bool stepParser();
+    bool checkParsed(qsizetype consumed);
     void refuse(int status, const QString &message);
 
     TcpStream *m_stream;

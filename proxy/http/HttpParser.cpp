@@ -1,8 +1,15 @@
 #include "HttpParser.h"
 
+#include <algorithm>
+
 namespace tollgate {
 
 namespace {
+// A body announced by Content-Length gets room for this much at once; past it, the room
+// doubles as the bytes arrive, so that a client cannot make Tollgate set aside hundreds of
+// MiB by sending a head alone.
+constexpr qint64 kEagerBodyBytes = 16 * 1024 * 1024;
+
 HttpParser *self(http_parser *p)
 {
     return static_cast<HttpParser *>(p->data);
@@ -61,6 +68,8 @@ void HttpParser::clearMessage()
     m_contentLength = 0;
     m_headBytes = 0;
     m_body.clear();
+    m_inPlaceNext = nullptr;
+    m_inPlaceBytes = 0;
     m_bodyBytesSeen = 0;
 }
 
@@ -77,11 +86,50 @@ qsizetype HttpParser::feed(const char *data, qsizetype size)
 {
     if (hasError() || m_isMessageComplete || m_isUpgrade || size <= 0)
         return 0;
+    // Bytes read into bodyTail() are where they belong already: onBody() only counts them.
+    m_inPlaceNext =
+        m_body.capacity() > 0 && data == m_body.constData() + m_body.size() ? data : nullptr;
     const size_t n = http_parser_execute(&m_parser, &settings(), data, size_t(size));
+    commitInPlaceBody();
     m_errno = HTTP_PARSER_ERRNO(&m_parser);
     if (m_parser.upgrade)
         m_isUpgrade = true;
     return qsizetype(n);
+}
+
+void HttpParser::commitInPlaceBody()
+{
+    if (m_inPlaceBytes > 0)
+        m_body.resize(m_body.size() + m_inPlaceBytes);
+    m_inPlaceBytes = 0;
+    m_inPlaceNext = nullptr;
+}
+
+void HttpParser::reserveBody()
+{
+    const qint64 left = bodyBytesLeft();
+    if (left > 0)
+        m_body.reserve(m_body.size() + qsizetype(std::min(left, kEagerBodyBytes)) + kBodyPadding);
+}
+
+qint64 HttpParser::bodyBytesLeft() const
+{
+    if (!m_isHeadComplete || m_isMessageComplete || hasError() || m_isUpgrade || m_isChunked
+        || !m_hasContentLength)
+        return 0;
+    return qint64(m_contentLength) - m_bodyBytesSeen;
+}
+
+char *HttpParser::bodyTail(qsizetype size)
+{
+    const qsizetype needed = m_body.size() + size + kBodyPadding;
+    if (m_body.capacity() < needed) {
+        // The rest of the announced body at once up to 16 MiB; beyond, twice what came so far.
+        const qint64 room =
+            std::min(bodyBytesLeft(), std::max<qint64>(kEagerBodyBytes, m_body.size()));
+        m_body.reserve(std::max(needed, m_body.size() + qsizetype(room) + kBodyPadding));
+    }
+    return m_body.data() + m_body.size();
 }
 
 void HttpParser::feedEof()
@@ -199,6 +247,12 @@ int HttpParser::onBody(http_parser *p, const char *at, size_t length)
         s->m_isBodyOverflow = true;
         return -1;
     }
+    if (at == s->m_inPlaceNext) {
+        s->m_inPlaceNext += length;
+        s->m_inPlaceBytes += qsizetype(length);
+        return 0;
+    }
+    s->commitInPlaceBody();
     s->m_body.append(at, qsizetype(length));
     return 0;
 }

@@ -65,6 +65,19 @@ public:
     void setMaxBodyBytes(qint64 limit) { m_maxBodyBytes = limit; }
     qint64 bodyBytesSeen() const { return m_bodyBytesSeen; }
 
+    // Bytes kept free past the end of a body that arrived with a Content-Length, so that a
+    // JSON scanner which reads a little past the end (simdjson) can take it without a copy.
+    static constexpr qsizetype kBodyPadding = 64;
+    // Once a head with Content-Length is accepted: room for the whole body (up to 16 MiB at
+    // once), so that it is not copied over and over as it grows.
+    void reserveBody();
+    // While the body of a message framed by Content-Length is read: how many of its bytes are
+    // still to come; 0 otherwise.
+    qint64 bodyBytesLeft() const;
+    // Where the next size body bytes go when they are read straight into the body (there is
+    // room for them). Bytes read there and then passed to feed() are taken without a copy.
+    char *bodyTail(qsizetype size);
+
 private:
     static int onMessageBegin(http_parser *p);
     static int onUrl(http_parser *p, const char *at, size_t length);
@@ -76,6 +89,7 @@ private:
     static int onMessageComplete(http_parser *p);
     static const http_parser_settings &settings();
     void clearMessage();
+    void commitInPlaceBody();
 
     Kind m_kind;
     http_parser m_parser;
@@ -98,6 +112,10 @@ private:
     quint64 m_contentLength = 0;
     qsizetype m_headBytes = 0;
     QByteArray m_body;
+    // Body bytes that feed() found already in place after m_body's end (see bodyTail()):
+    // where the next such bytes would start, and how many there are so far.
+    const char *m_inPlaceNext = nullptr;
+    qsizetype m_inPlaceBytes = 0;
     qint64 m_bodyBytesSeen = 0;
     qint64 m_maxBodyBytes = 0;
 };

@@ -92,20 +92,35 @@ qint64 TcpStream::read(char *data, qint64 size)
 
 void TcpStream::write(const char *data, qint64 size)
 {
+    send(data, size, nullptr);
+}
+
+void TcpStream::write(const QByteArray &data)
+{
+    send(data.constData(), data.size(), &data);
+}
+
+// What the kernel does not take at once is kept: by reference when the bytes are a byte
+// array's (shared, so a request of megabytes is not copied), else copied.
+void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
+{
     if (m_descriptor < 0 || size <= 0 || m_isWriteShutDown)
         return;
+    const auto keepFrom = [&](qint64 sent) {
+        m_out = shared ? *shared : QByteArray(data + sent, qsizetype(size - sent));
+        m_outOffset = shared ? qsizetype(sent) : 0;
+    };
     if (bytesToWrite() == 0 && m_isConnecting) {
         // On loopback and fast links the handshake is often done by now: try at once
         // instead of waiting a loop pass for writability. Any failure just waits for it.
         const qint64 n = transmit(m_descriptor, data, size);
         if (n > 0) {
             if (n < size)
-                m_out = QByteArray(data + n, qsizetype(size - n));
+                keepFrom(n);
             markConnected();
             return;
         }
-        m_out = QByteArray(data, qsizetype(size));
-        m_outOffset = 0;
+        keepFrom(0);
         return;
     }
     if (bytesToWrite() == 0 && !m_isConnecting) {
@@ -118,9 +133,7 @@ void TcpStream::write(const char *data, qint64 size)
             m_outOffset = 0;
             return;
         }
-        const qint64 sent = n > 0 ? n : 0;
-        m_out = QByteArray(data + sent, qsizetype(size - sent));
-        m_outOffset = 0;
+        keepFrom(n > 0 ? n : 0);
     } else {
         m_out.append(data, qsizetype(size));
     }

@@ -38,6 +38,9 @@ public:
     // Queues data for the peer; sends at once what the kernel accepts (also while
     // connecting: a request may leave with the handshake's completion).
     void write(const char *data, qint64 size);
+    // The same; what the kernel does not take at once is kept by reference (the array is
+    // shared, not copied), which spares a copy of most of a request body of megabytes.
+    void write(const QByteArray &data);
     qint64 bytesToWrite() const { return m_out.size() - m_outOffset; }
 
     // Ends the connection once everything written has gone out; input that still
@@ -56,6 +59,7 @@ signals:
     void closed(); // the connection ended: peer close, error, or closeWhenWritten()
 
 private:
+    void send(const char *data, qint64 size, const QByteArray *shared);
     void onReadable();
     void onWritable();
     void markConnected();

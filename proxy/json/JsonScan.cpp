@@ -33,18 +33,27 @@ bool visitMembers(Iterable &&object, const std::function<bool(std::string_view, 
     return true;
 }
 
-bool scanDocument(ondemand::parser &parser, QByteArrayView json,
+bool scanDocument(ondemand::parser &parser, simdjson::padded_string_view json,
                   const std::function<bool(std::string_view, Member &)> &visit)
 {
-    // simdjson reads in blocks and needs SIMDJSON_PADDING readable bytes past the end.
-    const simdjson::padded_string padded(json.data(), size_t(json.size()));
     ondemand::document document;
-    if (parser.iterate(padded).get(document) != simdjson::SUCCESS)
+    if (parser.iterate(json).get(document) != simdjson::SUCCESS)
         return false;
     ondemand::object object;
     if (document.get_object().get(object) != simdjson::SUCCESS)
         return false;
     return visitMembers(object, visit);
+}
+
+bool scanPadded(simdjson::padded_string_view json,
+                const std::function<bool(std::string_view, Member &)> &visit)
+{
+    if (json.size() > kReusedParserCapacity) {
+        ondemand::parser parser;
+        return scanDocument(parser, json, visit);
+    }
+    thread_local ondemand::parser parser;
+    return scanDocument(parser, json, visit);
 }
 } // namespace
 
@@ -53,12 +62,22 @@ bool forEachMember(QByteArrayView json,
 {
     if (json.isEmpty())
         return false;
-    if (size_t(json.size()) > kReusedParserCapacity) {
-        ondemand::parser parser;
-        return scanDocument(parser, json, visit);
-    }
-    thread_local ondemand::parser parser;
-    return scanDocument(parser, json, visit);
+    // simdjson reads in blocks and needs SIMDJSON_PADDING readable bytes past the end.
+    const simdjson::padded_string padded(json.data(), size_t(json.size()));
+    return scanPadded(padded, visit);
+}
+
+bool forEachMember(const QByteArray &json,
+                   const std::function<bool(std::string_view, Member &)> &visit)
+{
+    // The free space after the bytes belongs to the array's own allocation (data_ptr() only
+    // reads where the bytes sit in it; nothing is detached or changed).
+    const qsizetype spare = const_cast<QByteArray &>(json).data_ptr().freeSpaceAtEnd();
+    if (json.isEmpty() || spare < qsizetype(simdjson::SIMDJSON_PADDING))
+        return forEachMember(QByteArrayView(json), visit);
+    return scanPadded(simdjson::padded_string_view(json.constData(), size_t(json.size()),
+                                                   size_t(json.size() + spare)),
+                      visit);
 }
 
 Member::Type Member::type()

@@ -19,6 +19,10 @@ class Member;
 // before the scan ended (what was visited until then stays valid).
 bool forEachMember(QByteArrayView json,
                    const std::function<bool(std::string_view name, Member &member)> &visit);
+// The same; a byte array with 64 bytes of spare capacity past its end (request bodies as
+// Tollgate receives them) is scanned where it is, without the copy simdjson needs otherwise.
+bool forEachMember(const QByteArray &json,
+                   const std::function<bool(std::string_view name, Member &member)> &visit);
 
 // One member's value during a scan; valid only inside the visit call.
 class Member

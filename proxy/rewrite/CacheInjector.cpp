@@ -32,6 +32,9 @@ constexpr qsizetype kBytesPerToken = 3;
 // write" (Anthropic's prompt-caching guide, the lookback window).
 constexpr quint64 kLookbackBlocks = 20;
 
+// simdjson (json::forEachMember) reads up to 64 bytes past the end of what it scans.
+constexpr qsizetype kScanPadding = 64;
+
 QString nameOf(Place place)
 {
     switch (place) {
@@ -204,7 +207,8 @@ QByteArray splice(QByteArrayView body, QList<CacheInjector::Insertion> &insertio
     for (const CacheInjector::Insertion &insertion : insertions)
         extra += insertion.bytes.size();
     QByteArray out;
-    out.reserve(body.size() + extra);
+    // With room to spare past the end, the request log's scan of the body needs no copy.
+    out.reserve(body.size() + extra + kScanPadding);
     qsizetype copied = 0;
     for (const CacheInjector::Insertion &insertion : insertions) {
         out.append(body.sliced(copied, insertion.offset - copied));

@@ -1,31 +1,22 @@
 #include "PromptLayout.h"
 
+#include "json/JsonReader.h"
 #include <algorithm>
-#include <simdjson.h>
+#include <string>
 #include <string_view>
 
 namespace tollgate {
 
-namespace ondemand = simdjson::ondemand;
 using Section = PromptLayout::Section;
 using Spot = PromptLayout::Spot;
 
 namespace {
 
-// Documents up to this size reuse the thread's parsers and their buffers; a larger one gets
-// parsers of its own, so one huge body does not keep its buffers alive for good.
-constexpr size_t kReusedParserCapacity = 4 * 1024 * 1024;
+using Type = json::JsonReader::Type;
 
 bool isJsonSpace(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-std::string_view trimmedToken(std::string_view token)
-{
-    while (!token.empty() && isJsonSpace(token.back()))
-        token.remove_suffix(1);
-    return token;
 }
 
 // Whether a raw JSON string token ("..." with its quotes) holds only whitespace, escaped or
@@ -77,6 +68,7 @@ struct Block
     Spot spot;
     bool isObject = false;
     std::string_view type;
+    std::string typeStorage; // the type's text when it was written with escapes
     bool hasText = false;
     bool isBlankText = true;
     bool isAttribution = false;
@@ -91,73 +83,35 @@ struct Block
     }
 };
 
-bool typeOf(ondemand::value &value, ondemand::json_type &type)
-{
-    return value.type().get(type) == simdjson::SUCCESS;
-}
-
-// Calls visit(element) for each element of an array value. False when the value is not an
-// array, on a parse error, or when visit returns false.
-template<typename Visit>
-bool forEachElement(ondemand::value value, Visit &&visit)
-{
-    ondemand::array array;
-    if (value.get_array().get(array) != simdjson::SUCCESS)
-        return false;
-    for (auto element : array) {
-        ondemand::value item;
-        if (element.get(item) != simdjson::SUCCESS || !visit(item))
-            return false;
-    }
-    return true;
-}
-
-// Calls visit(key, member) for each member of an object value, as forEachElement does.
-template<typename Visit>
-bool forEachField(ondemand::value value, Visit &&visit)
-{
-    ondemand::object object;
-    if (value.get_object().get(object) != simdjson::SUCCESS)
-        return false;
-    for (auto field : object) {
-        std::string_view key;
-        ondemand::value member;
-        if (field.unescaped_key().get(key) != simdjson::SUCCESS
-            || field.value().get(member) != simdjson::SUCCESS || !visit(key, member))
-            return false;
-    }
-    return true;
-}
-
 class Scanner
 {
 public:
-    Scanner(const char *base, PromptLayout &layout)
+    Scanner(const char *base, json::JsonReader &reader, PromptLayout &layout)
         : m_base(base)
+        , m_reader(reader)
         , m_layout(layout)
     {
     }
 
-    PromptLayout::Status scanRoot(ondemand::document &document);
+    PromptLayout::Status scanRoot();
 
 private:
-    bool scanRootField(std::string_view key, ondemand::value value);
-    bool scanTools(ondemand::value value);
-    bool scanSystem(ondemand::value value);
-    bool scanMessages(ondemand::value value);
-    bool scanMessage(ondemand::value value, PromptLayout::Message &message);
-    bool scanContent(ondemand::value value, PromptLayout::Message &message);
-    bool scanBlock(ondemand::value value, Section section, bool withNestedContent, Block &block);
-    bool scanBlockField(std::string_view key, ondemand::value value, Section section,
-                        bool withNestedContent, Block &block);
-    bool scanCacheControl(ondemand::value value, Block &block);
-    bool stringSpot(ondemand::value value, Section section, Spot &spot, bool &isBlank);
+    bool scanRootField(std::string_view key);
+    bool scanTools();
+    bool scanSystem();
+    bool scanMessages();
+    bool scanMessage(PromptLayout::Message &message);
+    bool scanContent(PromptLayout::Message &message);
+    bool scanBlock(Section section, bool withNestedContent, Block &block);
+    bool scanBlockField(std::string_view key, Section section, bool withNestedContent,
+                        Block &block);
+    bool scanCacheControl(Block &block);
+    bool stringSpot(Section section, Spot &spot, bool &isBlank);
     template<typename Visit>
-    bool scanSection(ondemand::value value, Section section, Visit &&visit);
+    bool scanSection(Section section, Visit &&visit);
     template<typename OnBlock>
     auto blockVisitor(Section section, bool withNestedContent, OnBlock onBlock);
     void setSection(Section section, qsizetype begin, qsizetype end);
-    bool closingOffset(ondemand::value &value, char bracket, qsizetype &offset) const;
     qsizetype offsetOf(const char *at) const { return qsizetype(at - m_base); }
     quint64 nextOrder(Section section)
     {
@@ -166,27 +120,13 @@ private:
     void noteCacheable(Section section, quint64 order);
 
     const char *m_base;
+    json::JsonReader &m_reader;
     PromptLayout &m_layout;
+    std::string m_storage; // a short string read in passing ("model", "role", "ttl"), unescaped
     quint64 m_next[3] = {0, 0, 0};
     bool m_seen[4] = {false, false, false, false}; // tools, system, messages, cache_control
     bool m_hasDuplicates = false;
 };
-
-// After an object or array has been iterated to its end, the parser stands on the token that
-// follows it; the closing bracket is the last non-space byte before that token.
-bool Scanner::closingOffset(ondemand::value &value, char bracket, qsizetype &offset) const
-{
-    const char *next = nullptr;
-    if (value.current_location().get(next) != simdjson::SUCCESS)
-        return false;
-    qsizetype at = offsetOf(next);
-    while (at > 0 && isJsonSpace(m_base[at - 1]))
-        --at;
-    if (at == 0 || m_base[at - 1] != bracket)
-        return false;
-    offset = at - 1;
-    return true;
-}
 
 void Scanner::setSection(Section section, qsizetype begin, qsizetype end)
 {
@@ -195,19 +135,19 @@ void Scanner::setSection(Section section, qsizetype begin, qsizetype end)
 }
 
 // Scans an array that is one section of the prompt (tools, system blocks or messages), calling
-// visit(element) for each element, and records the array's byte span. A value of another type
-// is passed over: not a section (the API will say so).
+// visit() with the reader on each element, and records the array's byte span. A value of
+// another type is passed over: not a section (the API will say so).
 template<typename Visit>
-bool Scanner::scanSection(ondemand::value value, Section section, Visit &&visit)
+bool Scanner::scanSection(Section section, Visit &&visit)
 {
-    ondemand::json_type type;
-    if (!typeOf(value, type))
+    const Type type = m_reader.peek();
+    if (type == Type::Invalid)
         return false;
-    if (type != ondemand::json_type::array)
+    if (type != Type::Array)
         return true;
-    const qsizetype begin = offsetOf(value.raw_json_token().data());
+    const qsizetype begin = m_reader.offset();
     qsizetype end = 0;
-    if (!forEachElement(value, visit) || !closingOffset(value, ']', end))
+    if (!m_reader.forEachElement(visit, &end))
         return false;
     setSection(section, begin, end + 1);
     return true;
@@ -217,9 +157,9 @@ bool Scanner::scanSection(ondemand::value value, Section section, Visit &&visit)
 template<typename OnBlock>
 auto Scanner::blockVisitor(Section section, bool withNestedContent, OnBlock onBlock)
 {
-    return [this, section, withNestedContent, onBlock](ondemand::value item) mutable {
+    return [this, section, withNestedContent, onBlock]() mutable {
         Block block;
-        if (!scanBlock(item, section, withNestedContent, block))
+        if (!scanBlock(section, withNestedContent, block))
             return false;
         onBlock(block);
         return true;
@@ -232,16 +172,14 @@ void Scanner::noteCacheable(Section section, quint64 order)
     m_layout.hasCacheableIn[int(section)] = true;
 }
 
-PromptLayout::Status Scanner::scanRoot(ondemand::document &document)
+PromptLayout::Status Scanner::scanRoot()
 {
-    ondemand::value root;
-    ondemand::json_type type;
-    if (document.get_value().get(root) != simdjson::SUCCESS || !typeOf(root, type)
-        || type != ondemand::json_type::object)
-        return PromptLayout::Status::NotObject;
-    if (!forEachField(root, [this](std::string_view key, ondemand::value value) {
-            return scanRootField(key, value);
-        }))
+    if (m_reader.peek() != Type::Object) {
+        return m_reader.skipValue() && m_reader.isAtEnd() ? PromptLayout::Status::NotObject
+                                                          : PromptLayout::Status::NotJson;
+    }
+    if (!m_reader.forEachMember([this](std::string_view key) { return scanRootField(key); })
+        || !m_reader.isAtEnd())
         return PromptLayout::Status::NotJson;
     if (m_hasDuplicates)
         return PromptLayout::Status::DuplicateKeys;
@@ -250,7 +188,9 @@ PromptLayout::Status Scanner::scanRoot(ondemand::document &document)
     return PromptLayout::Status::Ok;
 }
 
-bool Scanner::scanRootField(std::string_view key, ondemand::value value)
+// With the reader on the member's value. A value that is not read here is skipped (and
+// validated) by the walk; a malformed one fails it.
+bool Scanner::scanRootField(std::string_view key)
 {
     static constexpr std::string_view kTracked[] = {"tools", "system", "messages", "cache_control"};
     const auto tracked = std::find(std::begin(kTracked), std::end(kTracked), key);
@@ -260,24 +200,24 @@ bool Scanner::scanRootField(std::string_view key, ondemand::value value)
         seen = true;
     }
     if (key == "tools")
-        return scanTools(value);
+        return scanTools();
     if (key == "system")
-        return scanSystem(value);
+        return scanSystem();
     if (key == "messages")
-        return scanMessages(value);
+        return scanMessages();
     if (key == "max_tokens") {
         m_layout.hasMaxTokens = true;
         return true;
     }
     if (key == "model") {
         std::string_view model;
-        if (value.get_string().get(model) == simdjson::SUCCESS)
+        if (m_reader.readString(model, m_storage))
             m_layout.model = QByteArray(model.data(), qsizetype(model.size()));
         return true;
     }
     if (key == "cache_control") {
         Block automatic;
-        if (!scanCacheControl(value, automatic))
+        if (!scanCacheControl(automatic))
             return false;
         m_layout.hasTopLevelMarker = automatic.hasMarker;
         m_layout.isTopLevelOneHour = automatic.isOneHour;
@@ -285,9 +225,9 @@ bool Scanner::scanRootField(std::string_view key, ondemand::value value)
     return true;
 }
 
-bool Scanner::scanTools(ondemand::value value)
+bool Scanner::scanTools()
 {
-    return scanSection(value, Section::Tools,
+    return scanSection(Section::Tools,
                        blockVisitor(Section::Tools, false, [this](const Block &tool) {
                            // Any tool definition may carry cache_control, except a deferred
                            // one: the API rejects a tool with both defer_loading and
@@ -300,15 +240,15 @@ bool Scanner::scanTools(ondemand::value value)
                        }));
 }
 
-bool Scanner::scanSystem(ondemand::value value)
+bool Scanner::scanSystem()
 {
-    ondemand::json_type type;
-    if (!typeOf(value, type))
+    const Type type = m_reader.peek();
+    if (type == Type::Invalid)
         return false;
-    if (type == ondemand::json_type::string) {
+    if (type == Type::String) {
         Spot spot;
         bool isBlank = true;
-        if (!stringSpot(value, Section::System, spot, isBlank))
+        if (!stringSpot(Section::System, spot, isBlank))
             return false;
         setSection(Section::System, spot.offset, spot.stringEnd);
         if (!isBlank) {
@@ -317,7 +257,7 @@ bool Scanner::scanSystem(ondemand::value value)
         }
         return true;
     }
-    return scanSection(value, Section::System,
+    return scanSection(Section::System,
                        blockVisitor(Section::System, false, [this](const Block &block) {
                            if (!block.isCacheable())
                                return;
@@ -329,35 +269,35 @@ bool Scanner::scanSystem(ondemand::value value)
                        }));
 }
 
-bool Scanner::scanMessages(ondemand::value value)
+bool Scanner::scanMessages()
 {
     // Anything but an array is reported as "no messages array".
-    return scanSection(value, Section::Messages, [this](ondemand::value item) {
+    return scanSection(Section::Messages, [this]() {
         PromptLayout::Message message;
-        if (!scanMessage(item, message))
+        if (!scanMessage(message))
             return false;
         m_layout.messages.append(message);
         return true;
     });
 }
 
-bool Scanner::scanMessage(ondemand::value value, PromptLayout::Message &message)
+bool Scanner::scanMessage(PromptLayout::Message &message)
 {
-    ondemand::json_type type;
-    if (!typeOf(value, type))
+    const Type type = m_reader.peek();
+    if (type == Type::Invalid)
         return false;
-    if (type != ondemand::json_type::object)
+    if (type != Type::Object)
         return true;
     const qsizetype markersBefore = m_layout.blockMarkers.size();
     bool hasRole = false;
     bool hasContent = false;
     bool isAmbiguous = false;
-    const bool isScanned = forEachField(value, [&](std::string_view key, ondemand::value member) {
+    const bool isScanned = m_reader.forEachMember([&](std::string_view key) {
         if (key == "role") {
             isAmbiguous = isAmbiguous || hasRole;
             hasRole = true;
             std::string_view role;
-            if (member.get_string().get(role) == simdjson::SUCCESS)
+            if (m_reader.readString(role, m_storage))
                 message.role = role == "user" ? PromptLayout::Message::Role::User
                     : role == "assistant"     ? PromptLayout::Message::Role::Assistant
                                               : PromptLayout::Message::Role::Other;
@@ -366,13 +306,13 @@ bool Scanner::scanMessage(ondemand::value value, PromptLayout::Message &message)
         if (key == "content") {
             isAmbiguous = isAmbiguous || hasContent;
             hasContent = true;
-            return scanContent(member, message);
+            return scanContent(message);
         }
         if (key != "cache_control")
             return true;
         // Not where the API takes a marker, but count it: never risk a fifth.
         Block misplaced;
-        if (!scanCacheControl(member, misplaced))
+        if (!scanCacheControl(misplaced))
             return false;
         if (misplaced.hasMarker)
             m_layout.blockMarkers.append({nextOrder(Section::Messages), misplaced.isOneHour});
@@ -388,15 +328,15 @@ bool Scanner::scanMessage(ondemand::value value, PromptLayout::Message &message)
     return true;
 }
 
-bool Scanner::scanContent(ondemand::value value, PromptLayout::Message &message)
+bool Scanner::scanContent(PromptLayout::Message &message)
 {
-    ondemand::json_type type;
-    if (!typeOf(value, type))
+    const Type type = m_reader.peek();
+    if (type == Type::Invalid)
         return false;
-    if (type == ondemand::json_type::string) {
+    if (type == Type::String) {
         Spot spot;
         bool isBlank = true;
-        if (!stringSpot(value, Section::Messages, spot, isBlank))
+        if (!stringSpot(Section::Messages, spot, isBlank))
             return false;
         if (!isBlank) {
             message.lastEligible = spot;
@@ -404,23 +344,23 @@ bool Scanner::scanContent(ondemand::value value, PromptLayout::Message &message)
         }
         return true;
     }
-    if (type != ondemand::json_type::array)
+    if (type != Type::Array)
         return true;
-    return forEachElement(value, blockVisitor(Section::Messages, true, [&](const Block &block) {
-                              if (!block.isCacheable())
-                                  return;
-                              noteCacheable(Section::Messages, block.spot.order);
-                              if (!block.hasCacheControlKey)
-                                  message.lastEligible = block.spot;
-                          }));
+    return m_reader.forEachElement(blockVisitor(Section::Messages, true, [&](const Block &block) {
+        if (!block.isCacheable())
+            return;
+        noteCacheable(Section::Messages, block.spot.order);
+        if (!block.hasCacheControlKey)
+            message.lastEligible = block.spot;
+    }));
 }
 
 // A string that may be wrapped into [{"type":"text","text":<the string>}]: its token's
 // byte range, taken without decoding it.
-bool Scanner::stringSpot(ondemand::value value, Section section, Spot &spot, bool &isBlank)
+bool Scanner::stringSpot(Section section, Spot &spot, bool &isBlank)
 {
-    const std::string_view token = trimmedToken(value.raw_json_token());
-    if (token.size() < 2 || token.front() != '"' || token.back() != '"')
+    std::string_view token;
+    if (!m_reader.readStringToken(token))
         return false;
     spot.section = section;
     spot.offset = offsetOf(token.data());
@@ -430,21 +370,22 @@ bool Scanner::stringSpot(ondemand::value value, Section section, Spot &spot, boo
     return true;
 }
 
-bool Scanner::scanBlock(ondemand::value value, Section section, bool withNestedContent,
-                        Block &block)
+bool Scanner::scanBlock(Section section, bool withNestedContent, Block &block)
 {
-    ondemand::json_type type;
-    if (!typeOf(value, type))
+    const Type type = m_reader.peek();
+    if (type == Type::Invalid)
         return false;
-    if (type != ondemand::json_type::object)
+    if (type != Type::Object)
         return true; // not a block; left alone
     block.isObject = true;
     bool hasMembers = false;
-    const bool isScanned = forEachField(value, [&](std::string_view key, ondemand::value member) {
-        hasMembers = true;
-        return scanBlockField(key, member, section, withNestedContent, block);
-    });
-    if (!isScanned || !closingOffset(value, '}', block.spot.offset))
+    const bool isScanned = m_reader.forEachMember(
+        [&](std::string_view key) {
+            hasMembers = true;
+            return scanBlockField(key, section, withNestedContent, block);
+        },
+        &block.spot.offset);
+    if (!isScanned)
         return false;
     block.spot.section = section;
     block.spot.isEmptyObject = !hasMembers;
@@ -455,79 +396,58 @@ bool Scanner::scanBlock(ondemand::value value, Section section, bool withNestedC
     return true;
 }
 
-bool Scanner::scanBlockField(std::string_view key, ondemand::value value, Section section,
-                             bool withNestedContent, Block &block)
+bool Scanner::scanBlockField(std::string_view key, Section section, bool withNestedContent,
+                             Block &block)
 {
     if (key == "type") {
         block.isAmbiguous = block.isAmbiguous || !block.type.empty();
-        if (value.get_string().get(block.type) != simdjson::SUCCESS)
+        if (!m_reader.readString(block.type, block.typeStorage))
             block.type = {}; // not a string: no cacheable type
         return true;
     }
     if (key == "text") {
         block.isAmbiguous = block.isAmbiguous || block.hasText;
         block.hasText = true;
-        const std::string_view token = trimmedToken(value.raw_json_token());
+        // A text that is not a string counts as blank (and is no attribution line).
+        std::string_view token;
+        m_reader.readStringToken(token);
         block.isBlankText = isBlankString(token);
         block.isAttribution = token.substr(0, kAttributionPrefix.size()) == kAttributionPrefix;
         return true;
     }
     if (key == "cache_control")
-        return scanCacheControl(value, block);
+        return scanCacheControl(block);
     if (key == "defer_loading") {
         bool isDeferred = false;
-        if (value.get_bool().get(isDeferred) == simdjson::SUCCESS)
+        if (m_reader.readBool(isDeferred))
             block.isDeferred = isDeferred;
         return true;
     }
-    ondemand::json_type type;
-    if (key != "content" || !withNestedContent || !typeOf(value, type)
-        || type != ondemand::json_type::array)
+    if (key != "content" || !withNestedContent || m_reader.peek() != Type::Array)
         return true;
     // Blocks inside a tool_result's content may carry markers of their own, and those count
     // toward the limit; they are never chosen as a spot.
-    return forEachElement(value, blockVisitor(section, false, [](const Block &) {}));
+    return m_reader.forEachElement(blockVisitor(section, false, [](const Block &) {}));
 }
 
-bool Scanner::scanCacheControl(ondemand::value value, Block &block)
+bool Scanner::scanCacheControl(Block &block)
 {
     block.hasCacheControlKey = true;
-    ondemand::json_type type;
-    if (!typeOf(value, type))
+    const Type type = m_reader.peek();
+    if (type == Type::Invalid)
         return false;
-    if (type == ondemand::json_type::null)
+    if (type == Type::Null)
         return true;
     // Anything else the API would read as a marker, or reject; count it either way.
     block.hasMarker = true;
-    if (type != ondemand::json_type::object)
+    if (type != Type::Object)
         return true;
-    return forEachField(value, [&](std::string_view key, ondemand::value member) {
+    return m_reader.forEachMember([&](std::string_view key) {
         std::string_view ttl;
-        if (key == "ttl" && member.get_string().get(ttl) == simdjson::SUCCESS)
+        if (key == "ttl" && m_reader.readString(ttl, m_storage))
             block.isOneHour = ttl == "1h";
         return true;
     });
-}
-
-bool isValidJson(const simdjson::padded_string &padded)
-{
-    simdjson::dom::element root;
-    if (padded.size() > kReusedParserCapacity) {
-        simdjson::dom::parser parser;
-        return parser.parse(padded).get(root) == simdjson::SUCCESS;
-    }
-    thread_local simdjson::dom::parser parser;
-    return parser.parse(padded).get(root) == simdjson::SUCCESS;
-}
-
-PromptLayout::Status scanLayout(ondemand::parser &parser, const simdjson::padded_string &padded,
-                                PromptLayout &layout)
-{
-    ondemand::document document;
-    if (parser.iterate(padded).get(document) != simdjson::SUCCESS)
-        return PromptLayout::Status::NotJson;
-    Scanner scanner(padded.data(), layout);
-    return scanner.scanRoot(document);
 }
 
 } // namespace
@@ -537,19 +457,14 @@ PromptLayout PromptLayout::scan(QByteArrayView body)
     PromptLayout layout;
     if (body.isEmpty())
         return layout;
-    // simdjson reads in blocks and needs SIMDJSON_PADDING readable bytes past the end.
-    const simdjson::padded_string padded(body.data(), size_t(body.size()));
-    // Validate the whole document first: On-Demand checks only what it visits, and a body
-    // that is not valid JSON must pass through untouched.
-    if (!isValidJson(padded))
-        return layout;
-    if (padded.size() > kReusedParserCapacity) {
-        ondemand::parser parser;
-        layout.status = scanLayout(parser, padded, layout);
-    } else {
-        thread_local ondemand::parser parser;
-        layout.status = scanLayout(parser, padded, layout);
-    }
+    // One pass over the bytes validates the whole document and takes the layout: a body that
+    // is not valid JSON must pass through untouched.
+    json::JsonReader reader(body);
+    Scanner scanner(body.data(), reader, layout);
+    const Status status = scanner.scanRoot();
+    if (status == Status::NotJson)
+        return PromptLayout();
+    layout.status = status;
     return layout;
 }
 

@@ -10,14 +10,14 @@ namespace tollgate {
 // The cache-relevant shape of a Messages request body, read from its original bytes: where
 // the client's cache_control markers sit and with which ttl, and the byte offsets where a
 // marker could be inserted (the last tool, the end of the system prompt, the last cacheable
-// block of each message). simdjson validates the whole document first; the layout is then
-// taken with its On-Demand parser, which skips the text of the conversation without
-// decoding it and without building a tree. Nothing here changes the body.
+// block of each message). One pass of json::JsonReader validates the whole document and takes
+// the layout on the way, crossing the text of the conversation without decoding it and
+// without building a tree. Nothing here changes the body.
 struct PromptLayout
 {
     enum class Status {
         Ok,
-        NotJson, // not one valid JSON document (simdjson's full validation)
+        NotJson, // not one valid JSON document (by simdjson's rules; see json::JsonReader)
         NotObject, // valid JSON, but the top level is not an object
         NoMessages, // no "messages" array
         DuplicateKeys, // "tools", "system", "messages" or "cache_control" given twice
