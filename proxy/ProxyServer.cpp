@@ -5,6 +5,7 @@
 #include "http/ErrorResponse.h"
 #include "http/HttpListener.h"
 #include "store/LedgerBacklog.h"
+#include "translate/ErrorTranslator.h"
 #include "upstream/ConnectionPool.h"
 #include "usage/UsageMetrics.h"
 
@@ -271,6 +272,8 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const 
 {
     ClientConnection::HeadDecision decision;
     const QByteArray path = pathOf(head.target());
+    // An OpenAI client reads Tollgate's own errors in OpenAI's shape.
+    decision.adaptsResponses = path == "/v1/chat/completions";
     decision.maxBodyBytes = isBatchPath(path) ? m_config.maxBatchBodyBytes : m_config.maxBodyBytes;
     if (!head.target().startsWith('/')) {
         decision.refuseStatus = 400;
@@ -600,6 +603,25 @@ void ProxyServer::answerLocally(ClientConnection *connection, const HttpRequest 
         emitLocalRecord(newRecord(request.method, request.target, request.headers), status,
                         request.receivedAtUs, QString());
     connection->sendResponse(out, false);
+}
+
+QByteArray ProxyServer::adaptResponse(const QByteArray &response)
+{
+    // "HTTP/1.1 401 Unauthorized\r\n...\r\n\r\n{Anthropic error}"
+    const qsizetype headEnd = response.indexOf("\r\n\r\n");
+    const int status = response.mid(9, 3).toInt();
+    if (headEnd < 0 || status < 400)
+        return response;
+    const TranslatedError translated =
+        ErrorTranslator::anthropicErrorToOpenAi(status, response.mid(headEnd + 4));
+    QByteArray out;
+    for (const QByteArray &line : response.left(headEnd).split('\n')) {
+        if (!line.toLower().startsWith("content-length:"))
+            out.append(line).append('\n');
+    }
+    out.append("content-length: ").append(QByteArray::number(translated.body.size()));
+    out.append("\r\n\r\n").append(translated.body);
+    return out;
 }
 
 // OPTIONS: a CORS preflight from an allowed origin gets its permission; one from any other

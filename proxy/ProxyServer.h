@@ -101,6 +101,7 @@ private:
     QByteArray requestRefused(ClientConnection *connection, const HttpParser &head, int status,
                               const QString &message) override;
     void connectionClosed(ClientConnection *connection) override;
+    QByteArray adaptResponse(const QByteArray &response) override;
 
     // A virtual key's settings and its request buckets; credentials of one alias share it.
     struct VirtualKeyState

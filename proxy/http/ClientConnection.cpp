@@ -163,6 +163,7 @@ bool ClientConnection::checkParsed(qsizetype consumed)
             return false;
         }
         const HeadDecision decision = m_handler->checkHead(this, m_parser);
+        m_adaptsResponses = decision.adaptsResponses;
         if (decision.refuseStatus != 0) {
             refuse(decision.refuseStatus, decision.message);
             return false;
@@ -308,7 +309,7 @@ void ClientConnection::sendResponse(const QByteArray &bytes, bool closeAfter)
     if (m_state != State::Responding)
         return;
     m_hasResponseStarted = true;
-    m_out.append(bytes);
+    m_out.append(m_adaptsResponses ? m_handler->adaptResponse(bytes) : bytes);
     m_isChunkedResponse = false;
     finishResponse(closeAfter);
 }

@@ -25,6 +25,9 @@ public:
         int refuseStatus = 0; // non-zero: answer this error and close
         QString message;
         qint64 maxBodyBytes = 0; // body limit for this request
+        // The client speaks another dialect than Anthropic's: every response sent whole
+        // (errors answered locally) goes through Handler::adaptResponse() first.
+        bool adaptsResponses = false;
     };
 
     class Handler
@@ -38,6 +41,9 @@ public:
         virtual QByteArray requestRefused(ClientConnection *connection, const HttpParser &head,
                                           int status, const QString &message) = 0;
         virtual void connectionClosed(ClientConnection *connection) = 0;
+        // A whole response for a request whose HeadDecision asked for it, in the client's
+        // dialect.
+        virtual QByteArray adaptResponse(const QByteArray &response) { return response; }
     };
 
     enum class Framing {
@@ -107,6 +113,7 @@ private:
     State m_state = State::Idle;
     bool m_isProcessing = false;
     bool m_isHeadChecked = false;
+    bool m_adaptsResponses = false; // for the request in progress
     bool m_hasResponseStarted = false;
     bool m_isChunkedResponse = false;
     bool m_closeAfterResponse = false;

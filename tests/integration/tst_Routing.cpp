@@ -96,6 +96,7 @@ private slots:
     void servesOpenAiClientsFromAnthropic();
     void streamsToOpenAiClients();
     void listsModelsInOpenAisShape();
+    void answersOpenAiClientsErrorsInTheirShape();
 
 private:
     GatewayConfig config(const QList<Route> &routes);
@@ -441,6 +442,35 @@ void tst_Routing::listsModelsInOpenAisShape()
     QVERIFY(anthropic.waitForResponses(1));
     QVERIFY(
         objectOf(anthropic.responses().first().body).value(QLatin1String("object")).isUndefined());
+}
+
+void tst_Routing::answersOpenAiClientsErrorsInTheirShape()
+{
+    QVERIFY(m_gateway->start(config({})));
+    const TestClient::Response wrongKey =
+        post("/v1/chat/completions", "{\"model\":\"claude-opus-4-8\",\"messages\":[]}",
+             {{"authorization", "Bearer sk-not-a-tollgate-key-000000"},
+              {"content-type", "application/json"}});
+    QCOMPARE(wrongKey.status, 401);
+    const QJsonObject error = objectOf(wrongKey.body).value(QLatin1String("error")).toObject();
+    QVERIFY(!error.isEmpty());
+    QVERIFY(objectOf(wrongKey.body).value(QLatin1String("type")).isUndefined());
+    QVERIFY(error.value(QLatin1String("message")).toString().contains(QLatin1String("API key")));
+    QCOMPARE(wrongKey.header("content-length").toInt(), wrongKey.body.size());
+
+    const TestClient::Response notJson =
+        post("/v1/chat/completions", "{not json",
+             {{"authorization", "Bearer " + GatewayHarness::virtualKey()},
+              {"content-type", "application/json"}});
+    QCOMPARE(notJson.status, 400);
+    QVERIFY(!objectOf(notJson.body).value(QLatin1String("error")).toObject().isEmpty());
+    QVERIFY(objectOf(notJson.body).value(QLatin1String("type")).isUndefined());
+    QCOMPARE(m_anthropic->requests().size(), 0);
+    // Anthropic clients keep Anthropic's shape.
+    const TestClient::Response anthropicWrongKey =
+        post("/v1/messages", "{}", {{"x-api-key", "sk-not-a-tollgate-key-000000"}});
+    QCOMPARE(GatewayHarness::errorType(anthropicWrongKey.body),
+             QStringLiteral("authentication_error"));
 }
 
 QTEST_GUILESS_MAIN(tst_Routing)
