@@ -615,9 +615,15 @@ QByteArray ProxyServer::adaptResponse(const QByteArray &response)
     const TranslatedError translated =
         ErrorTranslator::anthropicErrorToOpenAi(status, response.mid(headEnd + 4));
     QByteArray out;
-    for (const QByteArray &line : response.left(headEnd).split('\n')) {
+    qsizetype lineStart = 0;
+    while (lineStart < headEnd) {
+        qsizetype lineEnd = response.indexOf("\r\n", lineStart);
+        if (lineEnd < 0 || lineEnd > headEnd)
+            lineEnd = headEnd;
+        const QByteArray line = response.mid(lineStart, lineEnd - lineStart);
         if (!line.toLower().startsWith("content-length:"))
-            out.append(line).append('\n');
+            out.append(line).append("\r\n");
+        lineStart = lineEnd + 2;
     }
     out.append("content-length: ").append(QByteArray::number(translated.body.size()));
     out.append("\r\n\r\n").append(translated.body);

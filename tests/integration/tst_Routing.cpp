@@ -457,6 +457,8 @@ void tst_Routing::answersOpenAiClientsErrorsInTheirShape()
     QVERIFY(objectOf(wrongKey.body).value(QLatin1String("type")).isUndefined());
     QVERIFY(error.value(QLatin1String("message")).toString().contains(QLatin1String("API key")));
     QCOMPARE(wrongKey.header("content-length").toInt(), wrongKey.body.size());
+    // Every header line ends in CRLF: strict parsers (Node's) refuse a bare LF.
+    QVERIFY(!QByteArray(wrongKey.rawHead).replace("\r\n", "").contains('\n'));
 
     const TestClient::Response notJson =
         post("/v1/chat/completions", "{not json",
