@@ -5,6 +5,7 @@
 #include <QDate>
 #include <QDateTime>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QLoggingCategory>
@@ -490,14 +491,32 @@ bool LedgerStore::connectDatabase(QString *error)
 
 bool LedgerStore::configureSqlite(QString *error)
 {
+    if (!execute(
+            QStringLiteral("PRAGMA busy_timeout=%1").arg(qMax(0, m_config.sqliteBusyTimeoutMs)),
+            error))
+        return false;
     // Set before the first table exists (it has no effect on a database that already has
     // one): pages freed by retention can then be returned to the file system.
     if (!execute(QStringLiteral("PRAGMA auto_vacuum=INCREMENTAL"), error))
         return false;
+    // Two connections switching a new file to WAL at once (the gateway and the usage
+    // window both starting) each hold a shared lock and want an exclusive one. SQLite
+    // answers one of them SQLITE_BUSY at once rather than deadlock, without calling the
+    // busy handler, so the switch is retried here until the busy timeout.
     QSqlQuery query(m_db);
-    if (!query.exec(QStringLiteral("PRAGMA journal_mode=WAL")) || !query.next())
-        return fail(error, QStringLiteral("cannot switch the request log to WAL"),
-                    errorText(query.lastError()));
+    QElapsedTimer waited;
+    waited.start();
+    for (int pauseMs = 5;; pauseMs = qMin(pauseMs * 2, 100)) {
+        if (query.exec(QStringLiteral("PRAGMA journal_mode=WAL")) && query.next())
+            break;
+        const bool busy = query.lastError().nativeErrorCode() == QLatin1String("5") // SQLITE_BUSY
+            || query.lastError().databaseText().contains(QLatin1String("locked"));
+        if (!busy || waited.elapsed() >= m_config.sqliteBusyTimeoutMs)
+            return fail(error, QStringLiteral("cannot switch the request log to WAL"),
+                        errorText(query.lastError()));
+        query.finish();
+        QThread::msleep(static_cast<unsigned long>(pauseMs));
+    }
     // Readers (the usage window, exports) then never block the writer nor it them. A file
     // system without shared memory (some network shares) stays in its journal mode.
     if (query.value(0).toString().compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0)
@@ -507,10 +526,7 @@ bool LedgerStore::configureSqlite(QString *error)
     query.finish();
     // In WAL mode NORMAL is durable against application crashes, and loses at most the last
     // commits on power loss, which is the trade a request log wants for fast inserts.
-    return execute(QStringLiteral("PRAGMA synchronous=NORMAL"), error)
-        && execute(
-               QStringLiteral("PRAGMA busy_timeout=%1").arg(qMax(0, m_config.sqliteBusyTimeoutMs)),
-               error);
+    return execute(QStringLiteral("PRAGMA synchronous=NORMAL"), error);
 }
 
 bool LedgerStore::execute(const QString &sql, QString *error)

@@ -11,6 +11,9 @@
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
+#include <chrono>
+#include <future>
+#include <thread>
 
 using namespace tollgate;
 using namespace tollgate::test;
@@ -27,6 +30,8 @@ private slots:
     void refusesSchemaNewerThanItKnows();
     void migratesFromSchemaVersion1KeepingItsRows();
     void configuresWalAndBusyTimeout();
+    void opensWhileAReaderHoldsTheFile();
+    void opensANewFileTogetherWithAnotherConnection();
     void createsTheDatabaseDirectory();
     void reportsDirectoryThatCannotBeCreatedAndRecovers();
     void readsBackEveryField();
@@ -133,6 +138,82 @@ void tst_LedgerStore::configuresWalAndBusyTimeout()
     QCOMPARE(QFile::permissions(databasePath())
                  & (QFile::ReadGroup | QFile::WriteGroup | QFile::ReadOther | QFile::WriteOther),
              QFile::Permissions());
+}
+
+void tst_LedgerStore::opensWhileAReaderHoldsTheFile()
+{
+    // The usage window or an export may be reading an existing log (still in its old journal
+    // mode) the moment the gateway opens it: the switch to WAL waits, it does not fail.
+    {
+        QSqlDatabase db =
+            QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("seed"));
+        db.setDatabaseName(databasePath());
+        QVERIFY(db.open());
+        QVERIFY(QSqlQuery(db).exec(QStringLiteral("CREATE TABLE other(a)")));
+        QVERIFY(QSqlQuery(db).exec(QStringLiteral("INSERT INTO other VALUES (1)")));
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("seed"));
+
+    std::promise<void> reading;
+    std::future<void> holding = reading.get_future();
+    std::thread reader([&] {
+        {
+            QSqlDatabase db =
+                QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("reader"));
+            db.setDatabaseName(databasePath());
+            db.open();
+            QSqlQuery query(db);
+            query.exec(QStringLiteral("BEGIN"));
+            query.exec(QStringLiteral("SELECT a FROM other"));
+            query.next();
+            reading.set_value();
+            std::this_thread::sleep_for(std::chrono::milliseconds(400));
+            query.finish();
+            QSqlQuery(db).exec(QStringLiteral("COMMIT"));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("reader"));
+    });
+    holding.wait();
+
+    StoreConfig settings = config();
+    settings.sqliteBusyTimeoutMs = 5000;
+    LedgerStore store(settings);
+    QString error;
+    const bool opened = store.open(&error);
+    reader.join();
+    QVERIFY2(opened, qPrintable(error));
+    QSqlQuery query(LedgerStoreChecks::connectionOf(store));
+    QVERIFY(query.exec(QStringLiteral("PRAGMA journal_mode")) && query.next());
+    QCOMPARE(query.value(0).toString(), QStringLiteral("wal"));
+}
+
+void tst_LedgerStore::opensANewFileTogetherWithAnotherConnection()
+{
+    // The gateway's writer and the usage window open the same new file at start; both
+    // switch it to WAL and create the schema. Neither may fail with "database is locked".
+    for (int round = 0; round < 100; ++round) {
+        StoreConfig settings =
+            StoreConfig::sqlite(m_dir->filePath(QStringLiteral("together-%1.db").arg(round)));
+        std::promise<void> go;
+        std::shared_future<void> started = go.get_future().share();
+        QString errors[4];
+        bool opened[4] = {false, false, false, false};
+        std::thread openers[4];
+        for (int i = 0; i < 4; ++i) {
+            openers[i] = std::thread([&, i] {
+                LedgerStore store(settings);
+                started.wait();
+                opened[i] = store.open(&errors[i]);
+            });
+        }
+        go.set_value();
+        for (std::thread &opener : openers)
+            opener.join();
+        for (int i = 0; i < 4; ++i)
+            QVERIFY2(opened[i], qPrintable(errors[i]));
+    }
 }
 
 void tst_LedgerStore::createsTheDatabaseDirectory()
