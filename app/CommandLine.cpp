@@ -1,6 +1,7 @@
 #include "CommandLine.h"
 
 #include "config/ConfigFile.h"
+#include "http/HostPolicy.h"
 #include "keys/KeyStore.h"
 #include "keys/UpstreamKeySources.h"
 
@@ -316,9 +317,20 @@ CommandLine CommandLine::parse(const QStringList &arguments)
     const QCommandLineOption port(QStringLiteral("port"),
                                   QStringLiteral("Port to listen on (default 8787)."),
                                   QStringLiteral("port"));
-    const QCommandLineOption listen(QStringLiteral("listen"),
-                                    QStringLiteral("Address to listen on (default 127.0.0.1)."),
-                                    QStringLiteral("address"));
+    const QCommandLineOption listen(
+        QStringLiteral("listen"),
+        QStringLiteral("Address to listen on (default 127.0.0.1; an address "
+                       "other machines reach needs --allow-remote)."),
+        QStringLiteral("address"));
+    const QCommandLineOption allowRemote(
+        QStringLiteral("allow-remote"),
+        QStringLiteral("Allow a --listen address other machines can reach (0.0.0.0, a LAN "
+                       "address); every client then needs a virtual key."));
+    const QCommandLineOption allowedHost(
+        QStringLiteral("allowed-host"),
+        QStringLiteral("A name clients reach a remote listener by, for the Host header check "
+                       "(e.g. tollgate.example.com); may be repeated."),
+        QStringLiteral("host"));
     const QCommandLineOption upstream(
         QStringLiteral("upstream"),
         QStringLiteral("Upstream base URL, may carry a path prefix (default "
@@ -405,31 +417,12 @@ CommandLine CommandLine::parse(const QStringList &arguments)
                        "(the prompt cache is per organisation)."));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("Do not log a line per request."));
-    parser.addOptions({headless,
-                       configOption,
-                       port,
-                       listen,
-                       upstream,
-                       upstreamCa,
-                       virtualKey,
-                       passthrough,
-                       keyFile,
-                       sessionAffinity,
-                       billingTag,
-                       connectTimeout,
-                       firstByteTimeout,
-                       idleTimeout,
-                       maxBody,
-                       maxBatchBody,
-                       database,
-                       retention,
-                       bodyLog,
-                       quiet,
-                       since,
-                       until,
-                       by,
-                       format,
-                       output});
+    parser.addOptions({headless,    configOption,    port,         listen,         allowRemote,
+                       allowedHost, upstream,        upstreamCa,   virtualKey,     passthrough,
+                       keyFile,     sessionAffinity, billingTag,   connectTimeout, firstByteTimeout,
+                       idleTimeout, maxBody,         maxBatchBody, database,       retention,
+                       bodyLog,     quiet,           since,        until,          by,
+                       format,      output});
     const VirtualKeyOptions virtualKeyOptions;
     parser.addOptions(virtualKeyOptions.all());
 
@@ -529,6 +522,15 @@ CommandLine CommandLine::parse(const QStringList &arguments)
     if (parser.isSet(listen) && !config.listenAddress.setAddress(parser.value(listen))) {
         result.error = QStringLiteral("--listen must be an IP address, e.g. 127.0.0.1 or 0.0.0.0");
         return result;
+    }
+    if (parser.isSet(allowRemote))
+        config.allowRemote = true;
+    for (const QString &host : parser.values(allowedHost)) {
+        if (const QString problem = HostPolicy::entryProblem(host); !problem.isEmpty()) {
+            result.error = QStringLiteral("--allowed-host: %1").arg(problem);
+            return result;
+        }
+        config.allowedHosts.append(host);
     }
     if (parser.isSet(upstream))
         config.upstream = QUrl(parser.value(upstream), QUrl::StrictMode);
@@ -643,6 +645,10 @@ CommandLine CommandLine::parse(const QStringList &arguments)
         return result;
     }
     result.error = readVirtualKeyOptions(parser, virtualKeyOptions, billingTag, &result);
+    // A server says so before it starts; the window shows the same refusal when the gateway
+    // does not start.
+    if (result.error.isEmpty() && result.command == Command::Serve && result.isHeadless)
+        result.error = config.exposureProblem();
     return result;
 }
 

@@ -101,6 +101,20 @@ void HeadlessRunner::onStarted(quint16 port)
                                : QString())
                       .toUtf8());
     }
+    if (!m_config.isLoopbackOnly()) {
+        // --allow-remote: say what is exposed and what a client must send.
+        const QString names = m_config.allowedHosts.isEmpty()
+            ? QString()
+            : QStringLiteral(" or %1").arg(m_config.allowedHosts.join(u", "));
+        printLine(stderr,
+                  QStringLiteral("tollgate: reachable from other machines on %1 port %2: every "
+                                 "client needs a virtual key, and must reach this server by its "
+                                 "address%3 (the Host header is checked)")
+                      .arg(m_config.listenAddress.toString())
+                      .arg(port)
+                      .arg(names)
+                      .toUtf8());
+    }
     printLine(stdout, "export ANTHROPIC_BASE_URL=" + baseUrl);
     if (!m_config.virtualKeys.isEmpty())
         printLine(stdout, "export ANTHROPIC_API_KEY=" + m_config.virtualKeys.first());

@@ -18,5 +18,7 @@ else()
     add_library(http_parser STATIC ${http_parser_src_SOURCE_DIR}/http_parser.c)
     target_include_directories(http_parser PUBLIC ${http_parser_src_SOURCE_DIR})
     set_target_properties(http_parser PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    # Linked statically into Tollgate: a sanitized build instruments it too.
+    target_link_libraries(http_parser PRIVATE tollgate_sanitizers)
     message(STATUS "http-parser: built from ${http_parser_src_SOURCE_DIR}")
 endif()

@@ -26,6 +26,12 @@ constexpr qint64 kPauseAbove = 1024 * 1024;
 // own streams do, so that clients and intermediaries do not take a slow vendor for a dead one.
 constexpr qint64 kPingAfterUs = 15 * 1000 * 1000;
 
+// "10 s", "0.3 s": a timeout as the settings file and the command line state it.
+QString secondsText(int ms)
+{
+    return QString::number(ms / 1000.0, 'g', 6) + QStringLiteral(" s");
+}
+
 bool startsWithNoCase(const QByteArray &value, const char *prefix)
 {
     const qsizetype n = qsizetype(qstrlen(prefix));
@@ -541,9 +547,9 @@ void Exchange::upstreamFailed(UpstreamConnection::Failure failure, const QString
         }
         return;
     }
-    failMidResponse(
-        QByteArrayLiteral("api_error"),
-        QStringLiteral("The upstream connection was lost mid-response: %1").arg(message));
+    failMidResponse(QByteArrayLiteral("api_error"),
+                    QStringLiteral("The upstream %1 broke off mid-response: %2")
+                        .arg(provider().target.host, message));
 }
 
 void Exchange::failBeforeResponse(int status, const QString &message)
@@ -581,38 +587,51 @@ void Exchange::checkTimeouts(qint64 nowUs)
         return;
     const GatewayConfig &config = *m_context.config;
     const ProviderRuntime &runtime = provider();
-    const qint64 idleUs = nowUs - m_upstream->lastActivityUs();
     if (m_bridge.streamsToClient() && nowUs - m_lastClientWriteUs > kPingAfterUs)
         writeToClient(m_bridge.ping());
+    if (m_upstream->isPaused())
+        return; // the client is slow to read: the vendor is not the one keeping us waiting
+    const QString &host = runtime.target.host;
     int limitMs = 0;
-    QString what;
+    QString message;
     switch (m_upstream->phase()) {
     case UpstreamConnection::Phase::Connecting:
         limitMs = runtime.connectTimeoutMs(config.connectTimeoutMs);
-        what = QStringLiteral("connecting to");
+        message = m_upstream->isTlsHandshaking()
+            ? QStringLiteral("The TLS handshake with the upstream %1 did not finish within %2 "
+                             "(connect timeout)")
+            : QStringLiteral("Tollgate could not connect to the upstream %1 within %2 "
+                             "(connect timeout)");
         break;
     case UpstreamConnection::Phase::AwaitingResponse:
         limitMs = runtime.firstByteTimeoutMs(config.firstByteTimeoutMs);
-        what = QStringLiteral("waiting for the first byte from");
+        message = QStringLiteral("The upstream %1 did not answer within %2 (first-byte timeout)");
         break;
     case UpstreamConnection::Phase::Receiving:
         limitMs = runtime.idleTimeoutMs(config.idleTimeoutMs);
-        what = QStringLiteral("waiting for more data from");
+        message = QStringLiteral("The upstream %1 sent nothing for %2 mid-response "
+                                 "(idle timeout)");
         break;
     case UpstreamConnection::Phase::Idle:
         return;
     }
-    if (idleUs <= qint64(limitMs) * 1000)
+    if (nowUs - m_upstream->lastActivityUs() <= qint64(limitMs) * 1000)
         return;
+    const UpstreamConnection::Phase phase = m_upstream->phase();
     m_upstream->abort();
     m_upstream = nullptr;
-    const QString message = QStringLiteral("Timed out after %1 ms %2 the upstream %3")
-                                .arg(limitMs)
-                                .arg(what, runtime.target.host);
-    if (m_client->hasResponseStarted())
+    message = message.arg(host, secondsText(limitMs));
+    if (m_client->hasResponseStarted()) {
         failMidResponse(QByteArrayLiteral("timeout_error"), message);
-    else
-        failBeforeResponse(504, message);
+        return;
+    }
+    // No connection within the limit is a failed connection: the same key and route
+    // fallbacks apply. A request that was sent may be in the works upstream: never resent.
+    if (phase == UpstreamConnection::Phase::Connecting
+        && (retryOnAnotherKey(KeyPool::kConnectFailure, HeaderList())
+            || tryNextProvider(KeyPool::kConnectFailure, message)))
+        return;
+    failBeforeResponse(504, message);
 }
 
 void Exchange::clientGone()

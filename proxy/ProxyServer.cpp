@@ -12,11 +12,14 @@
 #include "json/JsonScan.h"
 #include <QAbstractEventDispatcher>
 #include <QDateTime>
+#include <QLoggingCategory>
 #include <QThreadPool>
 #include <QTimer>
 #include <algorithm>
 
 namespace tollgate {
+
+Q_LOGGING_CATEGORY(lcHttp, "tollgate.http")
 
 namespace {
 // Finished-request records reach the owner's thread at most this late.
@@ -122,6 +125,7 @@ ProxyServer::ProxyServer(const GatewayConfig &config, QObject *parent)
     , m_target(UpstreamTarget::fromUrl(config.upstream, config.upstreamCaFile))
     , m_authenticator({}, config.passthroughAuth)
     , m_cors(config.corsOrigins)
+    , m_hosts(config.listenAddress, config.allowedHosts)
 {
     setVirtualKeys(config.allVirtualKeys());
     for (auto it = config.tagBudgets.begin(); it != config.tagBudgets.end(); ++it)
@@ -129,6 +133,7 @@ ProxyServer::ProxyServer(const GatewayConfig &config, QObject *parent)
     m_limits.maxHeaderBytes = config.maxHeaderBytes;
     m_limits.maxBodyBytes = std::max(config.maxBodyBytes, config.maxBatchBodyBytes);
     m_limits.headerReadTimeoutMs = config.headerReadTimeoutMs;
+    m_limits.bodyReadTimeoutMs = config.bodyReadTimeoutMs;
     m_limits.keepAliveTimeoutMs = config.keepAliveTimeoutMs;
 
     auto anthropic = std::make_shared<ProviderRuntime>();
@@ -217,9 +222,11 @@ void ProxyServer::listen()
     }
     // One coarse timer applies every timeout: cheaper than a timer per connection and
     // precise enough (a quarter of the shortest timeout, at most a second).
-    const int shortest = std::min({m_config.connectTimeoutMs, m_config.firstByteTimeoutMs,
-                                   m_config.idleTimeoutMs, m_config.headerReadTimeoutMs,
-                                   m_config.keepAliveTimeoutMs, m_config.upstreamIdleTimeoutMs});
+    m_hosts.setPort(m_server->port());
+    const int shortest =
+        std::min({m_config.connectTimeoutMs, m_config.firstByteTimeoutMs, m_config.idleTimeoutMs,
+                  m_config.headerReadTimeoutMs, m_config.bodyReadTimeoutMs,
+                  m_config.keepAliveTimeoutMs, m_config.upstreamIdleTimeoutMs});
     m_sweepTimer = new QTimer(this);
     m_sweepTimer->setInterval(std::clamp(shortest / 4, 10, 1000));
     connect(m_sweepTimer, &QTimer::timeout, this, &ProxyServer::sweep);
@@ -275,6 +282,8 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const 
     // An OpenAI client reads Tollgate's own errors in OpenAI's shape.
     decision.adaptsResponses = path == "/v1/chat/completions";
     decision.maxBodyBytes = isBatchPath(path) ? m_config.maxBatchBodyBytes : m_config.maxBodyBytes;
+    if (refuseHostOrMethod(head, &decision))
+        return decision;
     if (!head.target().startsWith('/')) {
         decision.refuseStatus = 400;
         decision.message = QStringLiteral("Tollgate expects an origin-form request target "
@@ -672,14 +681,89 @@ void ProxyServer::answerError(ClientConnection *connection, const HttpRequest &r
     connection->sendResponse(ErrorResponse::httpResponse(status, message, requestId, false), false);
 }
 
-QByteArray ProxyServer::requestRefused(ClientConnection *, const HttpParser &head, int status,
-                                       const QString &message)
+bool ProxyServer::refuseHostOrMethod(const HttpParser &head,
+                                     ClientConnection::HeadDecision *decision) const
 {
-    // A refused virtual key (disabled) is still named in the log, with its tag.
+    // An HTTP/1.0 request may name no host (an HTTP/1.1 one without Host is refused while
+    // it is parsed); browsers always send one.
+    const QByteArray host = head.headers().value(QByteArrayLiteral("host"));
+    const HostPolicy::Verdict verdict = head.headers().contains(QByteArrayLiteral("host"))
+        ? m_hosts.check(host)
+        : HostPolicy::Verdict::Allowed;
+    if (verdict == HostPolicy::Verdict::Malformed) {
+        decision->refuseStatus = 400;
+        decision->message = QStringLiteral("The Host header is not a host name or address");
+        return true;
+    }
+    if (verdict == HostPolicy::Verdict::Refused) {
+        // RFC 9110 §15.5.20: 421, this server does not answer for that authority.
+        decision->refuseStatus = 421;
+        decision->message =
+            QStringLiteral("Tollgate does not answer to the host \"%1\": use %2 (a server's own "
+                           "DNS name goes in \"allowed_hosts\" of Tollgate's settings)")
+                .arg(QString::fromLatin1(host.left(100)).trimmed(),
+                     m_config.clientBaseUrl(m_server ? m_server->port() : m_config.port));
+        return true;
+    }
+    static const QList<QByteArray> served = {"GET",   "HEAD",   "POST",   "PUT",
+                                             "PATCH", "DELETE", "OPTIONS"};
+    const QByteArray method = head.method();
+    if (!served.contains(method)) {
+        // RFC 9110 §9.1: a method the server does not implement is a 501.
+        decision->refuseStatus = 501;
+        decision->message =
+            QStringLiteral("The method %1 is not supported").arg(QString::fromLatin1(method));
+        return true;
+    }
+    return false;
+}
+
+void ProxyServer::logRefusal(ClientConnection *connection, const HttpParser &head, int status,
+                             const QString &message)
+{
+    constexpr int kLinesPerSecond = 50;
+    const qint64 now = monotonicUs();
+    if (now - m_refusalLogSecondUs >= 1'000'000) {
+        if (m_refusalsNotLogged > 0)
+            qCInfo(lcHttp).noquote()
+                << QStringLiteral("%1 more refusals were not logged").arg(m_refusalsNotLogged);
+        m_refusalLogSecondUs = now;
+        m_refusalsLogged = 0;
+        m_refusalsNotLogged = 0;
+    }
+    if (++m_refusalsLogged > kLinesPerSecond) {
+        ++m_refusalsNotLogged;
+        return;
+    }
+    // What the client sent is shown only as printable ASCII, at most 200 characters.
+    QByteArray target = head.target().left(200);
+    for (char &c : target) {
+        if (c < 0x20 || c > 0x7e)
+            c = '?';
+    }
+    qCInfo(lcHttp).noquote() << QStringLiteral("refused %1 %2 from %3: %4 %5")
+                                    .arg(QString::fromLatin1(head.method()),
+                                         target.isEmpty() ? QStringLiteral("-")
+                                                          : QString::fromLatin1(target),
+                                         connection->peerAddress().toString())
+                                    .arg(status)
+                                    .arg(message);
+}
+
+QByteArray ProxyServer::requestRefused(ClientConnection *connection, const HttpParser &head,
+                                       int status, const QString &message)
+{
+    logRefusal(connection, head, status, message);
+    // A refused virtual key (disabled) is still named in the log, with its tag; a request
+    // for another host never gets as far as its key.
     qsizetype keyIndex = -1;
     std::shared_ptr<VirtualKeyState> state;
-    if (m_authenticator.authenticate(head.headers(), &keyIndex)
-        == ClientAuthenticator::Result::VirtualKey)
+    const bool isForThisHost = !head.headers().contains(QByteArrayLiteral("host"))
+        || m_hosts.check(head.headers().value(QByteArrayLiteral("host")))
+            == HostPolicy::Verdict::Allowed;
+    if (isForThisHost
+        && m_authenticator.authenticate(head.headers(), &keyIndex)
+            == ClientAuthenticator::Result::VirtualKey)
         state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));
     RequestRecord record = newRecord(head.method(), head.target(), head.headers(), state.get());
     const QByteArray requestId = requestIdFor(record);

@@ -5,6 +5,7 @@
 #include "config/GatewayConfig.h"
 #include "http/ClientConnection.h"
 #include "http/CorsPolicy.h"
+#include "http/HostPolicy.h"
 #include "http/HttpRequest.h"
 #include "keys/ClientAuthenticator.h"
 #include "keys/RateLimiter.h"
@@ -156,11 +157,23 @@ private:
     static QByteArray requestIdFor(const RequestRecord &record);
     void emitLocalRecord(RequestRecord record, int status, qint64 receivedAtUs,
                          const QString &error);
+    // A request refused before it was read whole, with the reason; the host, method or
+    // target refused, or a flood of refusals, never floods the log.
+    void logRefusal(ClientConnection *connection, const HttpParser &head, int status,
+                    const QString &message);
+    // Refuses a Host this listener does not answer to (DNS rebinding) and methods Tollgate
+    // does not serve; false when the head may go on.
+    bool refuseHostOrMethod(const HttpParser &head, ClientConnection::HeadDecision *decision) const;
 
     GatewayConfig m_config;
     UpstreamTarget m_target;
     ClientAuthenticator m_authenticator;
     CorsPolicy m_cors;
+    HostPolicy m_hosts;
+    // Refusals logged in the current second, and those left out of the log since.
+    qint64 m_refusalLogSecondUs = 0;
+    int m_refusalsLogged = 0;
+    int m_refusalsNotLogged = 0;
     std::shared_ptr<UsageMetrics> m_metrics;
     std::shared_ptr<LedgerBacklog> m_backlog;
     ClientConnection::Limits m_limits;

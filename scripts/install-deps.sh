@@ -17,6 +17,13 @@ if [[ "${1:-}" == "--test" ]]; then
     # (dbus-run-session, dbus-send) with a throwaway GNOME keyring; QtKeychain loads
     # libsecret at run time.
     packages+=(dbus gnome-keyring libsecret-1-0)
+    # The sanitized tests and the fuzzers (scripts/fuzz-check.sh): clang with libFuzzer and
+    # the sanitizer runtimes, llvm-symbolizer for readable reports, ccache for rebuilds.
+    packages+=(clang libclang-rt-14-dev llvm ccache)
+    # Packaging checks: wixl and msiinfo build and read back an MSI from the WiX sources
+    # (ctest -L packaging); scripts/package-check.sh validates the desktop entry and sends
+    # its smoke request with curl.
+    packages+=(wixl msitools desktop-file-utils curl)
     # Node.js 18 or later for the end-to-end clients (@anthropic-ai/sdk, Claude Code).
     if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 18 )); then
         packages+=(nodejs npm)

@@ -64,9 +64,21 @@ DesktopApp::DesktopApp(const GatewayConfig &config, DesktopSettings *settings, Q
     connect(&m_gateway, &Gateway::budgetChanged, this, &DesktopApp::onBudgetChanged);
     connect(&m_gateway, &Gateway::storeFailed, this, [this](const QString &error) {
         m_window->setRequestLogStatus(tr("Request log: cannot write: %1 (retrying)").arg(error));
+        // A tray app's window is mostly closed: the tray tells, once per failure.
+        TrayState state = m_trayState;
+        state.setStoreProblem(tr("The request log cannot be written; requests are kept and "
+                                 "retried"));
+        setTrayState(state);
+        m_notifier->notify(Notifier::Kind::Warning, tr("The request log cannot be written"),
+                           tr("%1. Requests are still served, and their rows are kept and "
+                              "written once it works again.")
+                               .arg(error));
     });
     connect(&m_gateway, &Gateway::storeRecovered, this, [this] {
         m_window->setRequestLogStatus(tr("Request log: %1").arg(m_config.store->displayName()));
+        TrayState state = m_trayState;
+        state.setStoreProblem({});
+        setTrayState(state);
     });
     connect(&m_reader, &LedgerReader::storeUnavailable, this, [this](const QString &error) {
         m_window->setRequestLogStatus(tr("Request log: cannot read: %1").arg(error));

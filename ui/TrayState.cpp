@@ -10,8 +10,10 @@ void TrayState::setProxy(Proxy proxy, const QString &error)
 {
     m_proxy = proxy;
     m_error = proxy == Proxy::Failed ? error : QString();
-    if (proxy != Proxy::On)
+    if (proxy != Proxy::On) {
         m_upstreamProblem.clear(); // learnt from the run that ended
+        m_storeProblem.clear();
+    }
 }
 
 void TrayState::setToday(qint64 costPicoUsd, qint64 requests)
@@ -35,7 +37,7 @@ TrayState::Icon TrayState::icon() const
     case Proxy::On:
         if (!m_upstreamProblem.isEmpty())
             return Icon::Error;
-        return m_budgetWarning.isEmpty() ? Icon::On : Icon::Warning;
+        return m_storeProblem.isEmpty() && m_budgetWarning.isEmpty() ? Icon::On : Icon::Warning;
     case Proxy::Off:
     case Proxy::Starting:
     case Proxy::Stopping:
@@ -100,6 +102,8 @@ QString TrayState::toolTip() const
     QString text = tr("Tollgate: %1, today %2").arg(statusText(), formatCost(m_todayCostPicoUsd));
     if (m_proxy == Proxy::On && !m_upstreamProblem.isEmpty())
         text += QLatin1Char('\n') + m_upstreamProblem;
+    if (m_proxy == Proxy::On && !m_storeProblem.isEmpty())
+        text += QLatin1Char('\n') + m_storeProblem;
     if (m_proxy == Proxy::On && !m_budgetWarning.isEmpty())
         text += QLatin1Char('\n') + m_budgetWarning;
     return text;

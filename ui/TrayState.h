@@ -32,6 +32,11 @@ public:
     QString upstreamProblem() const { return m_upstreamProblem; }
     void setUpstreamProblem(const QString &problem) { m_upstreamProblem = problem; }
 
+    // The request log cannot be written (locked, read-only, disk full): the proxy keeps
+    // serving and keeps the rows for later, but the user should know. Empty clears it.
+    QString storeProblem() const { return m_storeProblem; }
+    void setStoreProblem(const QString &problem) { m_storeProblem = problem; }
+
     // A budget is close to its limit. Empty clears it.
     QString budgetWarning() const { return m_budgetWarning; }
     void setBudgetWarning(const QString &warning) { m_budgetWarning = warning; }
@@ -69,6 +74,7 @@ private:
     QString m_error;
     quint16 m_port = 0;
     QString m_upstreamProblem;
+    QString m_storeProblem;
     QString m_budgetWarning;
     qint64 m_todayCostPicoUsd = 0;
     qint64 m_todayRequests = 0;

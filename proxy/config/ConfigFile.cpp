@@ -1,5 +1,7 @@
 #include "ConfigFile.h"
 
+#include "PrivatePaths.h"
+#include "http/HostPolicy.h"
 #include "keys/KeyStore.h"
 #include "routing/RouteTable.h"
 #include "usage/PriceTable.h"
@@ -25,6 +27,8 @@ const QSet<QString> &knownKeys()
     static const QSet<QString> keys = {
         QStringLiteral("listen"),
         QStringLiteral("port"),
+        QStringLiteral("allow_remote"),
+        QStringLiteral("allowed_hosts"),
         QStringLiteral("upstream"),
         QStringLiteral("upstream_ca"),
         QStringLiteral("passthrough_auth"),
@@ -157,16 +161,20 @@ private:
 bool applyTimeouts(const QJsonObject &object, GatewayConfig *config, QString *error)
 {
     Reader reader(object, QStringLiteral("timeouts."), error);
-    if (!reader.checkKeys(
-            {QStringLiteral("connect"), QStringLiteral("first_byte"), QStringLiteral("idle")}))
+    if (!reader.checkKeys({QStringLiteral("connect"), QStringLiteral("first_byte"),
+                           QStringLiteral("idle"), QStringLiteral("header"), QStringLiteral("body"),
+                           QStringLiteral("keep_alive")}))
         return false;
+    // The first three are the upstream's; the others are the client's: its request head,
+    // its request body and its idle keep-alive connection.
     const struct
     {
         const char *key;
         int *ms;
-    } fields[] = {{"connect", &config->connectTimeoutMs},
-                  {"first_byte", &config->firstByteTimeoutMs},
-                  {"idle", &config->idleTimeoutMs}};
+    } fields[] = {
+        {"connect", &config->connectTimeoutMs}, {"first_byte", &config->firstByteTimeoutMs},
+        {"idle", &config->idleTimeoutMs},       {"header", &config->headerReadTimeoutMs},
+        {"body", &config->bodyReadTimeoutMs},   {"keep_alive", &config->keepAliveTimeoutMs}};
     for (const auto &field : fields) {
         double seconds = *field.ms / 1000.0;
         if (!reader.number(QLatin1String(field.key), 0.001, 86400, &seconds))
@@ -668,6 +676,13 @@ bool ConfigFile::apply(const QByteArray &json, const QString &source, GatewayCon
         if (!reader.number(QStringLiteral("port"), 0, 65535, &port))
             return false;
         config->port = quint16(port);
+        if (!reader.boolean(QStringLiteral("allow_remote"), &config->allowRemote)
+            || !readStrings(reader, root, QStringLiteral("allowed_hosts"), &config->allowedHosts))
+            return false;
+        for (const QString &host : std::as_const(config->allowedHosts)) {
+            if (const QString why = HostPolicy::entryProblem(host); !why.isEmpty())
+                return reader.fail(QStringLiteral("allowed_hosts"), why);
+        }
         QString upstream;
         if (!reader.string(QStringLiteral("upstream"), &upstream))
             return false;
@@ -843,10 +858,8 @@ bool ConfigFile::save(const QString &path, const QJsonObject &changes, QString *
         return false;
 
     const QFileInfo info(path);
-    if (!QDir().mkpath(info.absolutePath())) {
-        *error = QStringLiteral("cannot create the directory %1").arg(info.absolutePath());
+    if (!PrivatePaths::makeDirectory(info.absolutePath(), error))
         return false;
-    }
     QSaveFile file(path);
     // Private from the first byte: the temporary file is restricted before anything is
     // written into it, so no other user can read it even while it is being written.

@@ -13,9 +13,11 @@ namespace tollgate {
 //
 //   {
 //     "listen": "127.0.0.1", "port": 8787,
+//     "allow_remote": false, "allowed_hosts": ["tollgate.example.com"],
 //     "upstream": "https://api.anthropic.com", "upstream_ca": "/path/ca.pem",
 //     "passthrough_auth": false, "billing_tag": "team-a",
-//     "timeouts": {"connect": 10, "first_byte": 600, "idle": 360},
+//     "timeouts": {"connect": 10, "first_byte": 600, "idle": 360,
+//                  "header": 30, "body": 30, "keep_alive": 120},
 //     "max_body_mib": 32, "max_batch_body_mib": 256,
 //     "database": "/path/requests.sqlite" | "postgresql://user@host/db" | "off",
 //     "retention_days": 365,
@@ -50,6 +52,10 @@ namespace tollgate {
 // --virtual-key); each of "virtual_keys" has its own (its secret is in the keychain,
 // `tollgate vkeys add ALIAS` makes one). "tag_budgets" caps the spend of a billing tag
 // over every key that uses it.
+//
+// A "listen" address other than loopback needs "allow_remote": true (and virtual keys: no
+// "passthrough_auth"); requests must then name the listener in Host: its address, or one
+// of "allowed_hosts" (host names or addresses, each with an optional :port).
 //
 // "upstream_keys" are aliases: the keys themselves are in the OS keychain (`tollgate keys
 // add ALIAS` puts them there and lists the alias here).

@@ -1,5 +1,7 @@
 #include "GatewayConfig.h"
 
+#include "http/HostPolicy.h"
+
 #include <QFileInfo>
 #include <QSet>
 #include <QSslCertificate>
@@ -21,8 +23,14 @@ QString GatewayConfig::validate() const
         if (QSslCertificate::fromPath(upstreamCaFile, QSsl::Pem).isEmpty())
             return QStringLiteral("no PEM certificate in %1").arg(upstreamCaFile);
     }
+    if (const QString problem = exposureProblem(); !problem.isEmpty())
+        return problem;
     if (virtualKeys.isEmpty() && namedVirtualKeys.isEmpty() && !passthroughAuth)
         return QStringLiteral("no virtual key configured");
+    for (const QString &host : allowedHosts) {
+        if (const QString problem = HostPolicy::entryProblem(host); !problem.isEmpty())
+            return QStringLiteral("allowed_hosts: %1").arg(problem);
+    }
     QSet<QString> virtualAliases;
     QSet<QByteArray> secrets;
     for (const VirtualKey &key : allVirtualKeys()) {
@@ -40,7 +48,8 @@ QString GatewayConfig::validate() const
         secrets.insert(key.secret);
     }
     if (connectTimeoutMs <= 0 || firstByteTimeoutMs <= 0 || idleTimeoutMs <= 0
-        || headerReadTimeoutMs <= 0 || keepAliveTimeoutMs <= 0 || upstreamIdleTimeoutMs <= 0)
+        || headerReadTimeoutMs <= 0 || bodyReadTimeoutMs <= 0 || keepAliveTimeoutMs <= 0
+        || upstreamIdleTimeoutMs <= 0)
         return QStringLiteral("timeouts must be positive");
     if (maxHeaderBytes < 1024 || maxBodyBytes < 1024 || maxBatchBodyBytes < 1024)
         return QStringLiteral("size limits must be at least 1 KiB");
@@ -52,6 +61,31 @@ QString GatewayConfig::validate() const
             return QStringLiteral("two upstream keys are named \"%1\"").arg(key.alias);
         aliases.insert(key.alias);
     }
+    return {};
+}
+
+bool GatewayConfig::isLoopbackOnly() const
+{
+    bool isIpv4 = false;
+    const quint32 ipv4 = listenAddress.toIPv4Address(&isIpv4); // also ::ffff:127.0.0.1
+    return isIpv4 ? QHostAddress(ipv4).isLoopback() : listenAddress.isLoopback();
+}
+
+QString GatewayConfig::exposureProblem() const
+{
+    if (isLoopbackOnly())
+        return {};
+    const QString address = listenAddress.toString();
+    if (!allowRemote)
+        return QStringLiteral("listening on %1 would let other machines use this gateway: pass "
+                              "--allow-remote (settings: \"allow_remote\": true) to allow it, "
+                              "or listen on 127.0.0.1")
+            .arg(address);
+    if (passthroughAuth)
+        return QStringLiteral("--passthrough-auth (\"passthrough_auth\") is refused on %1, an "
+                              "address other machines can reach: every client there must "
+                              "present a Tollgate virtual key")
+            .arg(address);
     return {};
 }
 

@@ -25,6 +25,13 @@ struct GatewayConfig
 {
     QHostAddress listenAddress = QHostAddress::LocalHost;
     quint16 port = 8787; // 0 picks a free port (tests)
+    // Listening on anything but loopback makes the gateway reachable from other machines:
+    // it must be asked for (--allow-remote, settings "allow_remote"), and then every client
+    // needs a virtual key (no passthrough of client credentials). See exposureProblem().
+    bool allowRemote = false;
+    // Host header values accepted besides the listener's own addresses (settings
+    // "allowed_hosts"): the DNS name a team server is reached by, with an optional :port.
+    QStringList allowedHosts;
 
     // Base URL of the vendor; may carry a path prefix (https://host/prefix).
     QUrl upstream = QUrl(QStringLiteral("https://api.anthropic.com"));
@@ -73,6 +80,9 @@ struct GatewayConfig
     int idleTimeoutMs = 360'000;
 
     int headerReadTimeoutMs = 30'000; // client must send its header block within this
+    // The request body must arrive within this, plus a second per 16 KiB received (a body
+    // trickled byte by byte is cut; a large one on a slow link is not).
+    int bodyReadTimeoutMs = 30'000;
     int keepAliveTimeoutMs = 120'000; // idle client connection is closed after this
     int upstreamIdleTimeoutMs = 30'000; // pooled upstream connection is closed after this
 
@@ -102,6 +112,11 @@ struct GatewayConfig
 
     // Returns an empty string when the config is usable, otherwise what is wrong.
     QString validate() const;
+    // Whether the listen address is a loopback one (only this machine can connect).
+    bool isLoopbackOnly() const;
+    // Why the listener may not be exposed as configured: a non-loopback address without
+    // allowRemote, or with passthrough of client credentials. Empty when it may.
+    QString exposureProblem() const;
     // The base URL clients set as ANTHROPIC_BASE_URL for this listener on port: a wildcard
     // listen address is shown as loopback, an IPv6 address in brackets.
     QString clientBaseUrl(quint16 port) const;

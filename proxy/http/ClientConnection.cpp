@@ -15,6 +15,10 @@ constexpr qint64 kReadChunkBytes = 64 * 1024;
 // At most this much is read from one client per wakeup, so that one fast upload does not
 // hold up the other connections.
 constexpr qint64 kReadBudgetBytes = 4 * 1024 * 1024;
+// The Anthropic API's paths and queries are short; a longer target is refused (414).
+constexpr qsizetype kMaxTargetBytes = 16 * 1024;
+// Each of these many body bytes received adds a second to the body timeout.
+constexpr qint64 kMinBodyBytesPerSecond = 16 * 1024;
 } // namespace
 
 ClientConnection::ClientConnection(qintptr descriptor, Handler *handler, const Limits &limits,
@@ -149,11 +153,19 @@ bool ClientConnection::stepParser()
 // complete request. Returns false when more input is needed or the connection ends.
 bool ClientConnection::checkParsed(qsizetype consumed)
 {
+    if (m_parser.target().size() > kMaxTargetBytes && !m_parser.hasError()) {
+        refuse(414, QStringLiteral("Request target is longer than %1 bytes").arg(kMaxTargetBytes));
+        return false;
+    }
     if (m_parser.isHeadComplete() && !m_isHeadChecked && !m_parser.isUpgrade()
         && !m_parser.isHeaderOverflow()) {
         m_isHeadChecked = true;
         if (m_parser.httpMajor() != 1) {
             refuse(505, QStringLiteral("Only HTTP/1.0 and HTTP/1.1 are supported"));
+            return false;
+        }
+        if (const QString problem = hostProblem(); !problem.isEmpty()) {
+            refuse(400, problem);
             return false;
         }
         if (m_parser.headBytes() > m_limits.maxHeaderBytes) {
@@ -169,6 +181,7 @@ bool ClientConnection::checkParsed(qsizetype consumed)
             return false;
         }
         m_requestMaxBody = decision.maxBodyBytes;
+        m_bodySinceUs = monotonicUs();
         if (m_parser.hasContentLength() && m_parser.contentLength() > quint64(m_requestMaxBody)) {
             refuse(413,
                    QStringLiteral("Request body of %1 bytes is larger than the limit of %2")
@@ -193,12 +206,15 @@ bool ClientConnection::checkParsed(qsizetype consumed)
         return false;
     }
     if (m_parser.hasError()) {
+        const int status = m_parser.errorStatus();
         if (m_parser.isHeaderOverflow())
             refuse(431, QStringLiteral("Request header block is too large"));
         else if (m_parser.isBodyOverflow())
             refuse(413, QStringLiteral("Request body is larger than the limit"));
-        else
+        else if (status == 400)
             refuse(400, QStringLiteral("Malformed HTTP request: %1").arg(m_parser.errorString()));
+        else
+            refuse(status, m_parser.errorString());
         return false;
     }
     if (!m_parser.isHeadComplete() && m_parser.headBytes() > m_limits.maxHeaderBytes) {
@@ -207,7 +223,9 @@ bool ClientConnection::checkParsed(qsizetype consumed)
                    .arg(m_limits.maxHeaderBytes));
         return false;
     }
-    if (m_isHeadChecked && m_parser.bodyBytesSeen() > m_requestMaxBody) {
+    if (m_isHeadChecked
+        && std::max<quint64>(quint64(m_parser.bodyBytesSeen()), m_parser.bodyBytesAnnounced())
+            > quint64(m_requestMaxBody)) {
         refuse(413,
                QStringLiteral("Request body is larger than the limit of %1 bytes")
                    .arg(m_requestMaxBody));
@@ -224,12 +242,28 @@ bool ClientConnection::checkParsed(qsizetype consumed)
     request.body = m_parser.takeBody();
     request.isChunked = m_parser.isChunked();
     request.receivedAtUs = monotonicUs();
+    m_hasHadRequest = true;
     m_closeAfterResponse = !m_parser.shouldKeepAlive();
     m_hasResponseStarted = false;
     m_state = State::Responding;
     m_stateSinceUs = request.receivedAtUs;
     m_handler->handleRequest(this, std::move(request));
     return true;
+}
+
+// RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one, is
+// answered 400.
+QString ClientConnection::hostProblem() const
+{
+    const auto &fields = m_parser.headers().fields();
+    const auto hosts = std::count_if(fields.begin(), fields.end(), [](const HeaderList::Field &f) {
+        return HeaderList::nameEquals(f.name, "host");
+    });
+    if (hosts > 1)
+        return QStringLiteral("More than one Host header (RFC 9112 §3.2)");
+    if (hosts == 0 && m_parser.httpMinor() >= 1)
+        return QStringLiteral("HTTP/1.1 request without a Host header (RFC 9112 §3.2)");
+    return {};
 }
 
 void ClientConnection::refuse(int status, const QString &message)
@@ -351,18 +385,26 @@ void ClientConnection::onDisconnected()
 void ClientConnection::checkTimeouts(qint64 nowUs)
 {
     switch (m_state) {
-    case State::Idle:
-        if (nowUs - m_stateSinceUs > qint64(m_limits.keepAliveTimeoutMs) * 1000)
+    case State::Idle: {
+        // A connection that never sent a request gets no more time than a head would.
+        const int idleMs = m_hasHadRequest
+            ? m_limits.keepAliveTimeoutMs
+            : std::min(m_limits.keepAliveTimeoutMs, m_limits.headerReadTimeoutMs);
+        if (nowUs - m_stateSinceUs > qint64(idleMs) * 1000)
             close();
         break;
+    }
     case State::Reading:
-        // The head must arrive within the header timeout; a body may take longer as long
-        // as bytes keep coming.
+        // The head must arrive within the header timeout, however it trickles in. The body
+        // must not stall for that long either, and must arrive within the body timeout plus
+        // a second for every kMinBodyBytesPerSecond received: a large upload on a slow link
+        // gets its time, a body trickled byte by byte does not.
         if (!m_parser.isHeadComplete()
             && nowUs - m_stateSinceUs > qint64(m_limits.headerReadTimeoutMs) * 1000) {
             refuse(408, QStringLiteral("Timed out reading the request header"));
         } else if (m_parser.isHeadComplete()
-                   && nowUs - m_lastReadUs > qint64(m_limits.headerReadTimeoutMs) * 1000) {
+                   && (nowUs - m_lastReadUs > qint64(m_limits.headerReadTimeoutMs) * 1000
+                       || nowUs - m_bodySinceUs > bodyAllowanceUs())) {
             refuse(408, QStringLiteral("Timed out reading the request body"));
         }
         break;
@@ -375,6 +417,12 @@ void ClientConnection::checkTimeouts(qint64 nowUs)
     case State::Closed:
         break;
     }
+}
+
+qint64 ClientConnection::bodyAllowanceUs() const
+{
+    return qint64(m_limits.bodyReadTimeoutMs) * 1000
+        + m_parser.bodyBytesSeen() * 1'000'000 / kMinBodyBytesPerSecond;
 }
 
 } // namespace tollgate

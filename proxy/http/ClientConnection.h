@@ -56,7 +56,8 @@ public:
     {
         qint64 maxHeaderBytes = 64 * 1024;
         qint64 maxBodyBytes = 256LL * 1024 * 1024; // hard cap; the handler sets the real one
-        int headerReadTimeoutMs = 30'000;
+        int headerReadTimeoutMs = 30'000; // the whole head; also a first request's wait
+        int bodyReadTimeoutMs = 30'000; // the body, plus a second per 16 KiB received
         int keepAliveTimeoutMs = 120'000;
     };
 
@@ -103,6 +104,8 @@ private:
     bool stepParser();
     bool checkParsed(qsizetype consumed);
     void refuse(int status, const QString &message);
+    qint64 bodyAllowanceUs() const;
+    QString hostProblem() const;
 
     TcpStream *m_stream;
     Handler *m_handler;
@@ -117,8 +120,10 @@ private:
     bool m_hasResponseStarted = false;
     bool m_isChunkedResponse = false;
     bool m_closeAfterResponse = false;
+    bool m_hasHadRequest = false; // a whole request arrived on this connection
     qint64 m_requestMaxBody = 0;
     qint64 m_stateSinceUs = 0;
+    qint64 m_bodySinceUs = 0; // when the head of the request being read was accepted
     qint64 m_lastReadUs = 0;
     std::function<void()> m_drainedCallback;
 };

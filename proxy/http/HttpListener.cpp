@@ -2,7 +2,9 @@
 
 #include "NativeSocket.h"
 
+#include <QLoggingCategory>
 #include <QSocketNotifier>
+#include <QTimer>
 
 namespace tollgate {
 
@@ -11,7 +13,14 @@ using namespace nativesocket;
 namespace {
 // Connections taken per readiness of the listening socket.
 constexpr int kAcceptsPerPass = 16;
+// Out of descriptors, accepting pauses this long: the listening socket stays readable, and
+// retrying at once would spin the proxy thread until a descriptor is free.
+constexpr int kShortagePauseMs = 100;
+// One warning per this many ms while the shortage lasts.
+constexpr qint64 kShortageWarningMs = 10'000;
 } // namespace
+
+Q_LOGGING_CATEGORY(lcListener, "tollgate.http")
 
 HttpListener::HttpListener(QObject *parent)
     : QObject(parent)
@@ -63,10 +72,34 @@ void HttpListener::onReadable()
     // Level-triggered: whatever is left in the backlog is announced again next pass.
     for (int i = 0; i < kAcceptsPerPass; ++i) {
         const qintptr fd = acceptOne(m_descriptor);
-        if (fd < 0)
-            return; // drained (EAGAIN), or a transient error such as EMFILE
-        emit accepted(fd);
+        if (fd >= 0) {
+            emit accepted(fd);
+            continue;
+        }
+        if (wouldBlock())
+            return; // drained
+        if (isResourceShortage()) {
+            pauseAccepting(lastError());
+            return;
+        }
+        // Anything else (a client that reset before it was accepted) concerns that client.
     }
+}
+
+void HttpListener::pauseAccepting(int error)
+{
+    if (!m_shortageClock.isValid() || m_shortageClock.elapsed() > kShortageWarningMs) {
+        m_shortageClock.start();
+        qCWarning(lcListener).noquote()
+            << QStringLiteral("cannot accept connections: %1 (open connections keep being "
+                              "served; accepting resumes when descriptors are free)")
+                   .arg(errorText(error));
+    }
+    m_notifier->setEnabled(false);
+    QTimer::singleShot(kShortagePauseMs, this, [this] {
+        if (m_notifier)
+            m_notifier->setEnabled(true);
+    });
 }
 
 void HttpListener::close()

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QElapsedTimer>
 #include <QHostAddress>
 #include <QObject>
 #include <QString>
@@ -30,11 +31,13 @@ signals:
 
 private:
     void onReadable();
+    void pauseAccepting(int error);
 
     qintptr m_descriptor = -1;
     quint16 m_port = 0;
     QString m_error;
     QSocketNotifier *m_notifier = nullptr;
+    QElapsedTimer m_shortageClock; // since the last warning about running out of descriptors
 };
 
 } // namespace tollgate

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ChunkedBodyReader.h"
 #include "HeaderList.h"
 
 #include <QByteArray>
@@ -12,6 +13,12 @@ namespace tollgate {
 // and responses (upstream side). It collects the head (request line or status line and
 // the header fields, exactly as received) and the de-chunked body, and stops after each
 // complete message so that pipelined requests are taken one at a time.
+//
+// Requests are held to RFC 9112 where http-parser is lenient, since a gateway that reads
+// a message differently from the next hop is open to request smuggling: obsolete line
+// folding, a transfer coding other than a single "chunked", Transfer-Encoding in
+// HTTP/1.0, and any slack in chunked framing (see
+// ChunkedBodyReader, which decodes chunked request bodies in place of http-parser).
 class HttpParser
 {
 public:
@@ -32,10 +39,17 @@ public:
     // Tells the parser the peer closed; completes a close-delimited body.
     void feedEof();
 
-    bool hasError() const { return m_errno != HPE_OK && m_errno != HPE_PAUSED; }
+    bool hasError() const
+    {
+        return (m_errno != HPE_OK && m_errno != HPE_PAUSED) || m_violationStatus != 0;
+    }
     bool isHeaderOverflow() const;
     bool isBodyOverflow() const { return m_isBodyOverflow; }
     QString errorString() const;
+    // The status that answers the error: 400 by default, 431 for an oversized head or
+    // trailer, 413 for an oversized body, 501 for an unknown method or transfer coding,
+    // 505 for the HTTP/2 connection preface.
+    int errorStatus() const;
 
     bool isHeadComplete() const { return m_isHeadComplete; }
     bool isMessageComplete() const { return m_isMessageComplete; }
@@ -64,6 +78,11 @@ public:
     // Bodies larger than this fail the parse with isBodyOverflow(); 0: no limit.
     void setMaxBodyBytes(qint64 limit) { m_maxBodyBytes = limit; }
     qint64 bodyBytesSeen() const { return m_bodyBytesSeen; }
+    // The body size the client announced so far: Content-Length, or the chunk sizes read.
+    quint64 bodyBytesAnnounced() const
+    {
+        return m_readsChunkedBody ? m_chunked.announcedBytes() : m_contentLength;
+    }
 
     // Bytes kept free past the end of a body that arrived with a Content-Length, so that a
     // JSON scanner which reads a little past the end (simdjson) can take it without a copy.
@@ -89,7 +108,14 @@ private:
     static int onMessageComplete(http_parser *p);
     static const http_parser_settings &settings();
     void clearMessage();
+    void startMessage();
     void commitInPlaceBody();
+    bool scanHead(const char *data, qsizetype size);
+    bool checkRequestHead(const http_parser *p);
+    void violate(int status, const QString &message);
+    void classifyMethodError(const char *data, qsizetype size);
+    qsizetype feedChunkedBody(const char *data, qsizetype size);
+    bool appendBody(const char *data, qsizetype size);
 
     Kind m_kind;
     http_parser m_parser;
@@ -118,6 +144,22 @@ private:
     qsizetype m_inPlaceBytes = 0;
     qint64 m_bodyBytesSeen = 0;
     qint64 m_maxBodyBytes = 0;
+
+    // Requests only. A refusal of Tollgate's own (status and message), beyond http-parser's.
+    int m_violationStatus = 0;
+    QString m_violation;
+    // Bytes fed since the message began (reset() or resume()).
+    qint64 m_fedBytes = 0;
+    // The head as it streams past: where the current line stands, to see obsolete line
+    // folding, which http-parser accepts (RFC 9112 §5.2 lets a server refuse it).
+    bool m_isScanningHead = true;
+    bool m_hasStartLine = false;
+    int m_headLine = 0;
+    qsizetype m_lineLength = 0;
+    bool m_isAfterCr = false; // the last byte scanned was a CR: only LF may follow
+    // The body is chunked: http-parser stopped after the head and m_chunked decodes it.
+    bool m_readsChunkedBody = false;
+    ChunkedBodyReader m_chunked;
 };
 
 } // namespace tollgate

@@ -47,6 +47,12 @@ inline bool connectInProgress()
 {
     return WSAGetLastError() == WSAEWOULDBLOCK;
 }
+// accept() failed for want of descriptors or buffers, not because of the peer.
+inline bool isResourceShortage()
+{
+    const int code = WSAGetLastError();
+    return code == WSAEMFILE || code == WSAENOBUFS;
+}
 inline QString errorText(int code)
 {
     return QStringLiteral("socket error %1").arg(code);
@@ -99,6 +105,11 @@ inline bool wouldBlock()
 inline bool connectInProgress()
 {
     return errno == EINPROGRESS || errno == EINTR;
+}
+// accept() failed for want of descriptors or buffers, not because of the peer.
+inline bool isResourceShortage()
+{
+    return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
 }
 inline QString errorText(int code)
 {

@@ -1,5 +1,7 @@
 #include "VirtualKeyFile.h"
 
+#include "config/PrivatePaths.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -31,8 +33,14 @@ QByteArray VirtualKeyFile::generateKey()
 QByteArray VirtualKeyFile::loadOrCreate()
 {
     m_wasCreated = false;
+    QString directoryError;
+    if (!PrivatePaths::makeDirectory(QFileInfo(m_path).absolutePath(), &directoryError)) {
+        m_error = directoryError;
+        return {};
+    }
     QFile file(m_path);
     if (file.exists()) {
+        PrivatePaths::restrictFile(m_path); // an older version's key file may be readable
         if (!file.open(QIODevice::ReadOnly)) {
             m_error = QStringLiteral("cannot read %1: %2").arg(m_path, file.errorString());
             return {};
@@ -44,7 +52,6 @@ QByteArray VirtualKeyFile::loadOrCreate()
         }
         return key;
     }
-    QDir().mkpath(QFileInfo(m_path).absolutePath());
     const QByteArray key = generateKey();
     QSaveFile out(m_path);
     if (!out.open(QIODevice::WriteOnly)) {

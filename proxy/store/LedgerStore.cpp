@@ -1,5 +1,6 @@
 #include "LedgerStore.h"
 
+#include "config/PrivatePaths.h"
 #include "store/LedgerSchema.h"
 
 #include <QDate>
@@ -448,10 +449,9 @@ bool LedgerStore::connectDatabase(QString *error)
                         QStringLiteral("no SQLite file is given"));
         const QFileInfo file(m_config.sqlitePath);
         const QString directory = file.absolutePath();
-        if (!QDir().mkpath(directory))
-            return fail(error, QStringLiteral("cannot open the request log"),
-                        QStringLiteral("cannot create the directory %1")
-                            .arg(QDir::toNativeSeparators(directory)));
+        QString why;
+        if (!PrivatePaths::makeDirectory(directory, &why))
+            return fail(error, QStringLiteral("cannot open the request log"), why);
         isNewFile = !file.exists();
         m_db.setDatabaseName(m_config.sqlitePath);
         m_db.setConnectOptions(
@@ -475,8 +475,13 @@ bool LedgerStore::connectDatabase(QString *error)
     if (isSqlite()) {
         // The log says which projects a user worked on: private to the user, like the
         // directory it lives in. SQLite gives its -wal and -shm files the same mode.
-        if (isNewFile)
+        if (isNewFile) {
             QFile::setPermissions(m_config.sqlitePath, QFile::ReadOwner | QFile::WriteOwner);
+        } else if (PrivatePaths::isAppDirectory(QFileInfo(m_config.sqlitePath).absolutePath())) {
+            // In the app's own directory, a log an older version left readable to others.
+            for (const char *suffix : {"", "-wal", "-shm"})
+                PrivatePaths::restrictFile(m_config.sqlitePath + QLatin1String(suffix));
+        }
         if (!configureSqlite(error)) {
             m_db.close();
             return false;

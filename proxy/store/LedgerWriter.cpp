@@ -170,8 +170,12 @@ void LedgerWriter::releaseAllBacklog()
 
 void LedgerWriter::scheduleWrite()
 {
-    if (m_isFailing)
+    if (m_isFailing) {
+        // A store that could not be opened at start has no retry running yet.
+        if (!m_writeTimer->isActive())
+            m_writeTimer->start(qMax(m_retryDelayMs, kMinRetryMs));
         return; // the retry timer is running
+    }
     if (m_pending.size() >= kBatchRows) {
         m_writeTimer->stop();
         onWriteTimer();
@@ -205,6 +209,10 @@ bool LedgerWriter::writePending()
             reportFailure(QStringLiteral("cannot write to the request log (%1): %2")
                               .arg(m_settings.store->displayName(), error));
             releaseAllBacklog();
+            // The next try opens it afresh: SQLite opens a file it may not write read-only
+            // and keeps it so after the file becomes writable again; a server connection
+            // may be the thing that broke.
+            m_store->close();
             return false;
         }
         releaseBacklog(count);

@@ -18,7 +18,8 @@ public:
     static constexpr qsizetype kMaxNameLength = 64;
 
     // The vendor's name for a client's tool name: unchanged when it fits, otherwise its first
-    // 55 characters, '_' and 8 hex digits of its SHA-256.
+    // 55 characters (54 when the 55th is the first half of a surrogate pair), '_' and 8 hex
+    // digits of its SHA-256.
     QString shorten(const QString &name);
     // The client's name for a vendor's name: the name itself when it was never shortened.
     QString original(const QString &vendorName) const;

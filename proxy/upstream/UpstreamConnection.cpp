@@ -4,6 +4,7 @@
 #include "../http/TcpStream.h"
 
 #include <QSslSocket>
+#include <QTimer>
 
 namespace tollgate {
 
@@ -32,6 +33,12 @@ bool UpstreamConnection::isReusable() const
     return m_plain && m_plain->isOpen();
 }
 
+bool UpstreamConnection::isTlsHandshaking() const
+{
+    return m_phase == Phase::Connecting && m_tls
+        && m_tls->state() == QAbstractSocket::ConnectedState && !m_tls->isEncrypted();
+}
+
 void UpstreamConnection::send(const QByteArray &request, Listener *listener)
 {
     m_listener = listener;
@@ -54,6 +61,8 @@ void UpstreamConnection::send(const QByteArray &request, Listener *listener)
 
 void UpstreamConnection::startConnecting()
 {
+    if (refusesUnresolvableName())
+        return;
     if (m_target.isTls) {
         m_tls = new QSslSocket(this);
         m_tls->setSslConfiguration(m_target.tls);
@@ -74,6 +83,26 @@ void UpstreamConnection::startConnecting()
     }
     // Names are resolved off the proxy thread (QHostInfo's pool, with its cache).
     QHostInfo::lookupHost(m_target.host, this, &UpstreamConnection::onHostLookedUp);
+}
+
+// RFC 6761 (6.4): names under "invalid." never resolve, and resolver libraries should
+// answer them negatively at once; the system resolver may instead ask the network and wait.
+bool UpstreamConnection::refusesUnresolvableName()
+{
+    QString host = m_target.host.toLower();
+    if (host.endsWith(QLatin1Char('.')))
+        host.chop(1);
+    if (host != QLatin1String("invalid") && !host.endsWith(QLatin1String(".invalid")))
+        return false;
+    // Answered from the event loop, as a resolver would: the caller is still in send().
+    QTimer::singleShot(0, this, [this] {
+        if (m_isShutDown)
+            return;
+        fail(Failure::Connect,
+             QStringLiteral("cannot resolve %1: names under .invalid never resolve (RFC 6761)")
+                 .arg(m_target.host));
+    });
+    return true;
 }
 
 void UpstreamConnection::onHostLookedUp(const QHostInfo &info)
@@ -185,7 +214,7 @@ void UpstreamConnection::process(const char *data, qsizetype size)
     }
     if (m_parser.hasError()) {
         fail(Failure::Protocol,
-             QStringLiteral("Malformed response from upstream: %1").arg(m_parser.errorString()));
+             QStringLiteral("the response is not valid HTTP (%1)").arg(m_parser.errorString()));
         return;
     }
     if (m_parser.isMessageComplete()) {
@@ -220,6 +249,7 @@ void UpstreamConnection::resumeReading()
     if (!m_isPaused)
         return;
     m_isPaused = false;
+    m_lastActivityUs = monotonicUs(); // the idle timeout counts the vendor's silence only
     if (m_plain) {
         m_plain->setReadEnabled(true);
         return;
@@ -273,8 +303,7 @@ void UpstreamConnection::handleEof()
     }
     if (m_listener) {
         fail(m_hasResponseBytes || m_isConnected ? Failure::Reset : Failure::Connect,
-             m_hasResponseBytes ? QStringLiteral("Upstream closed the connection mid-response")
-                                : QStringLiteral("Upstream closed the connection"));
+             QStringLiteral("it closed the connection"));
         return;
     }
     shutDown();

@@ -45,13 +45,18 @@ public:
     void abort();
 
     Phase phase() const { return m_phase; }
+    // Connecting over TLS, the TCP connection is up and the handshake has not finished.
+    bool isTlsHandshaking() const;
+    // Since the last read, connection step or resumed reading (see pauseReading()).
     qint64 lastActivityUs() const { return m_lastActivityUs; }
     bool isReused() const { return m_exchangeCount > 1; }
     bool hasResponseBytes() const { return m_hasResponseBytes; }
     // Connected, idle, nothing unexpected pending: may carry the next request.
     bool isReusable() const;
 
-    // Back-pressure: stop reading while the client has not taken what it was sent.
+    // Back-pressure: stop reading while the client has not taken what it was sent. A paused
+    // connection's silence is Tollgate's doing, not the vendor's.
+    bool isPaused() const { return m_isPaused; }
     void pauseReading();
     void resumeReading();
 
@@ -61,6 +66,7 @@ signals:
 
 private:
     void startConnecting();
+    bool refusesUnresolvableName();
     void connectPlain();
     void onHostLookedUp(const QHostInfo &info);
     void onConnected();

@@ -27,6 +27,7 @@ void UsageAccountant::account(RequestRecord &record) const
     record.model = facts.model;
 
     // Only a response that reached the gateway has usage; Tollgate's own errors have none.
+    bool isUsageUnknown = false;
     if (record.ttfbUs > 0 || !record.response.body.isEmpty() || record.response.isSse) {
         record.isBatch = isBatchResultsPath(record.target);
         const ResponseUsage response =
@@ -38,12 +39,21 @@ void UsageAccountant::account(RequestRecord &record) const
             record.errorType = response.errorType;
         if (record.usage.speed.isEmpty() && response.usage.hasUsage)
             record.usage.speed = facts.speed;
-        // A stream cut short, or a body that ended early, records what was seen.
-        record.isIncomplete =
-            response.isIncomplete || (!record.isComplete && record.usage.hasUsage);
+        // A stream cut short, or a body that ended early (before or after its usage),
+        // records what was seen.
+        record.isIncomplete = response.isIncomplete || !record.isComplete;
+        // The vendor answered and may bill for it, but what it said cannot be read: the
+        // usage is unknown, never taken for zero.
+        isUsageUnknown =
+            !response.unreadable.isEmpty() && record.status >= 200 && record.status < 300;
+        if (isUsageUnknown && record.error.isEmpty())
+            record.error = QStringLiteral("usage unknown: %1").arg(response.unreadable);
     }
 
-    if (record.usage.hasUsage) {
+    if (isUsageUnknown && !record.usage.hasUsage) {
+        record.costPicoUsd.reset();
+        record.costWithoutCachePicoUsd.reset();
+    } else if (record.usage.hasUsage) {
         // Each provider bills at its own prices.
         const auto providerTable = m_providerPrices ? m_providerPrices->constFind(record.provider)
                                                     : QHash<QString, PriceTable>::const_iterator();

@@ -245,6 +245,15 @@ ResponseUsage UsageExtractor::responseUsage(const ResponseObservation &observati
 ResponseUsage UsageExtractor::streamUsage(const ResponseObservation &observation)
 {
     ResponseUsage result;
+    const auto isJsonObject = [](const QByteArray &data) {
+        return QJsonDocument::fromJson(data).isObject();
+    };
+    if (!observation.decodeError.isEmpty())
+        result.unreadable = observation.decodeError;
+    else if (!observation.messageStart.isEmpty() && !isJsonObject(observation.messageStart))
+        result.unreadable = QStringLiteral("the message_start event is not JSON");
+    else if (!observation.lastMessageDelta.isEmpty() && !isJsonObject(observation.lastMessageDelta))
+        result.unreadable = QStringLiteral("the message_delta event is not JSON");
     if (!observation.messageStart.isEmpty()) {
         const QJsonObject message =
             field(parseObject(observation.messageStart), "message").toObject();
@@ -270,7 +279,7 @@ ResponseUsage UsageExtractor::streamUsage(const ResponseObservation &observation
     // carries the stop_reason, with every block closed, has lost nothing that is billed.
     const bool isComplete =
         observation.sawMessageStop || (hasStopReason && observation.openBlocks <= 0);
-    result.isIncomplete = !isComplete;
+    result.isIncomplete = !isComplete || !result.unreadable.isEmpty();
     return result;
 }
 
@@ -278,6 +287,7 @@ ResponseUsage UsageExtractor::bodyUsage(const ResponseObservation &observation)
 {
     ResponseUsage result;
     result.isIncomplete = observation.isBodyTruncated || !observation.decodeError.isEmpty();
+    result.unreadable = observation.decodeError;
     // The body holds the whole answer; only "usage" is read in full.
     QString type;
     QString errorType;
@@ -321,6 +331,7 @@ ResponseUsage UsageExtractor::batchUsage(const ResponseObservation &observation)
 {
     ResponseUsage result;
     result.isIncomplete = observation.isBodyTruncated || !observation.decodeError.isEmpty();
+    result.unreadable = observation.decodeError;
     const QByteArray &body = observation.body;
     qsizetype lineStart = 0;
     while (lineStart < body.size()) {

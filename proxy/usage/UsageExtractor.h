@@ -28,6 +28,9 @@ struct ResponseUsage
     QString model; // the model the response names (message_start.message.model / body.model)
     QString errorType; // error.type of an error body or `error` event, e.g. "overloaded_error"
     bool isIncomplete = false;
+    // Why the usage the response carried could not be read (an event that is not JSON, a
+    // body that does not decode); empty when it could, or when there was none to read.
+    QString unreadable;
 };
 
 // Reads usage and request facts out of raw JSON, on the ledger thread (never on the

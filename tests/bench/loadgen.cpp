@@ -913,6 +913,8 @@ struct Options
     std::string label; // the "mode" written to the result line (default: the mode)
     double drainSeconds = -1;
     double timeoutSeconds = 10; // probe
+    double rate = -1; // soak: non-stream requests per second
+    double progressSeconds = -1; // soak: progress line interval
 };
 
 std::string buildRequest(const Options &o, const std::string &body)
@@ -1221,6 +1223,135 @@ int modeHold(Engine &engine, const Options &o)
     return 0;
 }
 
+// Sustained mixed load for a soak run: `streams` SSE streams kept open the whole time
+// (each on a fresh connection, reopened as soon as one ends) beside `concurrency`
+// keep-alive connections sending non-stream requests at `rate` per second in total.
+// Counts every request issued and how each ended, so a script can compare them with the
+// proxy's request log; a progress line goes to stderr every `--progress-seconds`.
+int modeSoak(Engine &engine, const Options &o)
+{
+    int streams = o.requests > 0 ? o.requests : 500;
+    int events = o.events >= 0 ? o.events : 100;
+    int bytes = o.bytes >= 0 ? o.bytes : 200;
+    int64_t delayUs = o.delayUs >= 0 ? o.delayUs : 100000;
+    int concurrency = o.concurrency > 0 ? o.concurrency : 4;
+    double rate = o.rate > 0 ? o.rate : 50;
+    double seconds = o.seconds > 0 ? o.seconds : 600;
+    double drain = o.drainSeconds >= 0 ? o.drainSeconds : 30;
+    double rampMs = o.rampMs >= 0 ? o.rampMs : 1000;
+    std::string streamWire = buildRequest(o, streamBody(events, bytes, delayUs));
+    std::string plainWire = buildRequest(o, smallBody());
+
+    Micros start = monotonicMicros() + 1000;
+    Micros end = start + secondsToMicros(seconds);
+    Samples eventDelay;
+    Samples ttfb;
+    Samples latency;
+    ErrorCounts streamErrors;
+    ErrorCounts plainErrors;
+    uint64_t streamIssued = 0, streamCompleted = 0, plainIssued = 0, plainCompleted = 0;
+    int openStreams = 0;
+    int activePlain = concurrency;
+
+    std::function<void()> openStream = [&] {
+        if (engine.stopping() || monotonicMicros() >= end)
+            return;
+        Connection &c = engine.newConnection();
+        ++openStreams;
+        ++streamIssued;
+        engine.issue(c, &streamWire, true, events, eventDelay.sink(),
+                     [&](Connection &conn, const Outcome &result) {
+                         --openStreams;
+                         if (result.firstByte > 0)
+                             ttfb.add(result.firstByte - result.issued);
+                         if (result.failure == Failure::None)
+                             ++streamCompleted;
+                         else
+                             streamErrors.add(result.failure);
+                         engine.closeConnection(conn);
+                         if (result.failure == Failure::None)
+                             openStream();
+                         else // a failing subject must not turn this into a busy loop
+                             engine.at(monotonicMicros() + 100000, openStream);
+                     });
+    };
+    for (int i = 0; i < streams; ++i)
+        engine.at(start + Micros(double(i) * rampMs * 1000.0 / double(streams)), openStream);
+
+    // Each plain connection sends one request every concurrency/rate seconds.
+    Micros interval = Micros(double(concurrency) / rate * 1e6);
+    std::vector<std::function<void()>> loops(static_cast<size_t>(concurrency));
+    for (int i = 0; i < concurrency; ++i) {
+        Connection &c = engine.newConnection();
+        std::function<void()> &loop = loops[size_t(i)];
+        loop = [&, i] {
+            (void)i;
+            if (engine.stopping() || monotonicMicros() >= end) {
+                --activePlain;
+                return;
+            }
+            Micros issued = monotonicMicros();
+            ++plainIssued;
+            engine.issue(c, &plainWire, false, 0, nullptr,
+                         [&, issued](Connection &, const Outcome &result) {
+                             if (result.failure == Failure::None) {
+                                 ++plainCompleted;
+                                 latency.add(result.done - result.issued);
+                             } else {
+                                 plainErrors.add(result.failure);
+                             }
+                             engine.at(std::max(issued + interval, monotonicMicros() + 1000), loop);
+                         });
+        };
+        engine.at(start + interval * i / concurrency, loop);
+    }
+
+    Micros progressEvery = secondsToMicros(o.progressSeconds > 0 ? o.progressSeconds : 60);
+    std::function<void()> progress = [&] {
+        std::fprintf(stderr,
+                     "soak: t=%.0fs streams open %d issued %llu ok %llu failed %llu; "
+                     "requests issued %llu ok %llu failed %llu\n",
+                     double(monotonicMicros() - start) / 1e6, openStreams,
+                     (unsigned long long)streamIssued, (unsigned long long)streamCompleted,
+                     (unsigned long long)streamErrors.total(), (unsigned long long)plainIssued,
+                     (unsigned long long)plainCompleted, (unsigned long long)plainErrors.total());
+        if (monotonicMicros() < end)
+            engine.at(monotonicMicros() + progressEvery, progress);
+    };
+    engine.at(start + progressEvery, progress);
+
+    CpuWindow cpu;
+    cpu.start(o.pid);
+    engine.run(end + secondsToMicros(drain),
+               [&] { return monotonicMicros() >= end && openStreams == 0 && activePlain == 0; });
+    cpu.end(o.pid);
+    streamErrors.timeout += uint64_t(openStreams); // still open at the drain limit
+
+    JsonLine j;
+    j.add("mode", "soak").add("subject", o.subject).add("seconds", seconds);
+    j.add("streams", streams).add("events_per_stream", events).add("delay_us", delayUs);
+    j.add("concurrency", concurrency).add("rate", rate);
+    j.add("stream_requests", streamIssued).add("stream_completed", streamCompleted);
+    j.add("stream_failed", streamErrors.total());
+    j.add("requests", plainIssued).add("completed", plainCompleted);
+    j.add("failed", plainErrors.total());
+    j.add("total_requests", streamIssued + plainIssued);
+    j.add("events", int64_t(eventDelay.count()));
+    addLatency(j, "event_", eventDelay);
+    j.add("ttfb_p50_us", ttfb.percentile(0.5)).add("ttfb_p99_us", ttfb.percentile(0.99));
+    addLatency(j, "", latency);
+    ErrorCounts all = streamErrors;
+    all.connect += plainErrors.connect;
+    all.status += plainErrors.status;
+    all.reset += plainErrors.reset;
+    all.incomplete += plainErrors.incomplete;
+    all.timeout += plainErrors.timeout;
+    j.addErrors(all);
+    cpu.report(j, "cpu_per_request_us", streamIssued + plainIssued);
+    j.print();
+    return 0;
+}
+
 // Polls `HEAD /` every millisecond until anything answers; prints CLOCK_REALTIME of the
 // answer so a script can subtract the time it started the server (bash $EPOCHREALTIME).
 int modeProbe(const Options &o, const sockaddr_in &target)
@@ -1273,6 +1404,10 @@ void usage()
             "          over --ramp-ms [100], --events [100] --bytes [200] --delay-us [100000]\n"
             "  big     c=1 non-stream with a large body; --warmup [3] --requests [30]\n"
             "          --body-bytes [1048576] or --body-file PATH; --label NAME\n"
+            "  soak    --streams [500] SSE streams kept open (--events [100] --delay-us\n"
+            "          [100000], reopened as each ends) plus --concurrency [4] connections\n"
+            "          sending --rate [50] non-stream requests/s, for --seconds [600];\n"
+            "          --progress-seconds [60]\n"
             "  probe   HEAD / every 1 ms until answered; --timeout-seconds [10]\n"
             "common: --host [127.0.0.1] --key [tg-bench-0123456789abcdef] --path [/v1/messages]\n"
             "        --subject NAME (copied into the output) --pid PID (sample its CPU time)\n"
@@ -1330,6 +1465,10 @@ bool parseOptions(int argc, char **argv, Options &o)
             o.label = v;
         else if (arg == "--drain-seconds")
             o.drainSeconds = atof(v);
+        else if (arg == "--rate")
+            o.rate = std::atof(v);
+        else if (arg == "--progress-seconds")
+            o.progressSeconds = std::atof(v);
         else if (arg == "--timeout-seconds")
             o.timeoutSeconds = atof(v);
         else {
@@ -1377,6 +1516,8 @@ int main(int argc, char **argv)
         return modeStream(engine, options);
     if (options.mode == "hold")
         return modeHold(engine, options);
+    if (options.mode == "soak")
+        return modeSoak(engine, options);
     fprintf(stderr, "loadgen: unknown mode %s\n", options.mode.c_str());
     usage();
     return 2;

@@ -17,7 +17,10 @@
 #include <QGuiApplication>
 #include <QLabel>
 #include <QMenu>
+#include <QScopeGuard>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTcpServer>
@@ -69,6 +72,7 @@ private slots:
     void requestThroughTheProxyUpdatesTodaysCost();
     void todaysCostStartsFromTheRequestLog();
     void rejectedUpstreamKeyNotifiesOnceAndTurnsTheIconToError();
+    void unwritableRequestLogWarnsInTheTrayUntilItWorksAgain();
     void takenPortNotifiesAndShowsTheError();
     void budgetNotifiesAtEightyAndAtAHundredPercentOnly();
     void copiesTheSetupCommands();
@@ -330,6 +334,46 @@ void tst_DesktopApp::rejectedUpstreamKeyNotifiesOnceAndTurnsTheIconToError()
     QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
     QCOMPARE(post(body).status, 200);
     QTRY_VERIFY(m_app->tray()->currentIconPath().contains(QStringLiteral("tray-on-")));
+}
+
+void tst_DesktopApp::unwritableRequestLogWarnsInTheTrayUntilItWorksAgain()
+{
+    startApp([](GatewayConfig &config) { config.store->sqliteBusyTimeoutMs = 200; });
+    QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
+    QSignalSpy notified(m_app->notifier(), &Notifier::notified);
+    // Another process holds the request log's write lock (a backup tool, say).
+    const auto forgetLocker =
+        qScopeGuard([] { QSqlDatabase::removeDatabase(QStringLiteral("locker")); });
+    QSqlDatabase locker =
+        QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("locker"));
+    locker.setDatabaseName(m_dir->filePath(QStringLiteral("requests.sqlite")));
+    QVERIFY(locker.open());
+    QVERIFY(QSqlQuery(QStringLiteral("BEGIN EXCLUSIVE"), locker).isActive());
+
+    const QByteArray body = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":8,\"messages\":[]}";
+    QCOMPARE(post(body).status, 200); // requests are served all the same
+    TrayController *tray = m_app->tray();
+    QTRY_VERIFY_WITH_TIMEOUT(tray->currentIconPath().contains(QStringLiteral("tray-warning-")),
+                             10'000);
+    QVERIFY(
+        tray->trayIcon()->toolTip().contains(QStringLiteral("The request log cannot be written")));
+    QVERIFY(m_app->mainWindow()->requestLogStatus().startsWith(
+        QStringLiteral("Request log: cannot write")));
+    QTRY_COMPARE(notified.count(), 1);
+    QCOMPARE(notified.first().at(0).value<Notifier::Kind>(), Notifier::Kind::Warning);
+    QCOMPARE(notified.first().at(1).toString(),
+             QStringLiteral("The request log cannot be written"));
+    QCOMPARE(post(body).status, 200);
+    QTRY_COMPARE(m_app->trayState().todayRequests(), 2);
+    QCOMPARE(notified.count(), 1); // once per failure, not per request
+
+    // The lock is released: the kept rows are written and the warning goes.
+    QVERIFY(QSqlQuery(QStringLiteral("COMMIT"), locker).isActive());
+    locker.close();
+    locker = QSqlDatabase();
+    QTRY_VERIFY_WITH_TIMEOUT(tray->currentIconPath().contains(QStringLiteral("tray-on-")), 15'000);
+    QVERIFY(!tray->trayIcon()->toolTip().contains(QStringLiteral("request log")));
+    QVERIFY(!m_app->mainWindow()->requestLogStatus().contains(QStringLiteral("cannot")));
 }
 
 void tst_DesktopApp::takenPortNotifiesAndShowsTheError()

@@ -471,7 +471,7 @@ void tst_ForwardingRules::answersHttp10ClientWithCloseDelimitedStream()
 
 void tst_ForwardingRules::acceptsChunkedRequestBody()
 {
-    const QByteArray head = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: "
+    const QByteArray head = "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: "
         + GatewayHarness::virtualKey() + "\r\nTransfer-Encoding: chunked\r\n\r\n";
     TestClient client;
     client.connectTo(m_gateway->port());
@@ -488,7 +488,7 @@ void tst_ForwardingRules::acceptsChunkedRequestBody()
 void tst_ForwardingRules::sendsContinueForExpect()
 {
     const QByteArray body = "{\"model\":\"claude-opus-4-8\"}";
-    const QByteArray head = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: "
+    const QByteArray head = "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: "
         + GatewayHarness::virtualKey() + "\r\nExpect: 100-continue\r\nContent-Length: "
         + QByteArray::number(body.size()) + "\r\n\r\n";
     TestClient client;

@@ -4,6 +4,7 @@
 #include "MockUpstream.h"
 #include "TestClient.h"
 
+#include <QDir>
 #include <QDirIterator>
 #include <QFile>
 #include <QProcess>
@@ -33,6 +34,10 @@ private slots:
     void poolsUpstreamKeysAndNeverWritesOneDown();
     void refusesBadKeySources_data();
     void refusesBadKeySources();
+    void refusesToExposeWithoutConsent_data();
+    void refusesToExposeWithoutConsent();
+    void servesOtherMachinesWhenAllowed();
+    void makesItsDirectoriesPrivate();
 
 private:
     // Config and data directories of their own: nothing touches the user's real ones.
@@ -41,6 +46,14 @@ private:
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("XDG_CONFIG_HOME"), home.filePath(QStringLiteral("config")));
         env.insert(QStringLiteral("XDG_DATA_HOME"), home.filePath(QStringLiteral("data")));
+        return env;
+    }
+    // isolated(), with an upstream key in the environment, for a process that serves.
+    static QProcessEnvironment servingEnvironment(const QTemporaryDir &home)
+    {
+        QProcessEnvironment env = isolated(home);
+        env.insert(QStringLiteral("TOLLGATE_UPSTREAM_KEY"),
+                   QStringLiteral("sk-ant-api03-from-env"));
         return env;
     }
     static QByteArray runToEnd(const QProcessEnvironment &env, const QStringList &arguments,
@@ -144,8 +157,7 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
     QVERIFY(mock.listen());
     QTemporaryDir home;
     QProcess process;
-    QProcessEnvironment env = isolated(home);
-    env.insert(QStringLiteral("TOLLGATE_UPSTREAM_KEY"), QStringLiteral("sk-ant-api03-from-env"));
+    const QProcessEnvironment env = servingEnvironment(home);
     process.setProcessEnvironment(env);
     // The Messages API's streamed answer, with the usage Claude Code prices at $0.005735.
     mock.setHandler([](const MockRequest &) { return MockUpstream::messageStream(); });
@@ -516,6 +528,135 @@ void tst_HeadlessApp::exitsWithErrorWhenPortIsTaken()
     QVERIFY(waitFinished(process, 20000));
     QCOMPARE(process.exitCode(), 1);
     QVERIFY(process.readAllStandardError().contains("cannot listen"));
+}
+
+void tst_HeadlessApp::refusesToExposeWithoutConsent_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QByteArray>("settings"); // empty: no settings file
+    QTest::addColumn<QByteArray>("named");
+    const QString remote = QStringLiteral("0.0.0.0");
+    QTest::newRow("listen on all") << QStringList {QStringLiteral("--listen"), remote}
+                                   << QByteArray() << QByteArray("--allow-remote");
+    QTest::newRow("listen on a lan address")
+        << QStringList {QStringLiteral("--listen"), QStringLiteral("192.0.2.10")} << QByteArray()
+        << QByteArray("--allow-remote");
+    QTest::newRow("settings file listens on all")
+        << QStringList() << QByteArray("{\"listen\": \"0.0.0.0\"}") << QByteArray("--allow-remote");
+    QTest::newRow("remote with passthrough")
+        << QStringList {QStringLiteral("--listen"), remote, QStringLiteral("--allow-remote"),
+                        QStringLiteral("--passthrough-auth")}
+        << QByteArray() << QByteArray("--passthrough-auth");
+    QTest::newRow("settings: remote with passthrough")
+        << QStringList()
+        << QByteArray("{\"listen\": \"::\", \"allow_remote\": true, \"passthrough_auth\": true}")
+        << QByteArray("passthrough");
+    QTest::newRow("bad allowed host")
+        << QStringList {QStringLiteral("--allowed-host"), QStringLiteral("not a host")}
+        << QByteArray() << QByteArray("--allowed-host");
+}
+
+void tst_HeadlessApp::refusesToExposeWithoutConsent()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QByteArray, settings);
+    QFETCH(QByteArray, named);
+    QTemporaryDir home;
+    if (!settings.isEmpty()) {
+        QFile file(home.filePath(QStringLiteral("settings.json")));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(settings);
+        arguments << QStringLiteral("--config") << file.fileName();
+    }
+    arguments << QStringLiteral("--headless") << QStringLiteral("--port") << QStringLiteral("0")
+              << QStringLiteral("--virtual-key") << QStringLiteral("tg-cli-0123456789abcdef");
+    int exitCode = -1;
+    QByteArray errors;
+    const QByteArray out = runToEnd(isolated(home), arguments, &exitCode, &errors);
+    QCOMPARE(exitCode, 2);
+    QVERIFY2(errors.contains(named), errors.constData());
+    QVERIFY(!out.contains("ANTHROPIC_BASE_URL"));
+}
+
+void tst_HeadlessApp::servesOtherMachinesWhenAllowed()
+{
+    MockUpstream mock;
+    QVERIFY(mock.listen());
+    QTemporaryDir home;
+    QProcess process;
+    process.setProcessEnvironment(servingEnvironment(home));
+    process.start(binary(),
+                  {QStringLiteral("--headless"), QStringLiteral("--listen"),
+                   QStringLiteral("0.0.0.0"), QStringLiteral("--allow-remote"),
+                   QStringLiteral("--allowed-host"), QStringLiteral("gw.team.example"),
+                   QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--upstream"),
+                   QString::fromLatin1(mock.baseUrl()), QStringLiteral("--virtual-key"),
+                   QStringLiteral("tg-cli-0123456789abcdef")});
+    const QByteArray out = waitForSetupLines(process);
+    const quint16 port = quint16(QRegularExpression(QStringLiteral("ANTHROPIC_BASE_URL=http://"
+                                                                   "127\\.0\\.0\\.1:(\\d+)\n"))
+                                     .match(QString::fromUtf8(out))
+                                     .captured(1)
+                                     .toUInt());
+    QVERIFY2(port > 0, out.constData());
+    QByteArray errors;
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            errors += process.readAllStandardError();
+            return errors.contains("reachable from other machines");
+        },
+        5000));
+    QVERIFY2(errors.contains("gw.team.example"), errors.constData());
+    const QList<QPair<QByteArray, int>> hosts = {
+        {"gw.team.example", 200},
+        {"gw.team.example:" + QByteArray::number(port), 200},
+        {"rebind.attacker.example", 421}};
+    for (const auto &[host, status] : hosts) {
+        TestClient client;
+        client.connectTo(port);
+        client.send("POST", "/v1/messages",
+                    {{"Host", host}, {"x-api-key", "tg-cli-0123456789abcdef"}}, "{}");
+        QVERIFY(client.waitForResponses(1));
+        QVERIFY2(client.responses().first().status == status, host.constData());
+    }
+    QCOMPARE(mock.requests().size(), 2);
+    process.terminate();
+    QVERIFY(waitFinished(process, 20000));
+    QCOMPARE(process.exitCode(), 0);
+}
+
+void tst_HeadlessApp::makesItsDirectoriesPrivate()
+{
+    // An older version left its directories and key readable by everyone.
+    QTemporaryDir home;
+    const QString configDir = home.filePath(QStringLiteral("config/Tollgate/tollgate"));
+    const QString dataDir = home.filePath(QStringLiteral("data/Tollgate/tollgate"));
+    const QFileDevice::Permissions open = QFileDevice::ReadOwner | QFileDevice::WriteOwner
+        | QFileDevice::ExeOwner | QFileDevice::ReadGroup | QFileDevice::ExeGroup
+        | QFileDevice::ReadOther | QFileDevice::ExeOther;
+    QVERIFY(QDir().mkpath(configDir) && QDir().mkpath(dataDir));
+    QVERIFY(QFile::setPermissions(configDir, open) && QFile::setPermissions(dataDir, open));
+    QFile key(configDir + QStringLiteral("/virtual-key"));
+    QVERIFY(key.open(QIODevice::WriteOnly));
+    key.write("tg-local-0123456789abcdef0123456789abcdef0123456789abcdef\n");
+    key.close();
+    QVERIFY(key.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                               | QFileDevice::ReadGroup | QFileDevice::ReadOther));
+    QProcess process;
+    process.setProcessEnvironment(isolated(home));
+    process.start(binary(),
+                  {QStringLiteral("--headless"), QStringLiteral("--port"), QStringLiteral("0")});
+    const QByteArray out = waitForSetupLines(process);
+    QVERIFY2(out.contains("ANTHROPIC_API_KEY"), out.constData());
+    const QString database = dataDir + QStringLiteral("/requests.sqlite");
+    QVERIFY(QTest::qWaitFor([&] { return QFile::exists(database); }, 10000));
+    process.terminate();
+    QVERIFY(waitFinished(process, 20000));
+    const QFileDevice::Permissions others = QFileDevice::ReadGroup | QFileDevice::WriteGroup
+        | QFileDevice::ExeGroup | QFileDevice::ReadOther | QFileDevice::WriteOther
+        | QFileDevice::ExeOther;
+    for (const QString &path : {configDir, dataDir, key.fileName(), database})
+        QVERIFY2((QFile::permissions(path) & others) == 0, qPrintable(path));
 }
 
 QTEST_GUILESS_MAIN(tst_HeadlessApp)

@@ -80,7 +80,7 @@ void tst_Limits::refusesOversizedHeaderBlock()
 {
     TestClient client;
     client.connectTo(m_gateway->port());
-    QByteArray head = "POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + keyLine();
+    QByteArray head = "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n" + keyLine();
     for (int i = 0; i < 70; ++i)
         head += "x-filler-" + QByteArray::number(i) + ": " + QByteArray(1000, 'a') + "\r\n";
     client.sendRaw(head + "Content-Length: 2\r\n\r\n{}");
@@ -97,7 +97,7 @@ void tst_Limits::refusesOversizedBodyBeforeReadingIt()
     TestClient client;
     client.connectTo(m_gateway->port());
     // Only the head is sent: the answer must not wait for 40 MB that never come.
-    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + keyLine()
+    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n" + keyLine()
                    + "Content-Length: 41943040\r\n\r\n");
     QVERIFY(client.waitForResponses(1, 2000));
     const TestClient::Response &r = client.responses().first();
@@ -115,7 +115,7 @@ void tst_Limits::deliversRefusalWhileClientKeepsSending()
     // reset the connection under it (a reset can destroy the answer before it is read).
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + keyLine()
+    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n" + keyLine()
                    + "Content-Length: 41943040\r\n\r\n");
     for (int i = 0; i < 32; ++i)
         client.sendRaw(QByteArray(64 * 1024, 'z'));
@@ -130,7 +130,7 @@ void tst_Limits::refusesOversizedBodyEvenWithExpect()
 {
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + keyLine()
+    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n" + keyLine()
                    + "Expect: 100-continue\r\nContent-Length: 100000\r\n\r\n");
     QVERIFY(client.waitForResponses(1, 2000));
     QCOMPARE(client.responses().first().status, 413);
@@ -141,7 +141,7 @@ void tst_Limits::refusesOversizedChunkedBody()
 {
     TestClient client;
     client.connectTo(m_gateway->port());
-    QByteArray raw = "POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + keyLine()
+    QByteArray raw = "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n" + keyLine()
         + "Transfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 20; ++i)
         raw += "1000\r\n" + QByteArray(4096, 'b') + "\r\n";
@@ -176,7 +176,7 @@ void tst_Limits::refusesMalformedRequests_data()
     QTest::newRow("binary garbage")
         << QByteArray("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) << 400;
     QTest::newRow("http/0.9") << QByteArray("GET /v1/models\r\n\r\n") << 505;
-    QTest::newRow("http/2 preface") << QByteArray("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") << 400;
+    QTest::newRow("http/2 preface") << QByteArray("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") << 505;
     QTest::newRow("bad header line")
         << QByteArray("GET /v1/models HTTP/1.1\r\nno colon here\r\n\r\n") << 400;
     QTest::newRow("bad content-length")
@@ -189,17 +189,19 @@ void tst_Limits::refusesMalformedRequests_data()
                                              + "Transfer-Encoding: chunked\r\n\r\nxyz\r\n")
                                << 400;
     QTest::newRow("absolute form")
-        << QByteArray("GET http://example.com/v1/models HTTP/1.1\r\nHost: x\r\n\r\n") << 400;
+        << QByteArray("GET http://example.com/v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        << 400;
     QTest::newRow("connect") << QByteArray(
-        "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                              << 400;
-    QTest::newRow("websocket upgrade") << QByteArray(
-        "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-                                       << 400;
-    QTest::newRow("unknown expect")
-        << QByteArray("POST /v1/messages HTTP/1.1\r\nx-api-key: " + GatewayHarness::virtualKey()
-                      + "\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n")
-        << 417;
+    QTest::newRow("websocket upgrade")
+        << QByteArray("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                      "Upgrade\r\nUpgrade: websocket\r\n\r\n")
+        << 400;
+    QTest::newRow("unknown expect") << QByteArray(
+        "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: "
+        + GatewayHarness::virtualKey() + "\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n")
+                                    << 417;
 }
 
 void tst_Limits::refusesMalformedRequests()
@@ -224,7 +226,7 @@ void tst_Limits::timesOutSlowHeader()
 {
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: x\r\n");
+    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     QVERIFY(client.waitForResponses(1, 2000));
     QCOMPARE(client.responses().first().status, 408);
     QVERIFY(client.waitForClose());
@@ -234,7 +236,7 @@ void tst_Limits::timesOutStalledBody()
 {
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: x\r\n" + keyLine()
+    client.sendRaw("POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n" + keyLine()
                    + "Content-Length: 100\r\n\r\n{\"half\":");
     QVERIFY(client.waitForResponses(1, 2000));
     QCOMPARE(client.responses().first().status, 408);
@@ -257,7 +259,7 @@ void tst_Limits::refusesWrongKeyBeforeReadingBody()
 {
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.sendRaw("POST /v1/messages/batches HTTP/1.1\r\nHost: x\r\nx-api-key: nope\r\n"
+    client.sendRaw("POST /v1/messages/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: nope\r\n"
                    "Content-Length: 200000\r\n\r\n");
     QVERIFY(client.waitForResponses(1, 2000));
     QCOMPARE(client.responses().first().status, 401);

@@ -187,7 +187,7 @@ void tst_VirtualKeys::disabledKeyIsRefusedBeforeItsBody()
     // The head says 10 MB are coming; the answer comes without them.
     TestClient client;
     client.connectTo(m_gateway->port());
-    client.sendRaw("POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: " + kAlice
+    client.sendRaw("POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: " + kAlice
                    + "\r\ncontent-type: application/json\r\ncontent-length: 10000000\r\n\r\n");
     QVERIFY(client.waitForResponses(1));
     const TestClient::Response response = client.responses().first();

@@ -21,6 +21,10 @@
 #include <atomic>
 #include <memory>
 
+#if __has_include(<sys/socket.h>)
+#include <sys/socket.h>
+#endif
+
 namespace tollgate::test {
 
 namespace {
@@ -904,6 +908,12 @@ void MockUpstream::sendResponse(Connection *conn)
     if (conn->closed)
         return;
     const MockResponse &response = conn->current.response;
+    if (response.raw) {
+        conn->eventIndex = 0;
+        conn->waitedEvent = -1;
+        sendRaw(conn);
+        return;
+    }
     const bool sse = !response.events.isEmpty();
     const bool noBody = conn->current.head || bodyless(response.status);
 
@@ -987,20 +997,63 @@ void MockUpstream::sendEvents(Connection *conn)
     }
 }
 
-void MockUpstream::resetConnection(Connection *conn)
+void MockUpstream::sendRaw(Connection *conn)
+{
+    const MockRaw &raw = *conn->current.response.raw;
+    while (!conn->closed) {
+        if (conn->eventIndex >= raw.pieces.size()) {
+            switch (raw.ending) {
+            case MockEnding::Close:
+                conn->reading = Connection::Reading::Stopped;
+                conn->pending.clear();
+                conn->socket->disconnectFromHost();
+                break;
+            case MockEnding::Reset:
+                resetConnection(conn, true);
+                break;
+            case MockEnding::Stall:
+                break; // busy for good, like neverRespond
+            }
+            return;
+        }
+        const MockRawPiece &piece = raw.pieces.at(conn->eventIndex);
+        if (piece.delayMs > 0 && conn->waitedEvent != conn->eventIndex) {
+            conn->waitedEvent = conn->eventIndex;
+            QTimer::singleShot(piece.delayMs, conn, [this, conn] { sendRaw(conn); });
+            return;
+        }
+        conn->socket->write(piece.bytes);
+        ++conn->eventIndex;
+    }
+}
+
+void MockUpstream::resetConnection(Connection *conn, bool isHardReset)
 {
     // abort() drops unsent bytes: hand what was written to the kernel first.
     conn->reading = Connection::Reading::Stopped;
     conn->pending.clear();
     QTcpSocket *socket = conn->socket;
+    const auto abort = [socket, isHardReset] {
+#if __has_include(<sys/socket.h>)
+        // A zero linger time makes close() send RST instead of FIN.
+        if (isHardReset && socket->socketDescriptor() >= 0) {
+            const linger noLinger {1, 0};
+            ::setsockopt(int(socket->socketDescriptor()), SOL_SOCKET, SO_LINGER, &noLinger,
+                         sizeof(noLinger));
+        }
+#else
+        Q_UNUSED(isHardReset)
+#endif
+        socket->abort();
+    };
     socket->flush();
     if (socket->bytesToWrite() == 0) {
-        socket->abort();
+        abort();
         return;
     }
-    connect(socket, &QTcpSocket::bytesWritten, conn, [socket] {
+    connect(socket, &QTcpSocket::bytesWritten, conn, [socket, abort] {
         if (socket->bytesToWrite() == 0)
-            socket->abort();
+            abort();
     });
 }
 

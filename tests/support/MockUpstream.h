@@ -7,6 +7,7 @@
 #include <QPair>
 #include <functional>
 #include <memory>
+#include <optional>
 
 class QSslCertificate;
 class QSslKey;
@@ -36,6 +37,28 @@ struct MockEvent
     int delayMs = 0;
 };
 
+// How a raw answer (MockResponse::raw) ends once its bytes are written.
+enum class MockEnding {
+    Close, // an orderly close (FIN)
+    Reset, // a TCP reset (RST): the peer's reads fail with "connection reset"
+    Stall, // nothing more, the connection stays open
+};
+
+// One piece of a raw answer, written after waiting delayMs since the previous one.
+struct MockRawPiece
+{
+    QByteArray bytes;
+    int delayMs = 0;
+};
+
+// Bytes no well-behaved server sends: written exactly as given (no status line, headers or
+// framing of the mock's own), then the connection ends as `ending` says.
+struct MockRaw
+{
+    QList<MockRawPiece> pieces;
+    MockEnding ending = MockEnding::Close;
+};
+
 // What the mock answers. Defaults: 200, JSON body, Content-Length framing.
 struct MockResponse
 {
@@ -52,6 +75,7 @@ struct MockResponse
     bool closeWithoutResponse = false; // close the connection as soon as the request arrived
     bool neverRespond = false; // read the request and never answer
     bool closeConnection = false; // send Connection: close and close after the response
+    std::optional<MockRaw> raw; // set: this instead of everything above (after firstByteDelayMs)
 };
 
 // The usage block of a Messages answer, in tokens.
@@ -162,7 +186,8 @@ private:
     void startNext(Connection *conn);
     void sendResponse(Connection *conn);
     void sendEvents(Connection *conn);
-    void resetConnection(Connection *conn);
+    void sendRaw(Connection *conn);
+    void resetConnection(Connection *conn, bool isHardReset = false);
     void finishResponse(Connection *conn);
 
     class Server;

@@ -1,13 +1,21 @@
 #include "TestClient.h"
 
 #include "HttpHead.h"
+#include "http/ErrorResponse.h"
 
 #include <QEventLoop>
 #include <QHostAddress>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QPointer>
 #include <QTcpSocket>
 #include <QTimer>
 #include <zlib.h>
+#ifndef _WIN32
+#include <sys/socket.h>
+#else
+#include <winsock2.h>
+#endif
 
 namespace tollgate::test {
 
@@ -19,6 +27,17 @@ QByteArray TestClient::Response::header(const QByteArray &name) const
 int TestClient::Response::headerCount(const QByteArray &name) const
 {
     return HttpHead::count(headers, name);
+}
+
+bool TestClient::Response::isAnthropicError(int expectedStatus) const
+{
+    const QJsonObject root = QJsonDocument::fromJson(body).object();
+    const QJsonObject error = root.value(QLatin1String("error")).toObject();
+    return status == expectedStatus && header("content-type").startsWith("application/json")
+        && root.value(QLatin1String("type")).toString() == QLatin1String("error")
+        && error.value(QLatin1String("type")).toString().toLatin1()
+        == ErrorResponse::typeForStatus(expectedStatus)
+        && !error.value(QLatin1String("message")).toString().isEmpty();
 }
 
 TestClient::TestClient(QObject *parent)
@@ -73,6 +92,19 @@ void TestClient::close()
 void TestClient::abort()
 {
     m_closedByUs = true;
+    m_socket->abort();
+}
+
+void TestClient::reset()
+{
+    m_closedByUs = true;
+    m_socket->flush();
+    const qintptr fd = m_socket->socketDescriptor();
+    if (fd >= 0) {
+        const linger noLinger {1, 0};
+        ::setsockopt(decltype(socket(0, 0, 0))(fd), SOL_SOCKET, SO_LINGER,
+                     reinterpret_cast<const char *>(&noLinger), sizeof(noLinger));
+    }
     m_socket->abort();
 }
 

@@ -49,6 +49,9 @@ public:
         QByteArray
         header(const QByteArray &name) const; // first one, case-insensitive; null if absent
         int headerCount(const QByteArray &name) const;
+        // An error in Anthropic's shape, {"type":"error","error":{"type":T,"message":M}}, with
+        // this status, T the API's type for it, M not empty, and a JSON content type.
+        bool isAnthropicError(int expectedStatus) const;
     };
 
     explicit TestClient(QObject *parent = nullptr);
@@ -59,7 +62,8 @@ public:
     void send(const QByteArray &method, const QByteArray &target, const Headers &headers = {},
               const QByteArray &body = {}); // sendRaw(request(...))
     void close(); // graceful close from our side
-    void abort(); // reset from our side
+    void abort(); // close from our side at once, unsent bytes dropped
+    void reset(); // abortive close (SO_LINGER 0): the peer gets a TCP RST, not a FIN
 
     bool isConnected() const;
     bool closedByServer() const { return m_closedByServer; }

@@ -137,6 +137,10 @@ void tst_HttpParser::reportsMalformedRequests_data()
         << QByteArray("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
     QTest::newRow("two content-lengths")
         << QByteArray("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab");
+    // http-parser takes CR and any byte for the CRLF that ends the head (found by fuzzing).
+    QTest::newRow("bare CR ending the head") << QByteArray("GET / HTTP/1.1\r\nHost: a\r\n\rX");
+    QTest::newRow("bare CR in a header line")
+        << QByteArray("GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n");
 }
 
 void tst_HttpParser::reportsMalformedRequests()

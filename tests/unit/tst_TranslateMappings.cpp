@@ -21,6 +21,7 @@ class tst_TranslateMappings : public QObject
 private slots:
     void keepsToolNamesThatFit();
     void shortensLongToolNamesStably();
+    void keepsSurrogatePairsWholeWhenShortening();
     void parsesToolArguments_data();
     void parsesToolArguments();
     void mapsFinishReasonsToStopReasons_data();
@@ -59,6 +60,20 @@ void tst_TranslateMappings::shortensLongToolNamesStably()
     QCOMPARE(map.original(otherShortName), otherLongName);
     QCOMPARE(map.size(), 2);
     QCOMPARE(ToolNameMap().original(shortName), shortName); // unknown: passed through
+}
+
+void tst_TranslateMappings::keepsSurrogatePairsWholeWhenShortening()
+{
+    // U+1F600 is a surrogate pair in UTF-16; here its first half is the 55th code unit.
+    const QString longName = QString(54, QLatin1Char('a')) + QString::fromUtf8("\xF0\x9F\x98\x80")
+        + QString(20, QLatin1Char('b'));
+    ToolNameMap map;
+    const QString shortName = map.shorten(longName);
+    QVERIFY(shortName.size() <= ToolNameMap::kMaxNameLength);
+    // A lone surrogate does not survive the trip through UTF-8.
+    QCOMPARE(QString::fromUtf8(shortName.toUtf8()), shortName);
+    QVERIFY(shortName.startsWith(QString(54, QLatin1Char('a')) + QLatin1Char('_')));
+    QCOMPARE(map.original(shortName), longName);
 }
 
 void tst_TranslateMappings::parsesToolArguments_data()
