@@ -73,6 +73,9 @@ TOLLGATE_PID=$!
 pids+=("$TOLLGATE_PID")
 "$LOADGEN_BIN" --mode probe --port "$PORT" --timeout-seconds 10 >/dev/null \
     || { echo "soak: tollgate did not answer; log:" >&2; cat "$TMP/tollgate.log" >&2; exit 1; }
+# One request first, so the idle figures include what the first request opens for good (the
+# request log's database, its WAL and shared-memory files).
+"$LOADGEN_BIN" --mode lat --port "$PORT" --key "$VIRTUAL_KEY" --warmup 0 --requests 1 >/dev/null
 sleep 1
 rss_idle=$(kib "$TOLLGATE_PID" VmRSS)
 fds_idle=$(fds "$TOLLGATE_PID")
@@ -116,10 +119,11 @@ import json, sqlite3, sys
 soak = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 samples = [tuple(int(x) for x in l.split(",")) for l in open(sys.argv[2]) if l.strip()]
 db = sqlite3.connect(sys.argv[3])
-# The start-up probe (HEAD /) has a row of its own; the load is every POST.
-rows = db.execute("SELECT COUNT(*) FROM requests WHERE method = 'POST'").fetchone()[0]
+# The start-up probe (HEAD /) has a row of its own; the load is every POST but the one
+# warm-up request.
+rows = db.execute("SELECT COUNT(*) FROM requests WHERE method = 'POST'").fetchone()[0] - 1
 ok_rows = db.execute("SELECT COUNT(*) FROM requests WHERE method = 'POST' AND status = 200"
-                     ).fetchone()[0]
+                     ).fetchone()[0] - 1
 (rss_idle, rss_end, rss_peak, fds_idle, fds5, fds35, alive, seconds) = map(int, sys.argv[4:12])
 print("RSS curve (KiB; one sample a minute):")
 for t, rss, fd in samples:
