@@ -222,7 +222,6 @@ void ProxyServer::listen()
     }
     // One coarse timer applies every timeout: cheaper than a timer per connection and
     // precise enough (a quarter of the shortest timeout, at most a second).
-    m_hosts.setPort(m_server->port());
     const int shortest =
         std::min({m_config.connectTimeoutMs, m_config.firstByteTimeoutMs, m_config.idleTimeoutMs,
                   m_config.headerReadTimeoutMs, m_config.bodyReadTimeoutMs,

@@ -115,7 +115,7 @@ HostPolicy::Verdict HostPolicy::check(const QByteArray &host) const
     const Authority authority = parse(host);
     if (!authority.isValid)
         return Verdict::Malformed;
-    if (m_anyPort.contains(authority.host) && (authority.port < 0 || authority.port == int(m_port)))
+    if (m_anyPort.contains(authority.host))
         return Verdict::Allowed;
     if (authority.port >= 0
         && m_withPort.contains(authority.host + QLatin1Char(':') + QString::number(authority.port)))

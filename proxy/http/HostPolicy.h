@@ -14,8 +14,10 @@ namespace tollgate {
 // is read or any key is looked at. On a loopback listener the accepted names are
 // localhost, 127.0.0.1 and [::1] (and the listen address itself); on any other listener the
 // listen address (every local interface address for a wildcard one) plus allowed_hosts,
-// for the DNS name a team server is reached by. A name without a port matches with no
-// port or the listening port; an allowed_hosts entry with a port matches that port only.
+// for the DNS name a team server is reached by. A name without a port matches any port:
+// the port is no defence against rebinding (the attacker controls the name, not the port),
+// and a client behind a port forward (ssh -L, a container's published port) names the
+// forwarded port. An allowed_hosts entry with a port matches that port only.
 class HostPolicy
 {
 public:
@@ -24,8 +26,6 @@ public:
     HostPolicy() = default;
     HostPolicy(const QHostAddress &listenAddress, const QStringList &allowedHosts);
 
-    // The port the listener got (the configured one may be 0).
-    void setPort(quint16 port) { m_port = port; }
     Verdict check(const QByteArray &host) const;
 
     // What is wrong with an allowed_hosts entry ("name", "1.2.3.4", "[::1]", each with an
@@ -42,9 +42,8 @@ private:
     static Authority parse(const QByteArray &text);
     void addAddress(const QHostAddress &address);
 
-    QSet<QString> m_anyPort; // accepted with no port or the listening port
+    QSet<QString> m_anyPort; // accepted with any port or none
     QSet<QString> m_withPort; // "host:port", accepted as given
-    quint16 m_port = 0;
 };
 
 } // namespace tollgate
