@@ -24,4 +24,4 @@ echo "== package"
 scripts/package-check.sh build
 
 echo "== sanitizers and fuzzing"
-FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz-check.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz-check.sh
