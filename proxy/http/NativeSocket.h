@@ -47,6 +47,11 @@ inline bool connectInProgress()
 {
     return WSAGetLastError() == WSAEWOULDBLOCK;
 }
+// A send() on a socket whose connect() has not finished yet.
+inline bool isNotConnectedYet(int error)
+{
+    return error == WSAENOTCONN;
+}
 // accept() failed for want of descriptors or buffers, not because of the peer.
 inline bool isResourceShortage()
 {
@@ -105,6 +110,11 @@ inline bool wouldBlock()
 inline bool connectInProgress()
 {
     return errno == EINPROGRESS || errno == EINTR;
+}
+// A send() on a socket whose connect() has not finished yet.
+inline bool isNotConnectedYet(int error)
+{
+    return error == ENOTCONN;
 }
 // accept() failed for want of descriptors or buffers, not because of the peer.
 inline bool isResourceShortage()

@@ -120,6 +120,11 @@ void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
             markConnected();
             return;
         }
+        // A connect that failed meanwhile reports its error here, once: the kernel hands
+        // it to this send() and clears it, so SO_ERROR reads 0 afterwards. Kept for
+        // onWritable(), which fires for the failed socket.
+        if (n < 0 && !wouldBlock() && !isNotConnectedYet(lastError()))
+            m_connectError = lastError();
         keepFrom(0);
         return;
     }
@@ -165,6 +170,8 @@ void TcpStream::onWritable()
         int code = 0;
         socklen_t size = sizeof(code);
         getsockopt(m_descriptor, SOL_SOCKET, SO_ERROR, reinterpret_cast<char *>(&code), &size);
+        if (code == 0)
+            code = m_connectError;
         if (code != 0) {
             m_error = errorText(code);
             finishClose();

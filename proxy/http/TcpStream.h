@@ -73,6 +73,7 @@ private:
     qsizetype m_outOffset = 0;
     QString m_error;
     bool m_isConnecting = false;
+    int m_connectError = 0; // a failed connect() reported by an early send()
     bool m_isReadEnabled = true;
     bool m_isClosing = false;
     bool m_isWriteShutDown = false;

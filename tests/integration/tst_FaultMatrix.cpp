@@ -155,15 +155,6 @@ QJsonObject errorObjectOf(const QByteArray &json)
     return QJsonDocument::fromJson(json).object().value(QLatin1String("error")).toObject();
 }
 
-// TcpStream (proxy/http) tries the request at once on a socket still connecting; a refused
-// connection's error is taken by that write and the later SO_ERROR check reads 0, so the
-// stream reports itself connected and then closed: the message says "closed", not
-// "refused". The client still gets its 502 api_error.
-#define knownConnectRefusedDefect(fault)                                                           \
-    if ((fault) == Fault::ConnectRefused)                                                          \
-        QEXPECT_FAIL("", "TcpStream reports a refused early write as connected, then closed",      \
-                     Continue);
-
 bool runs(const QString &program, const QStringList &arguments)
 {
     return QProcess::execute(program, arguments) == 0;
@@ -463,7 +454,6 @@ void tst_FaultMatrix::reportsEachUpstreamFault()
         QVERIFY(r.complete);
         QCOMPARE(GatewayHarness::errorType(r.body), errorType);
         const QString message = errorObjectOf(r.body).value(QLatin1String("message")).toString();
-        knownConnectRefusedDefect(fault);
         QVERIFY2(message.contains(cause), qPrintable(message));
         QVERIFY(r.header("request-id").startsWith("req_tg_"));
         break;
@@ -515,7 +505,6 @@ void tst_FaultMatrix::reportsEachUpstreamFault()
     const RequestRecord &live = m_gateway->records().first();
     QCOMPARE(live.status, status);
     QCOMPARE(live.isComplete, seen == Seen::Unchanged);
-    knownConnectRefusedDefect(fault);
     QVERIFY2(live.error.contains(cause), qPrintable(live.error));
     QSignalSpy providerHealth(&m_gateway->gateway(), &Gateway::providerHealth);
     m_gateway->gateway().requestKeyStatus();
@@ -530,7 +519,6 @@ void tst_FaultMatrix::reportsEachUpstreamFault()
     const RequestRecord &row = rows.first();
     QCOMPARE(row.status, status);
     QCOMPARE(row.errorType, errorType);
-    knownConnectRefusedDefect(fault);
     QVERIFY2(row.error.contains(cause), qPrintable(row.error));
     QCOMPARE(row.isIncomplete, isIncomplete);
     QCOMPARE(row.usage.inputTokens, isUsageSeen ? kInputTokens : 0);
