@@ -376,6 +376,11 @@ bool JsonReader::readString(std::string_view &text, std::string &storage)
 {
     if (peek() != Type::String)
         return false;
+    return takeString(text, storage);
+}
+
+bool JsonReader::takeString(std::string_view &text, std::string &storage)
+{
     const char *start = m_at;
     bool hasEscapes = false;
     if (!scanString(hasEscapes))
@@ -448,15 +453,8 @@ bool JsonReader::readKey(std::string_view &key, std::string &storage)
     skipWhitespace();
     if (m_at >= m_end || *m_at != '"')
         return fail();
-    const char *start = m_at;
-    bool hasEscapes = false;
-    if (!scanString(hasEscapes))
+    if (!takeString(key, storage))
         return false;
-    key = std::string_view(start + 1, size_t(m_at - start - 2));
-    if (hasEscapes) {
-        unescape(key, storage);
-        key = storage;
-    }
     skipWhitespace();
     if (m_at >= m_end || *m_at != ':')
         return fail();

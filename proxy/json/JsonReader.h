@@ -76,6 +76,8 @@ private:
             ++m_at;
     }
     bool scanString(bool &hasEscapes);
+    // The string at m_at (its opening quote), unescaped into storage only when it has escapes.
+    bool takeString(std::string_view &text, std::string &storage);
     bool scanEscape();
     bool scanMultibyte();
     bool scanNumber();
