@@ -680,15 +680,20 @@ void ProxyServer::answerError(ClientConnection *connection, const HttpRequest &r
     connection->sendResponse(ErrorResponse::httpResponse(status, message, requestId, false), false);
 }
 
-bool ProxyServer::refuseHostOrMethod(const HttpParser &head,
-                                     ClientConnection::HeadDecision *decision) const
+HostPolicy::Verdict ProxyServer::hostVerdict(const HttpParser &head) const
 {
     // An HTTP/1.0 request may name no host (an HTTP/1.1 one without Host is refused while
     // it is parsed); browsers always send one.
-    const QByteArray host = head.headers().value(QByteArrayLiteral("host"));
-    const HostPolicy::Verdict verdict = head.headers().contains(QByteArrayLiteral("host"))
-        ? m_hosts.check(host)
+    return head.headers().contains(QByteArrayLiteral("host"))
+        ? m_hosts.check(head.headers().value(QByteArrayLiteral("host")))
         : HostPolicy::Verdict::Allowed;
+}
+
+bool ProxyServer::refuseHostOrMethod(const HttpParser &head,
+                                     ClientConnection::HeadDecision *decision) const
+{
+    const QByteArray host = head.headers().value(QByteArrayLiteral("host"));
+    const HostPolicy::Verdict verdict = hostVerdict(head);
     if (verdict == HostPolicy::Verdict::Malformed) {
         decision->refuseStatus = 400;
         decision->message = QStringLiteral("The Host header is not a host name or address");
@@ -757,10 +762,7 @@ QByteArray ProxyServer::requestRefused(ClientConnection *connection, const HttpP
     // for another host never gets as far as its key.
     qsizetype keyIndex = -1;
     std::shared_ptr<VirtualKeyState> state;
-    const bool isForThisHost = !head.headers().contains(QByteArrayLiteral("host"))
-        || m_hosts.check(head.headers().value(QByteArrayLiteral("host")))
-            == HostPolicy::Verdict::Allowed;
-    if (isForThisHost
+    if (hostVerdict(head) == HostPolicy::Verdict::Allowed
         && m_authenticator.authenticate(head.headers(), &keyIndex)
             == ClientAuthenticator::Result::VirtualKey)
         state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));

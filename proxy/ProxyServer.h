@@ -163,6 +163,7 @@ private:
                     const QString &message);
     // Refuses a Host this listener does not answer to (DNS rebinding) and methods Tollgate
     // does not serve; false when the head may go on.
+    HostPolicy::Verdict hostVerdict(const HttpParser &head) const;
     bool refuseHostOrMethod(const HttpParser &head, ClientConnection::HeadDecision *decision) const;
 
     GatewayConfig m_config;
