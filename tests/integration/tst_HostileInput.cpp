@@ -12,6 +12,7 @@
 
 #include <QDir>
 #include <QElapsedTimer>
+#include <QSet>
 #include <QTest>
 #include <QTimer>
 #include <algorithm>
@@ -57,6 +58,28 @@ int openDescriptors()
     return int(QDir(QStringLiteral("/proc/self/fd"))
                    .entryList(QDir::NoDotAndDotDot | QDir::System)
                    .size());
+}
+
+// The numbers of the descriptors this process has open.
+QSet<int> descriptorNumbers()
+{
+    QSet<int> numbers;
+    const QStringList names =
+        QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::NoDotAndDotDot | QDir::System);
+    for (const QString &name : names)
+        numbers.insert(name.toInt());
+    return numbers;
+}
+
+// Descriptors open now that are in neither set.
+int descriptorsBesides(const QSet<int> &before, const QSet<int> &ours)
+{
+    int count = 0;
+    for (const int fd : descriptorNumbers()) {
+        if (!before.contains(fd) && !ours.contains(fd))
+            ++count;
+    }
+    return count;
 }
 
 qint64 median(QList<qint64> values)
@@ -502,6 +525,8 @@ void tst_HostileInput::readsClientTimeoutsFromSettings()
 void tst_HostileInput::idleCrowdDoesNotDelayOthers()
 {
     constexpr int kIdle = 2000;
+    constexpr int kWave = 250;
+    constexpr int kSettling = 2;
     // Each idle client costs this process two descriptors (its end and the gateway's).
     rlimit limit {};
     QVERIFY(getrlimit(RLIMIT_NOFILE, &limit) == 0);
@@ -521,28 +546,49 @@ void tst_HostileInput::idleCrowdDoesNotDelayOthers()
     address.sin_family = AF_INET;
     address.sin_port = htons(m_gateway->port());
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // The gateway runs in this process: the descriptors that appear besides the clients' are
+    // its ends of their connections. A descriptor open before may be the gateway's end of the
+    // last request client, still closing; once closed, its number can come back for an
+    // accepted connection and go uncounted. kSettling allows for those.
+    const QSet<int> before = descriptorNumbers();
     QList<int> idle;
+    QSet<int> idleSet;
     for (int i = 0; i < kIdle; ++i) {
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         QVERIFY(fd >= 0);
         idle.append(fd);
+        idleSet.insert(fd);
         QVERIFY2(::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof(address)) == 0,
                  qPrintable(QString::number(i)));
+        // In waves well under the listen backlog (1024): a client that outruns accept() on
+        // a loaded machine overflows the queue, and the kernel then completes those
+        // handshakes only as its SYN-ACK retries back off (seconds each), which would measure
+        // the kernel, not the gateway.
+        if ((i + 1) % kWave == 0) {
+            QTRY_VERIFY2_WITH_TIMEOUT(descriptorsBesides(before, idleSet) >= i + 1 - kSettling,
+                                      qPrintable(QStringLiteral("%1 of %2 accepted")
+                                                     .arg(descriptorsBesides(before, idleSet))
+                                                     .arg(i + 1)),
+                                      10000);
+        }
     }
+
     // All accepted: the gateway holds its end of each.
-    QTRY_VERIFY2_WITH_TIMEOUT(openDescriptors() >= descriptorsBefore + 2 * kIdle,
-                              qPrintable(QStringLiteral("%1 descriptors, %2 before")
-                                             .arg(openDescriptors())
-                                             .arg(descriptorsBefore)),
-                              30000);
+    QTRY_VERIFY2_WITH_TIMEOUT(descriptorsBesides(before, idleSet) >= kIdle - kSettling,
+                              qPrintable(QStringLiteral("%1 of %2 accepted")
+                                             .arg(descriptorsBesides(before, idleSet))
+                                             .arg(kIdle)),
+                              20000);
     const int descriptorsWithCrowd = openDescriptors();
     QList<qint64> crowded;
     for (int i = 0; i < 7; ++i)
         crowded.append(goodRequestLatencyUs());
     for (const int fd : std::as_const(idle))
         ::close(fd);
-    // The gateway lets go of its ends too.
-    QTRY_VERIFY_WITH_TIMEOUT(openDescriptors() <= descriptorsBefore + 5, 30000);
+    // The gateway lets go of its ends too, and keeps no descriptor of theirs.
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        descriptorsBesides(before, {}) <= kSettling,
+        qPrintable(QStringLiteral("%1 still open").arg(descriptorsBesides(before, {}))), 20000);
     const int descriptorsAfter = openDescriptors();
 
     // Printed past the log capture: the figures are for the reader of the test output.
