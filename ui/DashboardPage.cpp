@@ -226,6 +226,12 @@ DashboardPage::DashboardPage(Gateway *gateway, LedgerReader *reader, QWidget *pa
                                   .arg(error));
             m_status->show();
         });
+        // The settings moved the request log: the figures are read from the new one.
+        connect(m_reader, &LedgerReader::storeChanged, this, [this] {
+            m_feed->storeMoved(m_reader->hasStore(), m_status,
+                               tr("The request log is off: new requests are counted but not "
+                                  "kept."));
+        });
     }
     // Without a request log there is nothing to wait for: live requests count from now on.
     if (!m_reader || !m_reader->hasStore()) {

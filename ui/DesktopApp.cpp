@@ -75,7 +75,7 @@ DesktopApp::DesktopApp(const GatewayConfig &config, DesktopSettings *settings, Q
                                .arg(error));
     });
     connect(&m_gateway, &Gateway::storeRecovered, this, [this] {
-        m_window->setRequestLogStatus(tr("Request log: %1").arg(m_config.store->displayName()));
+        showRequestLogStatus();
         TrayState state = m_trayState;
         state.setStoreProblem({});
         setTrayState(state);
@@ -95,9 +95,7 @@ DesktopApp::DesktopApp(const GatewayConfig &config, DesktopSettings *settings, Q
             [this] { m_window->showNotice(tr("The setup commands are on the clipboard.")); });
     connect(m_window.get(), &MainWindow::quitRequested, this, &DesktopApp::quit);
 
-    m_window->setRequestLogStatus(m_config.store
-                                      ? tr("Request log: %1").arg(m_config.store->displayName())
-                                      : tr("Request log: off"));
+    showRequestLogStatus();
     m_trayState.setPort(m_config.port);
     setTrayState(m_trayState);
 
@@ -169,7 +167,18 @@ void DesktopApp::stopProxy()
 
 void DesktopApp::applyConfig(const GatewayConfig &config)
 {
+    const bool isStoreMoved = config.store != m_config.store;
     m_config = config;
+    if (isStoreMoved) {
+        // The window reads the new request log at once; the gateway writes to it from its
+        // restart below (or its next start).
+        showRequestLogStatus();
+        m_reader.setStore(m_config.store);
+        TrayState state = m_trayState;
+        state.setToday(0, 0);
+        setTrayState(state);
+        queryToday();
+    }
     if (m_trayState.proxy() != TrayState::Proxy::On)
         return;
     m_isRestartPending = true;
@@ -380,6 +389,13 @@ void DesktopApp::onTrayAvailabilityChanged(bool isAvailable)
         m_window->showNotice(tr("No system tray was found: Tollgate keeps this window, and "
                                 "closing it quits Tollgate."));
     }
+}
+
+void DesktopApp::showRequestLogStatus()
+{
+    m_window->setRequestLogStatus(m_config.store
+                                      ? tr("Request log: %1").arg(m_config.store->displayName())
+                                      : tr("Request log: off"));
 }
 
 void DesktopApp::queryToday()

@@ -95,6 +95,7 @@ private:
     void onBudgetChanged(const SpendTracker::Status &status);
     void showBudgetWarnings();
     void onTrayAvailabilityChanged(bool isAvailable);
+    void showRequestLogStatus();
     void queryToday();
     void rollOverDay();
     void scheduleMidnight();

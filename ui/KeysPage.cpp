@@ -136,6 +136,18 @@ KeysPage::KeysPage(Gateway *gateway, LedgerReader *reader, const QString &config
 
     m_refreshTimer.setInterval(kRefreshIntervalMs);
     connect(&m_refreshTimer, &QTimer::timeout, this, &KeysPage::refresh);
+    if (m_reader) {
+        // The settings moved the request log: each key's spend is read from the new one.
+        connect(m_reader, &LedgerReader::storeChanged, this, [this] {
+            ++m_spendGeneration; // a read of the old log still under way is dropped
+            m_isSpendLoading = false;
+            m_isSpendUnreadable = false;
+            m_loggedSpend.reset();
+            m_virtualModel->setLoggedSpend(m_loggedSpend);
+            if (isVisible())
+                loadLoggedSpend();
+        });
+    }
     connect(m_keychain, &KeychainRunner::busyChanged, this, [this](bool isBusy) {
         if (isBusy)
             showStatus(tr("Waiting for the system keychain… (it may ask to be unlocked)"));

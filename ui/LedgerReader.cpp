@@ -6,7 +6,9 @@ namespace tollgate {
 
 LedgerReader::LedgerReader(std::optional<StoreConfig> store, QObject *parent)
     : QObject(parent)
-    , m_config(std::move(store))
+    , m_config(store)
+    , m_requested(std::move(store))
+    , m_hasStore(m_requested.has_value())
 {
     m_thread.setObjectName(QStringLiteral("tollgate-ledger-reader"));
     m_worker = new QObject;
@@ -47,6 +49,21 @@ LedgerStore *LedgerReader::store()
     }
     emit storeUnavailable(error);
     return nullptr;
+}
+
+void LedgerReader::setStore(const std::optional<StoreConfig> &store)
+{
+    if (store == m_requested)
+        return;
+    m_requested = store;
+    m_hasStore = store.has_value();
+    post([this, store] {
+        m_store.reset();
+        m_config = store;
+        QMutexLocker locker(&m_errorMutex);
+        m_lastError.clear(); // the new store's errors are told afresh
+    });
+    emit storeChanged();
 }
 
 QString LedgerReader::lastError() const

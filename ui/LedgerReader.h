@@ -50,16 +50,24 @@ public:
 
     // The last error opening the store (reader thread's view), for the UI to show.
     QString lastError() const;
-    bool hasStore() const { return m_config.has_value(); }
+    bool hasStore() const { return m_hasStore; }
+
+    // Reads another request log from now on (the settings moved it): queries asked before
+    // still run against the old one, in order; the old connection is closed after them.
+    // Emits storeChanged() when the store differs, so that the pages read it again.
+    void setStore(const std::optional<StoreConfig> &store);
 
 signals:
     void storeUnavailable(const QString &error);
+    void storeChanged();
 
 private:
     void post(std::function<void()> task);
     LedgerStore *store(); // reader thread only
 
-    std::optional<StoreConfig> m_config;
+    std::optional<StoreConfig> m_config; // reader thread's, once it started
+    std::optional<StoreConfig> m_requested; // the GUI thread's view of the same
+    bool m_hasStore = false;
     QThread m_thread;
     QObject *m_worker = nullptr; // lives on m_thread
     std::unique_ptr<LedgerStore> m_store; // created, used and destroyed on m_thread

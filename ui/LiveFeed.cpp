@@ -1,5 +1,6 @@
 #include "LiveFeed.h"
 
+#include <QLabel>
 #include <QWidget>
 #include <algorithm>
 
@@ -65,6 +66,17 @@ void LiveFeed::reload()
         m_hooks.load();
     else
         m_needsReload = true;
+}
+
+void LiveFeed::storeMoved(bool hasLog, QLabel *status, const QString &offText)
+{
+    if (hasLog) {
+        status->hide();
+        reload();
+        return;
+    }
+    status->setText(offText);
+    status->show();
 }
 
 void LiveFeed::loadStarted()

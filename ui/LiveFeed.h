@@ -8,6 +8,7 @@
 #include <QTimer>
 #include <functional>
 
+class QLabel;
 class QWidget;
 
 namespace tollgate {
@@ -47,6 +48,9 @@ public:
     void schedule();
     // The log changed (another location, rows purged): read it again, now or when shown.
     void reload();
+    // The settings moved the request log: read the new one (and hide status), or, with no
+    // log any more, show offText in status.
+    void storeMoved(bool hasLog, QLabel *status, const QString &offText);
     // Called by the page around its read of the log.
     void loadStarted();
     // Requests for which isInLog is true were in what the read found.

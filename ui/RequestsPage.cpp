@@ -192,6 +192,15 @@ RequestsPage::RequestsPage(Gateway *gateway, LedgerReader *reader, QWidget *pare
             m_storeError = error;
             updateStatus();
         });
+        // The settings moved the request log: the rows are read from the new one, now if
+        // the page is shown, else when it is next shown.
+        connect(m_reader, &LedgerReader::storeChanged, this, [this] {
+            m_export->setEnabled(m_reader->hasStore());
+            if (isVisible())
+                reload();
+            else
+                m_isLoaded = false;
+        });
     }
     m_export->setEnabled(m_reader && m_reader->hasStore());
     updateStatus();

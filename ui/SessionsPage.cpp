@@ -160,6 +160,12 @@ SessionsPage::SessionsPage(Gateway *gateway, LedgerReader *reader, QWidget *pare
                                   .arg(error));
             m_status->show();
         });
+        // The settings moved the request log: the sessions are read from the new one.
+        connect(m_reader, &LedgerReader::storeChanged, this, [this] {
+            m_feed->storeMoved(m_reader->hasStore(), m_status,
+                               tr("The request log is off: new sessions are listed but not "
+                                  "kept."));
+        });
     }
     if (!m_reader || !m_reader->hasStore()) {
         // Without a request log the live requests are all there is.

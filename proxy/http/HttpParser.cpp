@@ -142,8 +142,10 @@ qsizetype HttpParser::feed(const char *data, qsizetype size)
     m_fedBytes += n;
     if (m_parser.upgrade)
         m_isUpgrade = true;
-    // The head ended in this buffer and a chunked body follows: it is read here.
-    if (m_readsChunkedBody && !hasError() && n < size)
+    // The head ended in this buffer and a chunked body follows: it is read here. Not after
+    // an upgrade head (CONNECT, Upgrade:): what follows it is another protocol's, read by no
+    // one, wherever the bytes were cut.
+    if (m_readsChunkedBody && !m_isUpgrade && !hasError() && n < size)
         return n + feedChunkedBody(data + n, size - n);
     return n;
 }

@@ -72,10 +72,12 @@ private slots:
     void countsALoggedAndLiveRequestOnce();
     void doesNothingWhileHiddenAndCatchesUpWhenShown();
     void redrawsAtMostFiveTimesASecondUnderAFlood();
+    void readsTheLogTheSettingsMovedTo();
 
 private:
     QLabel *label(const QString &name) const;
-    void insert(const QList<RequestRecord> &records);
+    void insert(const QList<RequestRecord> &records,
+                const QString &file = QStringLiteral("requests.sqlite"));
     void showAndLoad();
 
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -111,9 +113,9 @@ QLabel *tst_DashboardPage::label(const QString &name) const
     return found;
 }
 
-void tst_DashboardPage::insert(const QList<RequestRecord> &records)
+void tst_DashboardPage::insert(const QList<RequestRecord> &records, const QString &file)
 {
-    LedgerStore store(StoreConfig::sqlite(m_dir->filePath(QStringLiteral("requests.sqlite"))));
+    LedgerStore store(StoreConfig::sqlite(m_dir->filePath(file)));
     QString error;
     QVERIFY2(store.open(&error), qPrintable(error));
     QVERIFY2(store.insert(records, &error), qPrintable(error));
@@ -224,6 +226,27 @@ void tst_DashboardPage::redrawsAtMostFiveTimesASecondUnderAFlood()
              qPrintable(QStringLiteral("%1 redraws in %2 s").arg(redraws).arg(seconds)));
     QCOMPARE(label(QStringLiteral("todayCost"))->text(),
              ValueFormat::usd(qint64(sent) * 1'000'000'000));
+}
+
+void tst_DashboardPage::readsTheLogTheSettingsMovedTo()
+{
+    insert({record(todayAgo(60 * 1000), 1 * kPico)});
+    insert({record(todayAgo(50 * 1000), 2 * kPico), record(todayAgo(40 * 1000), 2 * kPico)},
+           QStringLiteral("moved.sqlite"));
+    showAndLoad();
+    QCOMPARE(label(QStringLiteral("todayRequests"))->text(), QStringLiteral("1"));
+
+    // The settings now name the other file: the page reads it without a restart.
+    m_reader->setStore(StoreConfig::sqlite(m_dir->filePath(QStringLiteral("moved.sqlite"))));
+    QTRY_COMPARE_WITH_TIMEOUT(label(QStringLiteral("todayRequests"))->text(), QStringLiteral("2"),
+                              5000);
+    QCOMPARE(label(QStringLiteral("todayCost"))->text(), QStringLiteral("$4.00"));
+
+    // Turned off: the figures stay and the page says the log is off.
+    m_reader->setStore(std::nullopt);
+    QVERIFY(label(QStringLiteral("status"))->isVisible());
+    QVERIFY2(label(QStringLiteral("status"))->text().contains(QStringLiteral("off")),
+             qPrintable(label(QStringLiteral("status"))->text()));
 }
 
 QTEST_MAIN(tst_DashboardPage)

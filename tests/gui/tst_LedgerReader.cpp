@@ -3,6 +3,7 @@
 #include "LedgerReader.h"
 
 #include <QDir>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -18,6 +19,7 @@ private slots:
     void answersOnTheGuiThreadInOrder();
     void dropsTheAnswerForADestroyedContext();
     void reportsAStoreThatCannotOpen();
+    void readsTheStoreItWasMovedTo();
 };
 
 void tst_LedgerReader::answersOnTheGuiThreadInOrder()
@@ -75,6 +77,36 @@ void tst_LedgerReader::reportsAStoreThatCannotOpen()
     QTRY_VERIFY(gotNull);
     QCOMPARE(unavailable.count(), 1);
     QVERIFY(!reader.lastError().isEmpty());
+}
+
+void tst_LedgerReader::readsTheStoreItWasMovedTo()
+{
+    QTemporaryDir dir;
+    const QString first = dir.filePath(QStringLiteral("first.sqlite"));
+    const QString moved = dir.filePath(QStringLiteral("moved.sqlite"));
+    LedgerReader reader(StoreConfig::sqlite(first));
+    QSignalSpy changed(&reader, &LedgerReader::storeChanged);
+    const auto ask = [&reader, this](QStringList *answers) {
+        reader.run<QString>(
+            [](LedgerStore *store) {
+                return store ? store->config().sqlitePath : QStringLiteral("none");
+            },
+            this, [answers](const QString &path) { answers->append(path); });
+    };
+    QStringList answers;
+    ask(&answers);
+    reader.setStore(StoreConfig::sqlite(first)); // the same: nothing to do
+    QCOMPARE(changed.count(), 0);
+    reader.setStore(StoreConfig::sqlite(moved));
+    QCOMPARE(changed.count(), 1);
+    ask(&answers);
+    reader.setStore(std::nullopt);
+    QCOMPARE(changed.count(), 2);
+    QVERIFY(!reader.hasStore());
+    ask(&answers);
+    // Asked before the move: the old store; after it: the new one; then none.
+    QTRY_COMPARE(answers, (QStringList {first, moved, QStringLiteral("none")}));
+    QVERIFY(QFile::exists(moved));
 }
 
 QTEST_MAIN(tst_LedgerReader)
