@@ -161,9 +161,11 @@ private:
     // target refused, or a flood of refusals, never floods the log.
     void logRefusal(ClientConnection *connection, const HttpParser &head, int status,
                     const QString &message);
-    // Refuses a Host this listener does not answer to (DNS rebinding) and methods Tollgate
-    // does not serve; false when the head may go on.
+    // Whether this listener answers to the head's Host (DNS rebinding); a head without one
+    // (HTTP/1.0) is allowed.
     HostPolicy::Verdict hostVerdict(const HttpParser &head) const;
+    // Refuses a Host this listener does not answer to and methods Tollgate does not serve;
+    // false when the head may go on.
     bool refuseHostOrMethod(const HttpParser &head, ClientConnection::HeadDecision *decision) const;
 
     GatewayConfig m_config;

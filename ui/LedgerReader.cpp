@@ -8,7 +8,6 @@ LedgerReader::LedgerReader(std::optional<StoreConfig> store, QObject *parent)
     : QObject(parent)
     , m_config(store)
     , m_requested(std::move(store))
-    , m_hasStore(m_requested.has_value())
 {
     m_thread.setObjectName(QStringLiteral("tollgate-ledger-reader"));
     m_worker = new QObject;
@@ -56,7 +55,6 @@ void LedgerReader::setStore(const std::optional<StoreConfig> &store)
     if (store == m_requested)
         return;
     m_requested = store;
-    m_hasStore = store.has_value();
     post([this, store] {
         m_store.reset();
         m_config = store;

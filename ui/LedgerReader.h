@@ -50,7 +50,7 @@ public:
 
     // The last error opening the store (reader thread's view), for the UI to show.
     QString lastError() const;
-    bool hasStore() const { return m_hasStore; }
+    bool hasStore() const { return m_requested.has_value(); }
 
     // Reads another request log from now on (the settings moved it): queries asked before
     // still run against the old one, in order; the old connection is closed after them.
@@ -67,7 +67,6 @@ private:
 
     std::optional<StoreConfig> m_config; // reader thread's, once it started
     std::optional<StoreConfig> m_requested; // the GUI thread's view of the same
-    bool m_hasStore = false;
     QThread m_thread;
     QObject *m_worker = nullptr; // lives on m_thread
     std::unique_ptr<LedgerStore> m_store; // created, used and destroyed on m_thread

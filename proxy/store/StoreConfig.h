@@ -61,15 +61,8 @@ struct StoreConfig
     // For messages and logs: the file, or the database as a URL without the password.
     QString displayName() const;
 
-    // Same database, opened the same way.
-    friend bool operator==(const StoreConfig &a, const StoreConfig &b)
-    {
-        return a.backend == b.backend && a.sqlitePath == b.sqlitePath
-            && a.sqliteBusyTimeoutMs == b.sqliteBusyTimeoutMs && a.host == b.host
-            && a.port == b.port && a.databaseName == b.databaseName && a.userName == b.userName
-            && a.password == b.password && a.options == b.options && a.instance == b.instance;
-    }
-    friend bool operator!=(const StoreConfig &a, const StoreConfig &b) { return !(a == b); }
+    // Same database, opened the same way: every field equal.
+    friend bool operator==(const StoreConfig &, const StoreConfig &) = default;
 };
 
 } // namespace tollgate

@@ -52,14 +52,6 @@ QByteArray chunked(const QByteArray &body)
     return post("Transfer-Encoding: chunked\r\n\r\n") + body;
 }
 
-// Descriptors this process has open.
-int openDescriptors()
-{
-    return int(QDir(QStringLiteral("/proc/self/fd"))
-                   .entryList(QDir::NoDotAndDotDot | QDir::System)
-                   .size());
-}
-
 // The numbers of the descriptors this process has open.
 QSet<int> descriptorNumbers()
 {
@@ -69,6 +61,12 @@ QSet<int> descriptorNumbers()
     for (const QString &name : names)
         numbers.insert(name.toInt());
     return numbers;
+}
+
+// Descriptors this process has open.
+int openDescriptors()
+{
+    return int(descriptorNumbers().size());
 }
 
 // Descriptors open now that are in neither set.
