@@ -74,7 +74,7 @@ Exchange::~Exchange()
 
 void Exchange::start()
 {
-    // Shared with the request, not copied: the ledger reads model and session from it.
+    // Shared with the request, not copied: model and session are read from it at the end.
     m_record.requestBody = m_request.body;
     m_record.rawRequestHeaders = m_request.headers;
     m_record.surface = DialectBridge::surfaceName(m_plan.surface);
@@ -147,7 +147,7 @@ bool Exchange::beginProvider(int index)
         if (!takeUpstreamKey())
             return false;
     }
-    m_upstreamRequest = buildUpstreamRequest();
+    m_upstreamHead = buildUpstreamHead();
     sendUpstream(false);
     return true;
 }
@@ -173,14 +173,14 @@ bool Exchange::tryNextProvider(int status, const QString &why)
     return true;
 }
 
-QByteArray Exchange::buildUpstreamRequest() const
+QByteArray Exchange::buildUpstreamHead() const
 {
     const UpstreamTarget &target = provider().target;
     qsizetype headSize = 64 + target.pathPrefix.size() + m_request.target.size();
     for (const HeaderList::Field &f : m_request.headers.fields())
         headSize += f.name.size() + f.value.size() + 4;
     QByteArray out;
-    out.reserve(headSize + m_providerBody.size() + m_key.secret.size() + 64);
+    out.reserve(headSize + m_key.secret.size() + 64);
 
     if (m_bridge.isActive()) {
         out.append(m_bridge.upstreamMethod()).append(' ');
@@ -202,7 +202,6 @@ QByteArray Exchange::buildUpstreamRequest() const
         HeaderList::write(out, QByteArrayLiteral("Content-Length"),
                           QByteArray::number(m_providerBody.size()));
     out.append("\r\n", 2);
-    out.append(m_providerBody);
     return out;
 }
 
@@ -322,7 +321,7 @@ bool Exchange::retryOnAnotherKey(int status, const HeaderList &headers)
         m_upstream = nullptr;
     }
     takeUpstreamKey();
-    m_upstreamRequest = buildUpstreamRequest();
+    m_upstreamHead = buildUpstreamHead();
     sendUpstream(false);
     return true;
 }
@@ -332,7 +331,7 @@ void Exchange::sendUpstream(bool freshConnection)
     ConnectionPool *pool = m_context.pool;
     const UpstreamTarget &target = provider().target;
     m_upstream = freshConnection ? pool->connectNew(target) : pool->acquire(target);
-    m_upstream->send(m_upstreamRequest, this);
+    m_upstream->send(m_upstreamHead, m_providerBody, this);
 }
 
 void Exchange::upstreamHead(const HttpParser &head)
@@ -668,6 +667,13 @@ void Exchange::finish(Outcome outcome, const QString &error)
     if (m_record.ttfbUs >= 0) {
         m_observer.finish();
         m_record.response = m_observer.take();
+    }
+    if (!m_record.requestBody.isEmpty()) {
+        // The row goes to the request log with the body's facts, not the body.
+        m_record.requestFacts = RequestFacts::read(m_record.requestBody, m_context.workers);
+        const qint64 bodyLogCap = m_context.config ? m_context.config->bodyLogCapBytes : 0;
+        m_record.requestBody =
+            bodyLogCap > 0 ? m_record.requestBody.left(qsizetype(bodyLogCap)) : QByteArray();
     }
     emit finished(this, m_record);
 }

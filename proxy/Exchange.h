@@ -33,6 +33,7 @@ public:
         const GatewayConfig *config = nullptr;
         ConnectionPool *pool = nullptr;
         const CorsPolicy *cors = nullptr; // browser origins allowed to read the response
+        QThreadPool *workers = nullptr; // reads the facts of a large request body
     };
     // Where this request goes: the providers in the order to try them (the route's fallback
     // chain; the next one is tried on 429, 5xx or no connection before any byte reached the
@@ -72,7 +73,7 @@ private:
     bool tryNextProvider(int status, const QString &why);
     const ProviderRuntime &provider() const { return *m_plan.providers.at(m_providerIndex); }
     bool swapsCredential() const;
-    QByteArray buildUpstreamRequest() const;
+    QByteArray buildUpstreamHead() const;
     void writeHeaders(QByteArray &out) const;
     void beginBridgedResponse(const HttpParser &head);
     void finishBridgedResponse();
@@ -103,7 +104,7 @@ private:
     DialectBridge m_bridge; // when the client's and the provider's dialects differ
     bool m_isCors = false;
     qint64 m_lastClientWriteUs = 0;
-    QByteArray m_upstreamRequest;
+    QByteArray m_upstreamHead; // the body, m_providerBody, goes after it unjoined
     UpstreamConnection *m_upstream = nullptr;
     ResponseObserver m_observer; // usage tee over the forwarded response body
     bool m_hasRetried = false;

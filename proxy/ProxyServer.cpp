@@ -165,9 +165,9 @@ void ProxyServer::start()
         uint32_t(std::max<qint64>(m_config.maxHeaderBytes * 2, 80 * 1024)));
 
     m_pool = new ConnectionPool(this);
-    m_injectionPool = new QThreadPool(this);
-    m_injectionPool->setMaxThreadCount(2);
-    m_injectionPool->setObjectName(QStringLiteral("tollgate-rewrite"));
+    m_workers = new QThreadPool(this);
+    m_workers->setMaxThreadCount(2);
+    m_workers->setObjectName(QStringLiteral("tollgate-worker"));
     for (const UpstreamKey &key : m_config.allUpstreamKeys())
         m_keys.addKey(key.alias, key.secret);
     for (const auto &runtime : std::as_const(m_providers)) {
@@ -244,8 +244,8 @@ void ProxyServer::listen()
 void ProxyServer::stop()
 {
     // Workers post back to this object: none may be running once it is gone.
-    if (m_injectionPool)
-        m_injectionPool->waitForDone();
+    if (m_workers)
+        m_workers->waitForDone();
     if (m_sweepTimer)
         m_sweepTimer->stop();
     if (m_server)
@@ -421,7 +421,7 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     const QByteArray body = pending.request.body; // shared, read-only on the worker
     const CacheInjector::Policy policy = m_config.cacheInjection;
     m_injecting.insert(connection, std::make_shared<PendingExchange>(std::move(pending)));
-    m_injectionPool->start([this, connection, body, policy] {
+    m_workers->start([this, connection, body, policy] {
         CacheInjector::Result result = CacheInjector::inject(body, policy);
         // Safe: the server waits for its workers before it goes (stop()).
         QMetaObject::invokeMethod(this, [this, connection, result = std::move(result)] {
@@ -531,6 +531,7 @@ void ProxyServer::startExchange(ClientConnection *connection, PendingExchange &&
     context.config = &m_config;
     context.pool = m_pool;
     context.cors = &m_cors;
+    context.workers = m_workers;
     auto *exchange =
         new Exchange(connection, std::move(pending.request), pending.auth,
                      std::move(pending.record), context, std::move(pending.plan), this);

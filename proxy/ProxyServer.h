@@ -191,7 +191,8 @@ private:
     // Exchanges holding a stream slot of their key's limiter.
     QHash<Exchange *, std::shared_ptr<VirtualKeyState>> m_limitedExchanges;
     SpendTracker m_spend;
-    QThreadPool *m_injectionPool = nullptr; // cache markers for large bodies
+    // Cache markers for large bodies, and the facts of large bodies for the request log.
+    QThreadPool *m_workers = nullptr;
     QHash<ClientConnection *, std::shared_ptr<PendingExchange>> m_injecting;
     bool m_waitsForSpend = false;
     bool m_isStarting = false; // start() called, waiting for seedSpend()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http/HeaderList.h"
+#include "usage/RequestFacts.h"
 #include "usage/ResponseObservation.h"
 #include "usage/Usage.h"
 
@@ -71,6 +72,10 @@ struct RequestRecord
     // Raw inputs for usage extraction, consumed and cleared by the ledger; they share
     // the forwarded buffers (implicitly shared QByteArray), never copies. The raw request
     // headers hold the client's credential: the ledger masks them and drops these.
+    // requestFacts: model, session and project, read by the proxy as the exchange ended
+    // (RequestFacts::read); the body then stays only as far as the opt-in body log keeps it.
+    // Without them the ledger reads the facts from requestBody.
+    std::shared_future<RequestFacts> requestFacts;
     QByteArray requestBody;
     ResponseObservation response;
     HeaderList rawRequestHeaders;

@@ -20,7 +20,11 @@ bool UsageAccountant::isBatchResultsPath(const QByteArray &target)
 
 void UsageAccountant::account(RequestRecord &record) const
 {
-    const RequestFacts facts = UsageExtractor::requestFacts(record.requestBody);
+    // Read by the proxy, on a worker for a large body: waits for it at most that long.
+    const RequestFacts facts = record.requestFacts.valid()
+        ? record.requestFacts.get()
+        : UsageExtractor::requestFacts(record.requestBody);
+    record.requestFacts = {};
     if (record.sessionId.isEmpty())
         record.sessionId = facts.sessionId;
     record.project = facts.project;

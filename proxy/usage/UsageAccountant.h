@@ -9,8 +9,8 @@
 namespace tollgate {
 
 // Turns a finished request's raw observations into its ledger row: tokens from the
-// response, model, session and project from the request, and the exact cost. Runs on the
-// ledger thread, never on the forwarding path. Pure: no I/O, no state.
+// response, model, session and project from the request's facts, and the exact cost. Runs
+// on the ledger thread, never on the forwarding path. Pure: no I/O, no state.
 class UsageAccountant
 {
 public:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "usage/RequestFacts.h"
 #include "usage/ResponseObservation.h"
 #include "usage/Usage.h"
 
@@ -10,16 +11,6 @@ class QJsonObject;
 class QJsonValue;
 
 namespace tollgate {
-
-// What the request body says about who asked and how.
-struct RequestFacts
-{
-    QString model; // "model" of the request body
-    QByteArray sessionId; // from metadata.user_id, empty if none
-    QString project; // working directory stated in the system prompt, empty if none
-    bool isStream = false; // "stream": true
-    QString speed; // "speed" request field, e.g. "fast"
-};
 
 // What the response says it cost.
 struct ResponseUsage
@@ -33,8 +24,9 @@ struct ResponseUsage
     QString unreadable;
 };
 
-// Reads usage and request facts out of raw JSON, on the ledger thread (never on the
-// forwarding path). Stateless; malformed input gives empty results, never an exception.
+// Reads usage and request facts out of raw JSON, never on the forwarding path: usage on the
+// ledger thread, request facts as an exchange ends (RequestFacts::read). Stateless;
+// malformed input gives empty results, never an exception.
 class UsageExtractor
 {
 public:

@@ -3,6 +3,7 @@
 // kept while the disk fails.
 #include "GatewayHarness.h"
 #include "MockUpstream.h"
+#include "ProxyServer.h"
 #include "TestClient.h"
 #include "store/LedgerBacklog.h"
 #include "store/LedgerExporter.h"
@@ -60,6 +61,21 @@ QByteArray streamBody(const QByteArray &model = "claude-opus-4-8")
           "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 }
 
+constexpr char kFactsSession[] = "4e580bf0-743a-437e-8de0-14e327152c1e";
+
+// A Messages request as Claude Code shapes it, with its facts after a conversation of
+// fillerBytes: the session in metadata.user_id, the project in the system prompt.
+QByteArray bodyWithFacts(qsizetype fillerBytes)
+{
+    return "{\"model\":\"claude-opus-4-8\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\","
+           "\"content\":\""
+        + QByteArray(fillerBytes, 'x')
+        + "\"}],\"system\":[{\"type\":\"text\",\"text\":\"You are Claude Code.\\n"
+          "Working directory: /home/dev/shop\\n\"}],\"metadata\":{\"user_id\":"
+          "\"{\\\"session_id\\\":\\\""
+        + QByteArray(kFactsSession) + "\\\"}\"}}";
+}
+
 QList<RequestRecord> readRows(const QString &path)
 {
     QList<RequestRecord> rows;
@@ -97,6 +113,9 @@ private slots:
     void keepsMaskedHeadersAndTheErrorBodyForTheDetailView();
     void logsRedactedBodiesOnlyWhenAskedTo();
     void removesRowsOlderThanTheRetentionInTheBackground();
+    void rowsOnTheWayToTheLogCarryFactsNotBodies_data();
+    void rowsOnTheWayToTheLogCarryFactsNotBodies();
+    void logsTheFactsOfAMegabyteBody();
 
 private:
     void startGateway(const std::function<void(GatewayConfig &)> &adjust = {});
@@ -522,6 +541,71 @@ void tst_Ledger::removesRowsOlderThanTheRetentionInTheBackground()
     };
     // The recent row and the new one stay; the 40-day-old one goes, without a restart.
     QVERIFY(QTest::qWaitFor(isPurged, 10000));
+}
+
+void tst_Ledger::rowsOnTheWayToTheLogCarryFactsNotBodies_data()
+{
+    QTest::addColumn<qsizetype>("fillerBytes");
+    QTest::addColumn<qint64>("bodyLogCap");
+    QTest::newRow("small body, read at once") << qsizetype(1024) << qint64(0);
+    QTest::newRow("3 MiB body, read on a worker") << qsizetype(3 << 20) << qint64(0);
+    QTest::newRow("3 MiB body, body log on") << qsizetype(3 << 20) << qint64(200);
+}
+
+// The request log's thread runs at idle priority and falls behind on a busy machine: a row
+// waiting for it must not hold its request body (100 requests of 8 MiB once queued 854 MiB).
+// The proxy hands over the body's facts instead, and no more of the body than the opt-in
+// body log keeps.
+void tst_Ledger::rowsOnTheWayToTheLogCarryFactsNotBodies()
+{
+    QFETCH(qsizetype, fillerBytes);
+    QFETCH(qint64, bodyLogCap);
+    GatewayConfig config = GatewayHarness::configFor(m_mock->baseUrl());
+    config.bodyLogCapBytes = bodyLogCap;
+    ProxyServer server(config);
+    QSignalSpy started(&server, &ProxyServer::started);
+    QSignalSpy finished(&server, &ProxyServer::requestsFinished);
+    server.start();
+    QCOMPARE(started.count(), 1);
+    m_mock->enqueue(MockUpstream::messageJson("claude-opus-4-8"));
+    const QByteArray body = bodyWithFacts(fillerBytes);
+    TestClient client;
+    client.connectTo(started.first().first().value<quint16>());
+    client.send("POST", "/v1/messages", auth(), body);
+    QVERIFY(client.waitForResponses(1));
+    QCOMPARE(client.responses().first().status, 200);
+    QTRY_COMPARE(finished.count(), 1);
+
+    const auto records = finished.first().first().value<QList<RequestRecord>>();
+    QCOMPARE(records.size(), 1);
+    const RequestRecord &record = records.first();
+    // As much of the body as the body log keeps: the body as forwarded (cache markers in).
+    QCOMPARE(m_mock->requests().size(), 1);
+    QCOMPARE(record.requestBody, m_mock->requests().first().body.left(qsizetype(bodyLogCap)));
+    QVERIFY(record.requestFacts.valid());
+    QVERIFY(record.requestFacts.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    const RequestFacts &facts = record.requestFacts.get();
+    QCOMPARE(facts.model, QStringLiteral("claude-opus-4-8"));
+    QCOMPARE(facts.sessionId, QByteArray(kFactsSession));
+    QCOMPARE(facts.project, QStringLiteral("/home/dev/shop"));
+    server.stop();
+}
+
+// The same facts reach the log's row when they were read on a worker.
+void tst_Ledger::logsTheFactsOfAMegabyteBody()
+{
+    startGateway();
+    m_mock->enqueue(MockUpstream::messageJson("claude-opus-4-8"));
+    QCOMPARE(post(bodyWithFacts(3 << 20)).status, 200);
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().project, QStringLiteral("/home/dev/shop"));
+    QVERIFY(m_gateway->stop());
+    const QList<RequestRecord> rows = readRows(m_dbPath);
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(rows[0].model, QStringLiteral("claude-opus-4-8"));
+    QCOMPARE(rows[0].sessionId, QByteArray(kFactsSession));
+    QCOMPARE(rows[0].project, QStringLiteral("/home/dev/shop"));
+    QCOMPARE(rows[0].requestBytes, qint64(bodyWithFacts(3 << 20).size()));
 }
 
 QTEST_GUILESS_MAIN(tst_Ledger)
