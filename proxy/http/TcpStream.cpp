@@ -100,6 +100,12 @@ void TcpStream::write(const QByteArray &data)
     send(data.constData(), data.size(), &data);
 }
 
+void TcpStream::write(const QByteArray &head, const QByteArray &body)
+{
+    send(head.constData(), head.size(), &head);
+    send(body.constData(), body.size(), &body);
+}
+
 // What the kernel does not take at once is kept: by reference when the bytes are a byte
 // array's (shared, so a request of megabytes is not copied), else copied.
 void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
@@ -139,8 +145,10 @@ void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
             return;
         }
         keepFrom(n > 0 ? n : 0);
+    } else if (m_outNext.isEmpty() && shared) {
+        m_outNext = *shared; // behind what waits, still without a copy
     } else {
-        m_out.append(data, qsizetype(size));
+        (m_outNext.isEmpty() ? m_out : m_outNext).append(data, qsizetype(size));
     }
     if (!m_isConnecting)
         m_writeNotifier->setEnabled(true);
@@ -149,12 +157,16 @@ void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
 void TcpStream::sendQueued()
 {
     while (bytesToWrite() > 0) {
-        const qint64 n = transmit(m_descriptor, m_out.constData() + m_outOffset, bytesToWrite());
+        if (m_outOffset == m_out.size()) {
+            m_out = std::exchange(m_outNext, QByteArray());
+            m_outOffset = 0;
+        }
+        const qint64 n =
+            transmit(m_descriptor, m_out.constData() + m_outOffset, m_out.size() - m_outOffset);
         if (n < 0) {
             if (wouldBlock())
                 return;
-            m_out.clear();
-            m_outOffset = 0;
+            m_outNext.clear();
             break;
         }
         m_outOffset += qsizetype(n);
@@ -234,6 +246,7 @@ void TcpStream::close()
         return;
     m_out.clear();
     m_outOffset = 0;
+    m_outNext.clear();
     finishClose();
 }
 

@@ -41,7 +41,10 @@ public:
     // The same; what the kernel does not take at once is kept by reference (the array is
     // shared, not copied), which spares a copy of most of a request body of megabytes.
     void write(const QByteArray &data);
-    qint64 bytesToWrite() const { return m_out.size() - m_outOffset; }
+    // A request's head and its body: neither is copied into the other, and a body of
+    // megabytes the kernel does not take at once is kept by reference, also while connecting.
+    void write(const QByteArray &head, const QByteArray &body);
+    qint64 bytesToWrite() const { return m_out.size() - m_outOffset + m_outNext.size(); }
 
     // Ends the connection once everything written has gone out; input that still
     // arrives is read and dropped meanwhile, so the peer sees our answer rather than a
@@ -71,6 +74,7 @@ private:
     QSocketNotifier *m_writeNotifier = nullptr;
     QByteArray m_out;
     qsizetype m_outOffset = 0;
+    QByteArray m_outNext; // goes out after m_out: a body shared while its head waited
     QString m_error;
     bool m_isConnecting = false;
     int m_connectError = 0; // a failed connect() reported by an early send()

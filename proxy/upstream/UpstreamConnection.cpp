@@ -39,7 +39,7 @@ bool UpstreamConnection::isTlsHandshaking() const
         && m_tls->state() == QAbstractSocket::ConnectedState && !m_tls->isEncrypted();
 }
 
-void UpstreamConnection::send(const QByteArray &request, Listener *listener)
+void UpstreamConnection::send(const QByteArray &head, const QByteArray &body, Listener *listener)
 {
     m_listener = listener;
     m_isHeadDelivered = false;
@@ -49,12 +49,13 @@ void UpstreamConnection::send(const QByteArray &request, Listener *listener)
     ++m_exchangeCount;
     m_parser.reset();
     m_lastActivityUs = monotonicUs();
+    m_requestHead = head;
+    m_requestBody = body;
     if (m_isConnected) {
         m_phase = Phase::AwaitingResponse;
-        writeRequest(request);
+        writeRequest();
         return;
     }
-    m_request = request;
     m_phase = Phase::Connecting;
     startConnecting();
 }
@@ -134,7 +135,12 @@ void UpstreamConnection::connectPlain()
     connect(m_plain, &TcpStream::closed, this, &UpstreamConnection::onPlainClosed);
     // Handed over now: the stream sends it as soon as the connection allows.
     m_isRequestHandedOver = true; // before write(): it may report the connection at once
-    m_plain->write(m_request.constData(), m_request.size());
+    // Kept until connected: should this address fail, the next one gets it again. Passed
+    // as copies (shared, not copied bytes): write() may report the connection at once, and
+    // onConnected() lets go of the members.
+    const QByteArray head = m_requestHead;
+    const QByteArray body = m_requestBody;
+    m_plain->write(head, body);
 }
 
 void UpstreamConnection::onConnected()
@@ -145,19 +151,23 @@ void UpstreamConnection::onConnected()
         return;
     m_phase = Phase::AwaitingResponse;
     if (!m_isRequestHandedOver)
-        writeRequest(m_request);
-    m_request.clear();
+        writeRequest();
+    m_requestHead.clear();
+    m_requestBody.clear();
 }
 
-void UpstreamConnection::writeRequest(const QByteArray &request)
+void UpstreamConnection::writeRequest()
 {
     if (m_plain) {
-        m_plain->write(request.constData(), request.size());
-        return;
+        m_plain->write(m_requestHead, m_requestBody);
+    } else {
+        m_tls->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        m_tls->write(m_requestHead);
+        m_tls->write(m_requestBody);
+        m_tls->flush();
     }
-    m_tls->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    m_tls->write(request);
-    m_tls->flush();
+    m_requestHead.clear();
+    m_requestBody.clear();
 }
 
 void UpstreamConnection::onTlsReadyRead()

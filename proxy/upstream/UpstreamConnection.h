@@ -39,8 +39,9 @@ public:
     ~UpstreamConnection() override;
 
     const UpstreamTarget &target() const { return m_target; }
-    // Sends one request; connects first when needed.
-    void send(const QByteArray &request, Listener *listener);
+    // Sends one request, its head and its body (shared, never copied into one buffer);
+    // connects first when needed.
+    void send(const QByteArray &head, const QByteArray &body, Listener *listener);
     // The listener is gone (client left, timeout): the connection cannot be reused.
     void abort();
 
@@ -75,7 +76,7 @@ private:
     void onPlainClosed();
     void onTlsDisconnected();
     void onTlsError();
-    void writeRequest(const QByteArray &request);
+    void writeRequest();
     void process(const char *data, qsizetype size);
     void handleEof();
     void finishExchange();
@@ -87,7 +88,8 @@ private:
     class TcpStream *m_plain = nullptr; // http
     HttpParser m_parser;
     Listener *m_listener = nullptr;
-    QByteArray m_request; // waiting for the connection
+    QByteArray m_requestHead; // the request being sent, kept until the connection has it
+    QByteArray m_requestBody;
     QList<QHostAddress> m_addresses; // still to try, in the resolver's order
     Phase m_phase = Phase::Idle;
     bool m_isConnected = false;
