@@ -3,8 +3,11 @@
 # its test suite too. Does nothing when everything is already there.
 set -euo pipefail
 
+# libqt6opengl6-dev: Qt Charts' CMake package needs Qt6OpenGL's, which qt6-base-dev only
+# recommends (and recommends are not installed here).
 packages=(build-essential cmake ninja-build pkg-config ca-certificates
-          qt6-base-dev libqt6sql6-sqlite libqt6sql6-psql qt6-charts-dev qt6-svg-dev qtkeychain-qt6-dev
+          qt6-base-dev libqt6opengl6-dev libqt6sql6-sqlite libqt6sql6-psql qt6-charts-dev
+          qt6-svg-dev qtkeychain-qt6-dev
           libhttp-parser-dev zlib1g-dev libbrotli-dev libzstd-dev libsimdjson-dev libsecret-1-0)
 if [[ "${1:-}" == "--test" ]]; then
     # openssl: the integration tests make throwaway TLS certificates with it.

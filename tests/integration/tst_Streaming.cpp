@@ -183,12 +183,15 @@ void tst_Streaming::runsFiveHundredConcurrentStreams()
     }
     // All streams are open upstream at the same time.
     int mostOpen = 0;
-    QVERIFY(QTest::qWaitFor(
-        [&] {
-            mostOpen = std::max(mostOpen, m_mock->openConnections());
-            return mostOpen >= streams;
-        },
-        15000));
+    QVERIFY2(QTest::qWaitFor(
+                 [&] {
+                     mostOpen = std::max(mostOpen, m_mock->openConnections());
+                     return mostOpen >= streams;
+                 },
+                 15000),
+             qPrintable(QStringLiteral("at most %1 of %2 streams were open upstream at once")
+                            .arg(mostOpen)
+                            .arg(streams)));
     QVERIFY(QTest::qWaitFor(
         [&] {
             for (const auto &c : clients) {

@@ -586,6 +586,10 @@ MockUpstream::MockUpstream(QObject *parent)
     : QObject(parent)
     , m_server(new Server(this))
 {
+    // A burst of connections (500 streams opened at once) fits in the accept queue: with
+    // Qt's default of 50, the kernel drops the rest and their connects wait for SYN
+    // retries, seconds apart.
+    m_server->setListenBacklogSize(1024);
     connect(m_server, &QTcpServer::newConnection, this, &MockUpstream::onNewConnection);
 }
 
