@@ -1,6 +1,7 @@
 #include "HeadlessRunner.h"
 
 #include "ThreadPriority.h"
+#include "config/ClientSetup.h"
 #include "usage/PriceTable.h"
 
 #include <QCoreApplication>
@@ -115,9 +116,12 @@ void HeadlessRunner::onStarted(quint16 port)
                       .arg(names)
                       .toUtf8());
     }
-    printLine(stdout, "export ANTHROPIC_BASE_URL=" + baseUrl);
-    if (!m_config.virtualKeys.isEmpty())
-        printLine(stdout, "export ANTHROPIC_API_KEY=" + m_config.virtualKeys.first());
+    const QString key = m_config.virtualKeys.isEmpty()
+        ? QString()
+        : QString::fromUtf8(m_config.virtualKeys.first());
+    printLine(
+        stdout,
+        ClientSetup::lines(ClientSetup::platformShell(), QString::fromUtf8(baseUrl), key).toUtf8());
     printLine(
         stderr,
         "tollgate: request log "

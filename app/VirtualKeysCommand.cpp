@@ -1,6 +1,7 @@
 #include "VirtualKeysCommand.h"
 
 #include "ConsoleText.h"
+#include "config/ClientSetup.h"
 #include "config/ConfigFile.h"
 #include "keys/KeyStore.h"
 #include "keys/SecretRedactor.h"
@@ -108,10 +109,13 @@ void printSecretOnce(const CommandLine &cli, const QByteArray &secret, const QSt
                  "tollgate: %s\n"
                  "Its secret (%s) is the line printed on standard output. Copy it now: it is "
                  "not shown again. A client uses it with:\n"
-                 "    export ANTHROPIC_BASE_URL=%s\n"
-                 "    export ANTHROPIC_API_KEY=<that secret>\n",
+                 "%s\n",
                  qPrintable(what), SecretRedactor::mask(secret).constData(),
-                 qPrintable(cli.config.clientBaseUrl(cli.config.port)));
+                 qPrintable(QStringLiteral("    ")
+                            + ClientSetup::lines(ClientSetup::platformShell(),
+                                                 cli.config.clientBaseUrl(cli.config.port),
+                                                 QStringLiteral("<that secret>"))
+                                  .replace(u'\n', QStringLiteral("\n    "))));
 }
 
 // Where a key's secret came from, in the order of the start.

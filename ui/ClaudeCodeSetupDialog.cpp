@@ -1,8 +1,10 @@
 #include "ClaudeCodeSetupDialog.h"
 
 #include "ClaudeCodeSettings.h"
+#include "config/ClientSetup.h"
 
 #include <QClipboard>
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFontDatabase>
@@ -29,7 +31,22 @@ ClaudeCodeSetupDialog::ClaudeCodeSetupDialog(const QString &baseUrl, const QByte
                                 "variables set in its shell:"));
     intro->setWordWrap(true);
 
-    m_commands = new QPlainTextEdit(exportLines(baseUrl, virtualKey));
+    // The lines in the syntax of the shell they are pasted into; the platform's by default.
+    m_shell = new QComboBox;
+    for (const ClientSetup::Shell shell : ClientSetup::kShells) {
+        m_shell->addItem(ClientSetup::shellName(shell), int(shell));
+        if (shell == ClientSetup::platformShell())
+            m_shell->setCurrentIndex(m_shell->count() - 1);
+    }
+    m_shell->setAccessibleName(tr("Shell"));
+    auto *shellLabel = new QLabel(tr("&Shell:"));
+    shellLabel->setBuddy(m_shell);
+    auto *shellLine = new QHBoxLayout;
+    shellLine->addWidget(shellLabel);
+    shellLine->addWidget(m_shell);
+    shellLine->addStretch();
+
+    m_commands = new QPlainTextEdit(commandsText());
     m_commands->setReadOnly(true);
     m_commands->setLineWrapMode(QPlainTextEdit::NoWrap);
     m_commands->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
@@ -39,6 +56,8 @@ ClaudeCodeSetupDialog::ClaudeCodeSetupDialog(const QString &baseUrl, const QByte
     m_commands->setFixedHeight(metrics.lineSpacing() * 3 + 2 * m_commands->frameWidth());
     m_commands->setMinimumWidth(metrics.horizontalAdvance(m_commands->toPlainText()) / 2
                                 + metrics.averageCharWidth() * 4);
+    connect(m_shell, &QComboBox::currentIndexChanged, this,
+            [this] { m_commands->setPlainText(commandsText()); });
 
     m_copyButton = new QPushButton(tr("&Copy"));
     m_copyButton->setAccessibleDescription(tr("Copy both lines to the clipboard"));
@@ -74,6 +93,7 @@ ClaudeCodeSetupDialog::ClaudeCodeSetupDialog(const QString &baseUrl, const QByte
 
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(intro);
+    layout->addLayout(shellLine);
     layout->addLayout(commandsLine);
     layout->addSpacing(metrics.lineSpacing());
     layout->addWidget(fileIntro);
@@ -82,6 +102,7 @@ ClaudeCodeSetupDialog::ClaudeCodeSetupDialog(const QString &baseUrl, const QByte
     layout->addStretch();
     layout->addWidget(close);
 
+    setTabOrder(m_shell, m_commands);
     setTabOrder(m_commands, m_copyButton);
     setTabOrder(m_copyButton, m_applyButton);
     setTabOrder(m_applyButton, m_undoButton);
@@ -92,10 +113,20 @@ ClaudeCodeSetupDialog::ClaudeCodeSetupDialog(const QString &baseUrl, const QByte
 
 ClaudeCodeSetupDialog::~ClaudeCodeSetupDialog() = default;
 
-QString ClaudeCodeSetupDialog::exportLines(const QString &baseUrl, const QByteArray &virtualKey)
+QString ClaudeCodeSetupDialog::commandsText() const
 {
-    return QStringLiteral("export ANTHROPIC_BASE_URL=%1\nexport ANTHROPIC_API_KEY=%2")
-        .arg(baseUrl, QString::fromUtf8(virtualKey));
+    return ClientSetup::lines(ClientSetup::Shell(m_shell->currentData().toInt()), m_baseUrl,
+                              QString::fromUtf8(m_virtualKey));
+}
+
+QString ClaudeCodeSetupDialog::commands() const
+{
+    return m_commands->toPlainText();
+}
+
+void ClaudeCodeSetupDialog::setShell(int shell)
+{
+    m_shell->setCurrentIndex(m_shell->findData(shell));
 }
 
 QString ClaudeCodeSetupDialog::resultText() const

@@ -4,6 +4,7 @@
 #include <QDialog>
 #include <QString>
 
+class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
@@ -25,9 +26,9 @@ public:
                           const QString &settingsPath, QWidget *parent = nullptr);
     ~ClaudeCodeSetupDialog() override;
 
-    // The two shell lines, one per line: export ANTHROPIC_BASE_URL=..., export
-    // ANTHROPIC_API_KEY=...
-    static QString exportLines(const QString &baseUrl, const QByteArray &virtualKey);
+    // The two lines as shown, in the chosen shell's syntax (ClientSetup::Shell).
+    QString commands() const;
+    void setShell(int shell);
 
     // What the last Copy, Apply or Undo did, as shown.
     QString resultText() const;
@@ -38,12 +39,14 @@ public slots:
     void undoClaudeCode();
 
 private:
+    QString commandsText() const;
     void showResult(const QString &text);
     void updateButtons();
 
     QString m_baseUrl;
     QByteArray m_virtualKey;
     QString m_settingsPath;
+    QComboBox *m_shell = nullptr;
     QPlainTextEdit *m_commands = nullptr;
     QPushButton *m_copyButton = nullptr;
     QPushButton *m_applyButton = nullptr;

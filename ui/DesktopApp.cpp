@@ -4,6 +4,7 @@
 #include "MainWindow.h"
 #include "Notifier.h"
 #include "TrayController.h"
+#include "config/ClientSetup.h"
 
 #include <QApplication>
 #include <QDateTime>
@@ -289,11 +290,10 @@ void DesktopApp::showBudgetWarnings()
 QString DesktopApp::setupCommands() const
 {
     const quint16 port = m_gateway.isRunning() ? m_gateway.port() : m_config.port;
-    QString commands = QStringLiteral("export ANTHROPIC_BASE_URL=") + m_config.clientBaseUrl(port);
-    if (!m_config.virtualKeys.isEmpty())
-        commands += QStringLiteral("\nexport ANTHROPIC_API_KEY=")
-            + QString::fromUtf8(m_config.virtualKeys.first());
-    return commands;
+    return ClientSetup::lines(ClientSetup::platformShell(), m_config.clientBaseUrl(port),
+                              m_config.virtualKeys.isEmpty()
+                                  ? QString()
+                                  : QString::fromUtf8(m_config.virtualKeys.first()));
 }
 
 void DesktopApp::setTrayState(const TrayState &state)

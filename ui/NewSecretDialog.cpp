@@ -1,5 +1,7 @@
 #include "NewSecretDialog.h"
 
+#include "config/ClientSetup.h"
+
 #include <QClipboard>
 #include <QDialogButtonBox>
 #include <QFontDatabase>
@@ -41,9 +43,8 @@ NewSecretDialog::NewSecretDialog(const QString &alias, const QByteArray &secret,
     layout->addLayout(secretRow);
 
     layout->addWidget(new QLabel(tr("Point a client at Tollgate with:")));
-    m_commands = new QPlainTextEdit(QStringLiteral("export ANTHROPIC_BASE_URL=%1\n"
-                                                   "export ANTHROPIC_API_KEY=%2")
-                                        .arg(baseUrl, QString::fromLatin1(secret)));
+    m_commands = new QPlainTextEdit(
+        ClientSetup::lines(ClientSetup::platformShell(), baseUrl, QString::fromLatin1(secret)));
     m_commands->setObjectName(QStringLiteral("commands"));
     m_commands->setAccessibleName(tr("Setup commands"));
     m_commands->setReadOnly(true);

@@ -4,6 +4,7 @@
 #include "ClaudeCodeSettings.h"
 #include "ClaudeCodeSetupDialog.h"
 #include "TestFiles.h"
+#include "config/ClientSetup.h"
 
 #include <QClipboard>
 #include <QDir>
@@ -303,10 +304,23 @@ void tst_ClaudeCodeSettings::dialogShowsAndCopiesTheExportLines()
     ClaudeCodeSetupDialog dialog(kBaseUrl, kKey, dir.filePath(QStringLiteral("settings.json")));
     const QString expected = QStringLiteral("export ANTHROPIC_BASE_URL=http://127.0.0.1:8787\n"
                                             "export ANTHROPIC_API_KEY=tg-local-0123456789abcdef");
-    QCOMPARE(ClaudeCodeSetupDialog::exportLines(kBaseUrl, kKey), expected);
+    QCOMPARE(dialog.commands(), expected); // this platform's shell: sh, bash, zsh
     QTest::mouseClick(buttonOf(&dialog, QStringLiteral("&Copy")), Qt::LeftButton);
     QCOMPARE(QGuiApplication::clipboard()->text(), expected);
     QVERIFY(!dialog.resultText().isEmpty());
+
+    // A Windows user picks the shell the lines are pasted into.
+    dialog.setShell(int(ClientSetup::Shell::PowerShell));
+    const QString powerShell =
+        QStringLiteral("$env:ANTHROPIC_BASE_URL = 'http://127.0.0.1:8787'\n"
+                       "$env:ANTHROPIC_API_KEY = 'tg-local-0123456789abcdef'");
+    QCOMPARE(dialog.commands(), powerShell);
+    QTest::mouseClick(buttonOf(&dialog, QStringLiteral("&Copy")), Qt::LeftButton);
+    QCOMPARE(QGuiApplication::clipboard()->text(), powerShell);
+    dialog.setShell(int(ClientSetup::Shell::Cmd));
+    QCOMPARE(dialog.commands(),
+             QStringLiteral("set \"ANTHROPIC_BASE_URL=http://127.0.0.1:8787\"\n"
+                            "set \"ANTHROPIC_API_KEY=tg-local-0123456789abcdef\""));
 }
 
 void tst_ClaudeCodeSettings::dialogAppliesAndUndoes()
