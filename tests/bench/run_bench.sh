@@ -313,6 +313,8 @@ run_phases() { # run_phases SUBJECT PORT [PID]
             echo "run_bench: $name died during $phase" >&2
             return 1
         fi
+        # The peak so far (it never falls): which phases raise it shows in the summary.
+        [[ -n $pid ]] && echo "{\"mode\":\"rss\",\"subject\":\"$name\",\"phase\":\"$phase\",\"peak_rss_kib\":$(proc_kib "$pid" VmHWM)}" >>"$RESULTS"
         sleep 0.5 # let sockets in TIME_WAIT and the subject's timers settle
     done
 }
