@@ -66,7 +66,8 @@ void UpstreamConnection::startConnecting()
         return;
     if (m_target.isTls) {
         m_tls = new QSslSocket(this);
-        m_tls->setSslConfiguration(m_target.tls);
+        m_tls->setSslConfiguration(
+            m_target.tls.value_or(QSslConfiguration::defaultConfiguration()));
         m_tls->setPeerVerifyName(m_target.host);
         m_tls->setReadBufferSize(kTlsReadBufferBytes);
         connect(m_tls, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);

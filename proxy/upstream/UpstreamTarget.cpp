@@ -23,10 +23,11 @@ UpstreamTarget UpstreamTarget::fromUrl(const QUrl &url, const QString &extraCaFi
     t.poolKey =
         (t.isTls ? QByteArrayLiteral("https://") : QByteArrayLiteral("http://")) + t.hostHeader;
     if (t.isTls) {
-        t.tls = QSslConfiguration::defaultConfiguration();
-        t.tls.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setPeerVerifyMode(QSslSocket::VerifyPeer);
         if (!extraCaFile.isEmpty())
-            t.tls.addCaCertificates(QSslCertificate::fromPath(extraCaFile, QSsl::Pem));
+            tls.addCaCertificates(QSslCertificate::fromPath(extraCaFile, QSsl::Pem));
+        t.tls = std::move(tls);
     }
     return t;
 }

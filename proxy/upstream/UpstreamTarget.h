@@ -4,6 +4,7 @@
 #include <QSslConfiguration>
 #include <QString>
 #include <QUrl>
+#include <optional>
 
 namespace tollgate {
 
@@ -17,7 +18,10 @@ struct UpstreamTarget
     QByteArray hostHeader; // host[:port], port omitted when it is the scheme's default
     QByteArray pathPrefix; // "" or "/prefix" without a trailing slash
     QByteArray poolKey; // scheme://host:port
-    QSslConfiguration tls; // for https: the system's trust store plus any extra CAs
+    // For https: the system's trust store plus any extra CAs. Empty for plain http, so that
+    // a gateway with only http upstreams (local vendors) never loads the TLS library: even
+    // a default-constructed QSslConfiguration does.
+    std::optional<QSslConfiguration> tls;
 
     // extraCaFile: PEM certificates trusted in addition to the system's (may be empty).
     static UpstreamTarget fromUrl(const QUrl &url, const QString &extraCaFile = QString());
