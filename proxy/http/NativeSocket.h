@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #endif
 
@@ -78,6 +79,16 @@ inline qint64 receive(qintptr d, char *data, qint64 size)
 inline qint64 transmit(qintptr d, const char *data, qint64 size)
 {
     return send(SOCKET(d), data, int(size), 0);
+}
+// Two buffers in one call (a request's head and body): one segment when they fit.
+inline qint64 transmitTwo(qintptr d, const char *a, qint64 aSize, const char *b, qint64 bSize)
+{
+    WSABUF buffers[2] = {{ULONG(aSize), const_cast<char *>(a)},
+                         {ULONG(bSize), const_cast<char *>(b)}};
+    DWORD sent = 0;
+    if (WSASend(SOCKET(d), buffers, 2, &sent, 0, nullptr, nullptr) != 0)
+        return -1;
+    return qint64(sent);
 }
 inline qintptr openStreamSocket(int family)
 {
@@ -146,6 +157,20 @@ inline qint64 transmit(qintptr d, const char *data, qint64 size)
     return ::send(int(d), data, size_t(size), MSG_NOSIGNAL); // a vanished peer is no SIGPIPE
 #else
     return ::send(int(d), data, size_t(size), 0);
+#endif
+}
+// Two buffers in one call (a request's head and body): one segment when they fit.
+inline qint64 transmitTwo(qintptr d, const char *a, qint64 aSize, const char *b, qint64 bSize)
+{
+    iovec parts[2] = {{const_cast<char *>(a), size_t(aSize)},
+                      {const_cast<char *>(b), size_t(bSize)}};
+    msghdr message {};
+    message.msg_iov = parts;
+    message.msg_iovlen = 2;
+#ifdef MSG_NOSIGNAL
+    return ::sendmsg(int(d), &message, MSG_NOSIGNAL);
+#else
+    return ::sendmsg(int(d), &message, 0);
 #endif
 }
 // A non-blocking, close-on-exec TCP socket.

@@ -102,6 +102,29 @@ void TcpStream::write(const QByteArray &data)
 
 void TcpStream::write(const QByteArray &head, const QByteArray &body)
 {
+    if (m_descriptor >= 0 && !m_isConnecting && bytesToWrite() == 0 && !m_isWriteShutDown
+        && !head.isEmpty() && !body.isEmpty()) {
+        // Both in one call, as one segment when they fit: no second wake-up for the peer.
+        const qint64 n =
+            transmitTwo(m_descriptor, head.constData(), head.size(), body.constData(), body.size());
+        if (n < 0 && !wouldBlock()) {
+            return; // the peer is gone; the read side reports it as the end of the connection
+        }
+        const qint64 sent = qMax<qint64>(n, 0);
+        if (sent == head.size() + body.size())
+            return;
+        // The rest waits, shared: what is left of the head, then the body.
+        if (sent < head.size()) {
+            m_out = head;
+            m_outOffset = qsizetype(sent);
+            m_outNext = body;
+        } else {
+            m_out = body;
+            m_outOffset = qsizetype(sent - head.size());
+        }
+        m_writeNotifier->setEnabled(true);
+        return;
+    }
     send(head.constData(), head.size(), &head);
     send(body.constData(), body.size(), &body);
 }
