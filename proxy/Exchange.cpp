@@ -355,9 +355,16 @@ void Exchange::upstreamHead(const HttpParser &head)
     const QList<QByteArray> connectionTokens = head.headers().connectionTokens();
     m_record.requestId = head.headers().value(QByteArrayLiteral("request-id"));
     m_record.rawResponseHeaders = head.headers();
-    m_observer.begin(head.headers().value(QByteArrayLiteral("content-type")),
-                     head.headers().value(QByteArrayLiteral("content-encoding")),
-                     ResponseObserver::kDefaultBodyCapBytes, m_context.config->bodyLogCapBytes);
+    // Both sides speak OpenAI's dialect (an OpenAI client, an OpenAI-compatible provider):
+    // the answer passes untouched and its usage is read in that dialect.
+    const QByteArray contentType = head.headers().value(QByteArrayLiteral("content-type"));
+    const QByteArray contentEncoding = head.headers().value(QByteArrayLiteral("content-encoding"));
+    if (provider().provider.kind == Provider::Kind::OpenAi)
+        m_observer.beginOpenAi(contentType, contentEncoding, ResponseObserver::kDefaultBodyCapBytes,
+                               m_context.config->bodyLogCapBytes);
+    else
+        m_observer.begin(contentType, contentEncoding, ResponseObserver::kDefaultBodyCapBytes,
+                         m_context.config->bodyLogCapBytes);
 
     // A page of an allowed origin may read the answer: Tollgate's CORS headers replace any
     // the vendor sent (two access-control-allow-origin values make the browser refuse it).

@@ -10,6 +10,11 @@ namespace tollgate {
 struct ResponseObservation
 {
     bool isSse = false;
+    // The provider spoke OpenAI's chat completions and the client got its answer untouched
+    // (an OpenAI client routed to an OpenAI-compatible provider). For a stream, messageStart
+    // then holds the first chunk (the model), lastMessageDelta the last chunk that carried
+    // usage, and sawMessageStop says that `data: [DONE]` came.
+    bool isOpenAiDialect = false;
 
     // SSE: the `data` of the events that carry usage and outcome.
     QByteArray messageStart; // message_start (model, usage with the 5m/1h split)

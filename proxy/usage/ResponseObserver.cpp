@@ -20,6 +20,19 @@ bool isNamed(QByteArrayView name, const char (&literal)[N])
     return size_t(name.size()) == N - 1 && std::memcmp(name.data(), literal, N - 1) == 0;
 }
 
+// Whether the JSON text has the member (quoted name) with an object for its value.
+bool hasObjectMember(QByteArrayView json, QByteArrayView quotedName)
+{
+    for (qsizetype at = json.indexOf(quotedName); at >= 0; at = json.indexOf(quotedName, at + 1)) {
+        qsizetype i = at + quotedName.size();
+        while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == ':'))
+            ++i;
+        if (i < json.size() && json[i] == '{')
+            return true;
+    }
+    return false;
+}
+
 void assign(QByteArray &target, QByteArrayView data)
 {
     target.resize(0);
@@ -77,6 +90,13 @@ void ResponseObserver::begin(const QByteArray &contentType, const QByteArray &co
         return;
     }
     m_isDecoding = true;
+}
+
+void ResponseObserver::beginOpenAi(const QByteArray &contentType, const QByteArray &contentEncoding,
+                                   qint64 bodyCapBytes, qint64 streamCopyCapBytes)
+{
+    begin(contentType, contentEncoding, bodyCapBytes, streamCopyCapBytes);
+    m_result.isOpenAiDialect = true;
 }
 
 void ResponseObserver::feed(const char *data, qsizetype size)
@@ -145,7 +165,10 @@ void ResponseObserver::keepBody(const char *data, qsizetype size)
 bool ResponseObserver::wantsEventData(QByteArrayView name) const
 {
     // Usage is in message_start (with the 5m/1h cache-write split) and in the cumulative
-    // message_delta; an error event names what went wrong. Deltas are never copied.
+    // message_delta; an error event names what went wrong. Deltas are never copied. OpenAI's
+    // chunks have no event name, and any of them may be the one with usage.
+    if (m_result.isOpenAiDialect)
+        return isNamed(name, "message");
     return isNamed(name, "message_start") || isNamed(name, "message_delta")
         || isNamed(name, "error");
 }
@@ -153,6 +176,10 @@ bool ResponseObserver::wantsEventData(QByteArrayView name) const
 void ResponseObserver::onEvent(const SseEvent &event)
 {
     ++m_result.eventCount;
+    if (m_result.isOpenAiDialect) {
+        onOpenAiChunk(event);
+        return;
+    }
     const QByteArrayView name = event.name;
     if (isNamed(name, "content_block_delta")) // the bulk of every stream, checked first
         return;
@@ -185,6 +212,33 @@ void ResponseObserver::onEvent(const SseEvent &event)
         assign(m_result.messageStart, event.data);
     else if (isError && m_result.errorEvent.isEmpty())
         assign(m_result.errorEvent, event.data);
+}
+
+// An OpenAI chat-completion chunk: the first names the model; usage comes in the chunk
+// after the last choice (only when the client asked for stream_options.include_usage).
+void ResponseObserver::onOpenAiChunk(const SseEvent &event)
+{
+    if (!isNamed(event.name, "message"))
+        return;
+    const QByteArrayView data = event.data;
+    if (data.trimmed() == QByteArrayView("[DONE]")) {
+        m_result.sawMessageStop = true;
+        return;
+    }
+    if (event.isDataLost) {
+        m_result.decodeError = QStringLiteral("a chunk over %1 bytes was not kept")
+                                   .arg(QString::number(m_sse.maxEventBytes()));
+        return;
+    }
+    if (m_result.messageStart.isEmpty())
+        assign(m_result.messageStart, data);
+    // A cheap look for `"usage": {` (chunks before the last say `"usage": null`); the ledger
+    // reads the chunk properly.
+    if (hasObjectMember(data, "\"usage\""))
+        assign(m_result.lastMessageDelta, data);
+    else if (QByteArrayView(data).indexOf(QByteArrayView("\"error\"")) >= 0
+             && m_result.errorEvent.isEmpty())
+        assign(m_result.errorEvent, data);
 }
 
 } // namespace tollgate

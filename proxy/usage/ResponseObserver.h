@@ -30,6 +30,10 @@ public:
     // that many bytes (the opt-in body log).
     void begin(const QByteArray &contentType, const QByteArray &contentEncoding,
                qint64 bodyCapBytes = kDefaultBodyCapBytes, qint64 streamCopyCapBytes = 0);
+    // The response that begins next is in OpenAI's chat-completions dialect (see
+    // ResponseObservation::isOpenAiDialect); reset by every begin() to Anthropic's.
+    void beginOpenAi(const QByteArray &contentType, const QByteArray &contentEncoding,
+                     qint64 bodyCapBytes = kDefaultBodyCapBytes, qint64 streamCopyCapBytes = 0);
     void feed(const char *data, qsizetype size);
     void finish(); // the body ended (completely or cut short)
     ResponseObservation take(); // moves the result out
@@ -45,6 +49,7 @@ private:
     void keepBody(const char *data, qsizetype size);
     bool wantsEventData(QByteArrayView name) const;
     void onEvent(const SseEvent &event);
+    void onOpenAiChunk(const SseEvent &event);
     void stopOnDecodeError();
 
     ResponseObservation m_result;

@@ -1,5 +1,7 @@
 #include "UsageExtractor.h"
 
+#include "translate/UsageTranslator.h"
+
 #include "json/JsonScan.h"
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -235,6 +237,8 @@ QString UsageExtractor::projectFromSystemPrompt(const QJsonValue &system)
 ResponseUsage UsageExtractor::responseUsage(const ResponseObservation &observation,
                                             bool isBatchResults)
 {
+    if (observation.isOpenAiDialect)
+        return openAiUsage(observation);
     if (observation.isSse)
         return streamUsage(observation);
     if (isBatchResults)
@@ -280,6 +284,54 @@ ResponseUsage UsageExtractor::streamUsage(const ResponseObservation &observation
     const bool isComplete =
         observation.sawMessageStop || (hasStopReason && observation.openBlocks <= 0);
     result.isIncomplete = !isComplete || !result.unreadable.isEmpty();
+    return result;
+}
+
+// An OpenAI-compatible provider's answer, passed to an OpenAI client untouched: usage in
+// OpenAI's terms (prompt_tokens includes the cached ones), converted as the translators do.
+ResponseUsage UsageExtractor::openAiUsage(const ResponseObservation &observation)
+{
+    ResponseUsage result;
+    result.unreadable = observation.decodeError;
+    const auto errorTypeOf = [](const QJsonValue &error) {
+        const QString type = field(error.toObject(), "type").toString();
+        return type.isEmpty() ? QStringLiteral("error") : type;
+    };
+    if (!observation.isSse) {
+        result.isIncomplete = observation.isBodyTruncated || !observation.decodeError.isEmpty();
+        const QJsonObject body = parseObject(observation.body);
+        if (field(body, "error").isObject()) {
+            result.errorType = errorTypeOf(field(body, "error"));
+            return result; // an error is not billed: no usage
+        }
+        result.model = field(body, "model").toString();
+        if (field(body, "usage").isObject())
+            result.usage = UsageTranslator::fromOpenAi(field(body, "usage").toObject());
+        return result;
+    }
+    result.isIncomplete = !observation.sawMessageStop;
+    result.model = field(parseObject(observation.messageStart), "model").toString();
+    if (!observation.errorEvent.isEmpty())
+        result.errorType = errorTypeOf(field(parseObject(observation.errorEvent), "error"));
+    if (observation.lastMessageDelta.isEmpty()) {
+        // OpenAI sends usage in a stream only when the request asks for it; Tollgate does not
+        // add that to a client's request, since a client that did not ask may not expect the
+        // extra chunk. The tokens are then unknown, never taken for zero.
+        if (result.unreadable.isEmpty() && !observation.messageStart.isEmpty()
+            && result.errorType.isEmpty())
+            result.unreadable =
+                QStringLiteral("the stream carried no usage (the client did not set "
+                               "stream_options.include_usage)");
+        return result;
+    }
+    const QJsonObject chunk = parseObject(observation.lastMessageDelta);
+    if (!field(chunk, "usage").isObject()) {
+        result.unreadable = QStringLiteral("the usage chunk is not JSON");
+        return result;
+    }
+    result.usage = UsageTranslator::fromOpenAi(field(chunk, "usage").toObject());
+    if (result.model.isEmpty())
+        result.model = field(chunk, "model").toString();
     return result;
 }
 

@@ -41,6 +41,7 @@ public:
 
 private:
     static ResponseUsage streamUsage(const ResponseObservation &observation);
+    static ResponseUsage openAiUsage(const ResponseObservation &observation);
     static ResponseUsage bodyUsage(const ResponseObservation &observation);
     static ResponseUsage batchUsage(const ResponseObservation &observation);
     static void applyUsage(Usage &usage, const QJsonObject &object);

@@ -97,6 +97,7 @@ private slots:
     void streamsToOpenAiClients();
     void listsModelsInOpenAisShape();
     void answersOpenAiClientsErrorsInTheirShape();
+    void accountsOpenAiClientsOfAnOpenAiProvider();
 
 private:
     GatewayConfig config(const QList<Route> &routes);
@@ -473,6 +474,79 @@ void tst_Routing::answersOpenAiClientsErrorsInTheirShape()
         post("/v1/messages", "{}", {{"x-api-key", "sk-not-a-tollgate-key-000000"}});
     QCOMPARE(GatewayHarness::errorType(anthropicWrongKey.body),
              QStringLiteral("authentication_error"));
+}
+
+// An OpenAI client routed to an OpenAI-compatible provider gets the vendor's answer
+// byte for byte, and the request log still has its tokens and cost, read in OpenAI's terms:
+// a whole (compressed) answer, a stream with its usage chunk, and a stream without one,
+// whose tokens are unknown rather than zero.
+void tst_Routing::accountsOpenAiClientsOfAnOpenAiProvider()
+{
+    GatewayConfig c = config({route(QStringLiteral("gpt-*"), {QStringLiteral("vendor")})});
+    c.providers.first().prices =
+        QJsonDocument::fromJson("{\"gpt-test\": {\"input\": \"2\", \"output\": \"8\"}}").object();
+    QVERIFY(m_gateway->start(c));
+    const TestClient::Headers openAi = {{"authorization", "Bearer " + GatewayHarness::virtualKey()},
+                                        {"content-type", "application/json"},
+                                        {"accept-encoding", "gzip"}};
+    const QByteArray request =
+        "{\"model\":\"gpt-test\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+    MockResponse whole = chatCompletion("Hi there");
+    whole.gzip = true;
+    m_vendor->enqueue(whole);
+    const TestClient::Response answer = post("/v1/chat/completions", request, openAi);
+    QCOMPARE(answer.status, 200);
+    QCOMPARE(answer.header("content-encoding"), QByteArray("gzip")); // untouched
+    bool ok = false;
+    QCOMPARE(TestClient::gunzip(answer.body, &ok), chatCompletion("Hi there").body);
+    QVERIFY(ok);
+    const MockRequest &sent = m_vendor->requests().first();
+    QCOMPARE(sent.target, QByteArray("/v1/chat/completions"));
+    QCOMPARE(sent.body, request);
+    QCOMPARE(sent.header("authorization"), "Bearer " + kVendorKey);
+
+    QByteArray streamed = request;
+    streamed.replace("\"messages\"",
+                     "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\"");
+    m_vendor->enqueue(chatStream());
+    const TestClient::Response stream = post("/v1/chat/completions", streamed, openAi);
+    QCOMPARE(stream.status, 200);
+    QVERIFY(stream.body.trimmed().endsWith("data: [DONE]"));
+    QVERIFY(!stream.body.contains("event:"));
+
+    MockResponse withoutUsage = chatStream();
+    withoutUsage.events.removeAt(withoutUsage.events.size() - 2); // the usage chunk
+    m_vendor->enqueue(withoutUsage);
+    QByteArray plainStream = request;
+    plainStream.replace("\"messages\"", "\"stream\":true,\"messages\"");
+    QCOMPARE(post("/v1/chat/completions", plainStream, openAi).status, 200);
+
+    QVERIFY(m_gateway->waitForRecords(3));
+    const RequestRecord &first = m_gateway->records().at(0);
+    QCOMPARE(first.surface, QStringLiteral("openai"));
+    QCOMPARE(first.provider, QStringLiteral("vendor"));
+    QCOMPARE(first.model, QStringLiteral("gpt-test"));
+    // 30 prompt tokens of which 10 cached, 5 completion tokens: $2/MTok in (reads 0.1x),
+    // $8/MTok out.
+    QCOMPARE(first.usage.inputTokens, 20);
+    QCOMPARE(first.usage.cacheReadTokens, 10);
+    QCOMPARE(first.usage.outputTokens, 5);
+    QCOMPARE(first.costPicoUsd,
+             std::optional<qint64>(20 * 2'000'000LL + 10 * 200'000LL + 5 * 8'000'000LL));
+    QVERIFY(!first.isIncomplete);
+
+    const RequestRecord &second = m_gateway->records().at(1);
+    QVERIFY(second.isStreaming);
+    QCOMPARE(second.usage.inputTokens, 40);
+    QCOMPARE(second.usage.outputTokens, 9);
+    QCOMPARE(second.costPicoUsd, std::optional<qint64>(40 * 2'000'000LL + 9 * 8'000'000LL));
+    QVERIFY(!second.isIncomplete);
+
+    const RequestRecord &third = m_gateway->records().at(2);
+    QVERIFY(!third.usage.hasUsage);
+    QVERIFY(!third.costPicoUsd.has_value()); // unknown, never $0
+    QVERIFY2(third.error.contains(QLatin1String("include_usage")), qPrintable(third.error));
 }
 
 QTEST_GUILESS_MAIN(tst_Routing)

@@ -94,6 +94,7 @@ private slots:
     void reportsCorruptCompressedBody();
     void reportsTruncatedCompressedBody();
     void startsOverOnBegin();
+    void keepsTheUsageChunkOfAnOpenAiStreamAtEverySplitPoint();
 };
 
 void tst_ResponseObserver::keepsFixtureUsageEventsAtEverySplitPoint()
@@ -309,6 +310,39 @@ void tst_ResponseObserver::startsOverOnBegin()
     QCOMPARE(observation.messageStart, QByteArray());
     // take() leaves nothing behind.
     QCOMPARE(observer.take().body, QByteArray());
+}
+
+// OpenAI's chunks carry no event name, and with include_usage every chunk says
+// `"usage": null` until the last one: that one is kept, whatever way the bytes arrive.
+void tst_ResponseObserver::keepsTheUsageChunkOfAnOpenAiStreamAtEverySplitPoint()
+{
+    const QByteArray first = "{\"id\":\"c1\",\"model\":\"gpt-test\",\"choices\":[{\"index\":0,"
+                             "\"delta\":{\"content\":\"Hi\"}}],\"usage\": null}";
+    const QByteArray last = "{\"id\":\"c1\",\"model\":\"gpt-test\",\"choices\":[{\"index\":0,"
+                            "\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}";
+    const QByteArray usage = "{\"id\":\"c1\",\"model\":\"gpt-test\",\"choices\":[],"
+                             "\"usage\" : {\"prompt_tokens\":40,\"completion_tokens\":9}}";
+    const QByteArray stream =
+        "data: " + first + "\n\ndata: " + last + "\n\ndata: " + usage + "\n\ndata: [DONE]\n\n";
+    for (qsizetype split = 0; split <= stream.size(); ++split) {
+        ResponseObserver observer;
+        observer.beginOpenAi("text/event-stream", {});
+        for (const QByteArray &chunk : splitAt(stream, split))
+            observer.feed(chunk.constData(), chunk.size());
+        const ResponseObservation observation = observer.take();
+        QVERIFY(observation.isOpenAiDialect);
+        QCOMPARE(observation.messageStart, first);
+        QCOMPARE(observation.lastMessageDelta, usage);
+        QVERIFY(observation.sawMessageStop);
+        QCOMPARE(observation.eventCount, 4);
+        if (QTest::currentTestFailed())
+            QFAIL(qPrintable(QStringLiteral("split at %1").arg(split)));
+    }
+    // The next response is Anthropic's again.
+    ResponseObserver observer;
+    observer.beginOpenAi("text/event-stream", {});
+    observer.begin("text/event-stream", {});
+    QVERIFY(!observer.take().isOpenAiDialect);
 }
 
 QTEST_GUILESS_MAIN(tst_ResponseObserver)
