@@ -2,6 +2,9 @@
 
 #include "config/PrivatePaths.h"
 #include "store/LedgerSchema.h"
+#ifdef TOLLGATE_HAVE_SQLITE_API
+#include "store/SqliteRowWriter.h"
+#endif
 
 #include <QDate>
 #include <QDateTime>
@@ -153,13 +156,12 @@ std::optional<qint64> optionalValue(const QSqlQuery &query, int index)
     return query.value(index).toLongLong();
 }
 
-void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QString &instance)
+// A row's values in the order of columnList().
+QList<QVariant> rowValues(const RequestRecord &row, const QString &instance)
 {
-    // By name: Qt 6.4 formats a placeholder name for every positional bind, which costs
-    // more than looking the name up.
-    const QStringList &names = placeholders();
-    int index = first;
-    const auto bind = [&](const QVariant &value) { query.bindValue(names[index++], value); };
+    QList<QVariant> values;
+    values.reserve(kColumnCount);
+    const auto bind = [&values](QVariant value) { values.append(std::move(value)); };
     // A record always has its start time; should one lack it, the time it is written is the
     // best estimate, and keeps it out of the way of retention.
     bind(row.startedAt.isValid() ? row.startedAt.toMSecsSinceEpoch()
@@ -208,6 +210,17 @@ void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QStrin
     bind(bytes(row.errorBody));
     bind(bytes(row.storedRequestBody));
     bind(bytes(row.storedResponseBody));
+    return values;
+}
+
+void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QString &instance)
+{
+    // By name: Qt 6.4 formats a placeholder name for every positional bind, which costs
+    // more than looking the name up.
+    const QStringList &names = placeholders();
+    int index = first;
+    for (const QVariant &value : rowValues(row, instance))
+        query.bindValue(names[index++], value);
 }
 
 } // namespace
@@ -418,11 +431,20 @@ bool LedgerStore::open(QString *error)
     return true;
 }
 
+void LedgerStore::resetRowWriter()
+{
+#ifdef TOLLGATE_HAVE_SQLITE_API
+    m_rowWriter.reset(); // finalized before the connection closes
+    m_isRowWriterTried = false;
+#endif
+}
+
 void LedgerStore::close()
 {
     assertThread();
     m_insertOne.reset();
     m_insertBlock.reset();
+    resetRowWriter();
     m_isOpen = false;
     m_schemaVersion = 0;
     if (m_db.isOpen())
@@ -661,6 +683,31 @@ QSqlQuery *LedgerStore::insertStatement(int rows, QString *error)
 bool LedgerStore::insertRows(const QList<RequestRecord> &records, qsizetype first, int count,
                              QString *error)
 {
+#ifdef TOLLGATE_HAVE_SQLITE_API
+    if (count == 1 && isSqlite()) {
+        if (!m_isRowWriterTried) {
+            m_isRowWriterTried = true;
+            QString why;
+            QString placeholders = QStringLiteral("?");
+            for (int i = 1; i < kColumnCount; ++i)
+                placeholders += QStringLiteral(",?");
+            m_rowWriter = SqliteRowWriter::attach(m_db,
+                                                  QStringLiteral("INSERT INTO requests (")
+                                                      + columnList() + QStringLiteral(") VALUES (")
+                                                      + placeholders + QLatin1Char(')'),
+                                                  &why);
+            if (!m_rowWriter)
+                qCDebug(lcStore).noquote()
+                    << QStringLiteral("request log: rows go through Qt's binding: %1").arg(why);
+        }
+        if (m_rowWriter) {
+            QString why;
+            if (m_rowWriter->write(rowValues(records.at(first), m_instance), &why))
+                return true;
+            return fail(error, QStringLiteral("cannot insert into the request log"), why);
+        }
+    }
+#endif
     QSqlQuery *query = insertStatement(count, error);
     if (!query)
         return false;
@@ -703,6 +750,7 @@ bool LedgerStore::insert(const QList<RequestRecord> &records, QString *error)
     // pooler such as pgbouncer that moved the session, a schema another instance changed).
     m_insertOne.reset();
     m_insertBlock.reset();
+    resetRowWriter();
     checkConnection();
     return false;
 }

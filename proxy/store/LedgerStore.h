@@ -14,6 +14,10 @@ class QSqlQuery;
 class QThread;
 
 namespace tollgate {
+class SqliteRowWriter;
+}
+
+namespace tollgate {
 
 // The request log: one row per request in the `requests` table of a SQLite file or a
 // PostgreSQL database, with the queries the usage pages and exports read it with.
@@ -134,6 +138,7 @@ private:
     bool insertRows(const QList<RequestRecord> &records, qsizetype first, int count,
                     QString *error);
     bool fail(QString *error, const QString &what, const QString &why);
+    void resetRowWriter();
     void checkConnection();
     void assertThread() const;
 
@@ -148,6 +153,11 @@ private:
     // Prepared once per connection: for a single row, and for a block of rows.
     std::unique_ptr<QSqlQuery> m_insertOne;
     std::unique_ptr<QSqlQuery> m_insertBlock;
+#ifdef TOLLGATE_HAVE_SQLITE_API
+    // SQLite: a row's insert through SQLite's own API where it can be (SqliteRowWriter).
+    std::unique_ptr<SqliteRowWriter> m_rowWriter;
+    bool m_isRowWriterTried = false;
+#endif
 };
 
 } // namespace tollgate
