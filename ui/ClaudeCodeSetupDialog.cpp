@@ -14,6 +14,7 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QTextDocument>
 #include <QVBoxLayout>
 
 namespace tollgate {
@@ -52,10 +53,21 @@ ClaudeCodeSetupDialog::ClaudeCodeSetupDialog(const QString &baseUrl, const QByte
     m_commands->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_commands->setAccessibleName(tr("Setup commands"));
     m_commands->setTabChangesFocus(true);
+    // Both lines whole in every shell's syntax, so that switching shells never brings a
+    // scroll bar: the widest line of them all, and two lines high.
     const QFontMetrics metrics(m_commands->font());
-    m_commands->setFixedHeight(metrics.lineSpacing() * 3 + 2 * m_commands->frameWidth());
-    m_commands->setMinimumWidth(metrics.horizontalAdvance(m_commands->toPlainText()) / 2
-                                + metrics.averageCharWidth() * 4);
+    int widest = 0;
+    for (const ClientSetup::Shell shell : ClientSetup::kShells) {
+        const QString lines = ClientSetup::lines(shell, m_baseUrl, QString::fromUtf8(m_virtualKey));
+        for (const QString &line : lines.split(u'\n'))
+            widest = qMax(widest, metrics.horizontalAdvance(line));
+    }
+    const int margins =
+        2 * (m_commands->frameWidth() + int(m_commands->document()->documentMargin()) + 2);
+    m_commands->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    m_commands->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_commands->setMinimumWidth(widest + margins + metrics.averageCharWidth());
+    m_commands->setFixedHeight(metrics.lineSpacing() * 2 + margins);
     connect(m_shell, &QComboBox::currentIndexChanged, this,
             [this] { m_commands->setPlainText(commandsText()); });
 
