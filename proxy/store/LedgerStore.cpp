@@ -688,14 +688,11 @@ bool LedgerStore::insertRows(const QList<RequestRecord> &records, qsizetype firs
         if (!m_isRowWriterTried) {
             m_isRowWriterTried = true;
             QString why;
-            QString placeholders = QStringLiteral("?");
-            for (int i = 1; i < kColumnCount; ++i)
-                placeholders += QStringLiteral(",?");
-            m_rowWriter = SqliteRowWriter::attach(m_db,
-                                                  QStringLiteral("INSERT INTO requests (")
-                                                      + columnList() + QStringLiteral(") VALUES (")
-                                                      + placeholders + QLatin1Char(')'),
-                                                  &why);
+            m_rowWriter =
+                SqliteRowWriter::attach(m_db,
+                                        QStringLiteral("INSERT INTO requests (") + columnList()
+                                            + QStringLiteral(") VALUES ") + placeholderRows(1),
+                                        &why);
             if (!m_rowWriter)
                 qCDebug(lcStore).noquote()
                     << QStringLiteral("request log: rows go through Qt's binding: %1").arg(why);

@@ -14,10 +14,8 @@ class QSqlQuery;
 class QThread;
 
 namespace tollgate {
-class SqliteRowWriter;
-}
 
-namespace tollgate {
+class SqliteRowWriter;
 
 // The request log: one row per request in the `requests` table of a SQLite file or a
 // PostgreSQL database, with the queries the usage pages and exports read it with.

@@ -84,9 +84,10 @@ SqliteRowWriter::~SqliteRowWriter()
     sqlite3_finalize(m_statement);
 }
 
+// The statement is reset after every run, so each write starts from a fresh one; every
+// value is bound again, so no earlier binding is left over.
 bool SqliteRowWriter::write(const QList<QVariant> &values, QString *error)
 {
-    sqlite3_reset(m_statement);
     int result = SQLITE_OK;
     for (int i = 0; i < values.size() && result == SQLITE_OK; ++i) {
         const QVariant &value = values.at(i);
@@ -132,7 +133,6 @@ bool SqliteRowWriter::write(const QList<QVariant> &values, QString *error)
         return false;
     }
     sqlite3_reset(m_statement);
-    sqlite3_clear_bindings(m_statement);
     return true;
 }
 

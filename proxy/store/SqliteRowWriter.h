@@ -20,8 +20,8 @@ namespace tollgate {
 class SqliteRowWriter
 {
 public:
-    // The writer of `sql` (an INSERT with one `?` per value) on db's connection, or null
-    // with *why when it cannot be used there.
+    // The writer of `sql` (an INSERT with one placeholder per value, bound in the order
+    // they appear) on db's connection, or null with *why when it cannot be used there.
     static std::unique_ptr<SqliteRowWriter> attach(const QSqlDatabase &db, const QString &sql,
                                                    QString *why);
     ~SqliteRowWriter(); // finalizes the statement

@@ -293,15 +293,11 @@ ResponseUsage UsageExtractor::openAiUsage(const ResponseObservation &observation
 {
     ResponseUsage result;
     result.unreadable = observation.decodeError;
-    const auto errorTypeOf = [](const QJsonValue &error) {
-        const QString type = field(error.toObject(), "type").toString();
-        return type.isEmpty() ? QStringLiteral("error") : type;
-    };
     if (!observation.isSse) {
         result.isIncomplete = observation.isBodyTruncated || !observation.decodeError.isEmpty();
         const QJsonObject body = parseObject(observation.body);
         if (field(body, "error").isObject()) {
-            result.errorType = errorTypeOf(field(body, "error"));
+            result.errorType = errorTypeOf(body);
             return result; // an error is not billed: no usage
         }
         result.model = field(body, "model").toString();
@@ -312,7 +308,7 @@ ResponseUsage UsageExtractor::openAiUsage(const ResponseObservation &observation
     result.isIncomplete = !observation.sawMessageStop;
     result.model = field(parseObject(observation.messageStart), "model").toString();
     if (!observation.errorEvent.isEmpty())
-        result.errorType = errorTypeOf(field(parseObject(observation.errorEvent), "error"));
+        result.errorType = errorTypeOf(parseObject(observation.errorEvent));
     if (observation.lastMessageDelta.isEmpty()) {
         // OpenAI sends usage in a stream only when the request asks for it; Tollgate does not
         // add that to a client's request, since a client that did not ask may not expect the
