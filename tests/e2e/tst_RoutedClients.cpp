@@ -410,8 +410,17 @@ void tst_RoutedClients::claudeCodeCompletesAToolLoopOnAnOpenAiProvider()
     QVERIFY2(hasCall, followUp->body.constData());
 
     // The request log: every Messages call served by the provider (token counting is
-    // answered 501 by the gateway without asking anyone).
-    QVERIFY(gateway.waitForRecords(int(vendor.requests().size())));
+    // answered 501 by the gateway without asking anyone). Waiting for as many rows of any
+    // kind as the provider saw requests could stop at a token count's row while a turn's row
+    // was still on its way, so the wait is for the turns' rows.
+    const auto turnRows = [&gateway] {
+        int rows = 0;
+        for (const RequestRecord &record : gateway.records())
+            rows += record.target.startsWith("/v1/messages")
+                && !record.target.startsWith("/v1/messages/count_tokens");
+        return rows;
+    };
+    QVERIFY(QTest::qWaitFor([&] { return turnRows() >= int(vendor.requests().size()); }, 5000));
     int served = 0;
     for (const RequestRecord &record : gateway.records()) {
         if (record.target.startsWith("/v1/messages/count_tokens")) {
