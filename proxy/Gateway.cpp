@@ -14,6 +14,58 @@
 
 namespace tollgate {
 
+// Lives on the proxy thread, where its pointers are read and written: the ledger's answers
+// go to the server that serves new requests (usage charges), or to the one starting or
+// taking over (the spend it waits for).
+class ProxyRelay : public QObject
+{
+public:
+    QPointer<ProxyServer> current;
+    QPointer<ProxyServer> incoming;
+};
+
+namespace {
+
+// What the ledger needs of a config: prices (each provider's too), the store, retention,
+// the body log and the secrets to redact. Empty, with the reason, for invalid prices.
+std::optional<LedgerWriter::Settings> ledgerSettingsFor(const GatewayConfig &config, QString *error)
+{
+    LedgerWriter::Settings ledger;
+    ledger.prices = PriceTable::builtIn();
+    QString priceError;
+    if (!config.priceOverrides.isEmpty()
+        && !ledger.prices.applyOverrides(config.priceOverrides, &priceError)) {
+        *error = QStringLiteral("invalid price override: %1").arg(priceError);
+        return std::nullopt;
+    }
+    // What other providers' models cost, as their settings give it: an Anthropic-dialect
+    // provider starts from Anthropic's prices, an OpenAI-dialect one from none.
+    for (const Provider &provider : config.providers) {
+        PriceTable prices =
+            provider.kind == Provider::Kind::Anthropic ? ledger.prices : PriceTable();
+        if (!provider.prices.isEmpty() && !prices.applyOverrides(provider.prices, &priceError)) {
+            *error = QStringLiteral("invalid price of provider \"%1\": %2")
+                         .arg(provider.name, priceError);
+            return std::nullopt;
+        }
+        ledger.providerPrices.insert(provider.name, prices);
+    }
+    ledger.store = config.store;
+    ledger.retentionDays = config.retentionDays;
+    ledger.bodyLogCapBytes = config.bodyLogCapBytes;
+    for (const VirtualKey &key : config.allVirtualKeys())
+        ledger.secrets.append(key.secret);
+    for (const UpstreamKey &key : config.allUpstreamKeys())
+        ledger.secrets.append(key.secret);
+    for (const Provider &provider : config.providers) {
+        for (const UpstreamKey &key : provider.keys)
+            ledger.secrets.append(key.secret);
+    }
+    return ledger;
+}
+
+} // namespace
+
 Gateway::Gateway(QObject *parent)
     : QObject(parent)
 {
@@ -45,9 +97,13 @@ void Gateway::startThread(QThread &thread, QThread::Priority priority)
 
 Gateway::~Gateway()
 {
-    if (m_server) {
+    QList<QPointer<ProxyServer>> servers = m_draining;
+    servers.append(m_successor);
+    servers.append(m_server);
+    for (const QPointer<ProxyServer> &server : std::as_const(servers)) {
         // Last chance to close sockets on their own thread before it ends.
-        QMetaObject::invokeMethod(m_server, &ProxyServer::stop, Qt::BlockingQueuedConnection);
+        if (server)
+            QMetaObject::invokeMethod(server, &ProxyServer::stop, Qt::BlockingQueuedConnection);
     }
     shutDownThread();
     if (m_ledger) {
@@ -70,41 +126,17 @@ void Gateway::start(const GatewayConfig &config)
         emit startFailed(problem);
         return;
     }
-    LedgerWriter::Settings ledger;
-    ledger.prices = PriceTable::builtIn();
-    QString priceError;
-    if (!config.priceOverrides.isEmpty()
-        && !ledger.prices.applyOverrides(config.priceOverrides, &priceError)) {
-        emit startFailed(QStringLiteral("invalid price override: %1").arg(priceError));
+    QString settingsError;
+    std::optional<LedgerWriter::Settings> settings = ledgerSettingsFor(config, &settingsError);
+    if (!settings) {
+        emit startFailed(settingsError);
         return;
     }
-    // What other providers' models cost, as their settings give it: an Anthropic-dialect
-    // provider starts from Anthropic's prices, an OpenAI-dialect one from none.
-    for (const Provider &provider : config.providers) {
-        PriceTable prices =
-            provider.kind == Provider::Kind::Anthropic ? ledger.prices : PriceTable();
-        if (!provider.prices.isEmpty() && !prices.applyOverrides(provider.prices, &priceError)) {
-            emit startFailed(QStringLiteral("invalid price of provider \"%1\": %2")
-                                 .arg(provider.name, priceError));
-            return;
-        }
-        ledger.providerPrices.insert(provider.name, prices);
-    }
-    ledger.store = config.store;
-    ledger.retentionDays = config.retentionDays;
-    ledger.bodyLogCapBytes = config.bodyLogCapBytes;
-    for (const VirtualKey &key : config.allVirtualKeys())
-        ledger.secrets.append(key.secret);
-    for (const UpstreamKey &key : config.allUpstreamKeys())
-        ledger.secrets.append(key.secret);
-    for (const Provider &provider : config.providers) {
-        for (const UpstreamKey &key : provider.keys)
-            ledger.secrets.append(key.secret);
-    }
+    LedgerWriter::Settings ledger = std::move(*settings);
     m_metrics = std::make_shared<UsageMetrics>();
     ledger.metrics = m_metrics;
-    auto backlog = std::make_shared<LedgerBacklog>();
-    ledger.backlog = backlog;
+    m_backlog = std::make_shared<LedgerBacklog>();
+    ledger.backlog = m_backlog;
     const bool hasBudgets = config.hasBudgets();
     if (hasBudgets) {
         const SpendTracker periods;
@@ -133,38 +165,157 @@ void Gateway::start(const GatewayConfig &config)
     m_thread.setEventDispatcher(new EpollEventDispatcher);
 #endif
     startThread(m_thread, QThread::InheritPriority);
-    m_server = new ProxyServer(config);
-    m_server->setMetrics(m_metrics);
-    m_server->setLedgerBacklog(backlog);
-    m_server->setWaitsForSpend(hasBudgets);
-    m_server->moveToThread(&m_thread);
-    // Queued: these come from the proxy thread.
+    m_relay = new ProxyRelay;
+    m_server = newServer(config);
     connect(m_server, &ProxyServer::started, this, &Gateway::onServerStarted);
     connect(m_server, &ProxyServer::startFailed, this, &Gateway::onServerStartFailed);
     connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
-    connect(m_server, &ProxyServer::upstreamKeyDisabled, this, &Gateway::upstreamKeyDisabled);
-    connect(m_server, &ProxyServer::budgetChanged, this, &Gateway::budgetChanged);
-    connect(m_server, &ProxyServer::keyStatus, this, &Gateway::keyStatus);
-    connect(m_server, &ProxyServer::providerHealth, this, &Gateway::providerHealth);
-    connect(m_ledger, &LedgerWriter::spendLoaded, m_server, &ProxyServer::seedSpend);
-    // Straight from the proxy thread to the ledger thread: a busy GUI thread is not on
-    // the way of the request log.
-    connect(m_server, &ProxyServer::requestsFinished, m_ledger, &LedgerWriter::account);
-    // Queued to the proxy thread: token limits learn each response's usage.
-    connect(m_ledger, &LedgerWriter::accounted, m_server, &ProxyServer::chargeUsage);
+    m_relay->incoming = m_server; // before it lives on the proxy thread
+    m_relay->moveToThread(&m_thread);
+    // Queued to the proxy thread, in the order the ledger sent them.
+    connect(m_ledger, &LedgerWriter::spendLoaded, m_relay, [relay = m_relay](const SpendTotals &t) {
+        if (ProxyServer *server = relay->incoming ? relay->incoming : relay->current)
+            server->seedSpend(t);
+    });
+    // Token limits learn each response's usage.
+    connect(m_ledger, &LedgerWriter::accounted, m_relay,
+            [relay = m_relay](const QList<RequestRecord> &records) {
+                if (relay->current)
+                    relay->current->chargeUsage(records);
+            });
     // Once everything it answers to is connected (spendLoaded above).
     QMetaObject::invokeMethod(m_ledger, &LedgerWriter::open, Qt::QueuedConnection);
     QMetaObject::invokeMethod(m_server, &ProxyServer::start, Qt::QueuedConnection);
 }
 
+ProxyServer *Gateway::newServer(const GatewayConfig &config)
+{
+    auto *server = new ProxyServer(config);
+    server->setMetrics(m_metrics);
+    server->setLedgerBacklog(m_backlog);
+    server->setWaitsForSpend(config.hasBudgets());
+    server->moveToThread(&m_thread);
+    // Queued: these come from the proxy thread.
+    connect(server, &ProxyServer::upstreamKeyDisabled, this, &Gateway::upstreamKeyDisabled);
+    connect(server, &ProxyServer::budgetChanged, this, &Gateway::budgetChanged);
+    connect(server, &ProxyServer::keyStatus, this, &Gateway::keyStatus);
+    connect(server, &ProxyServer::providerHealth, this, &Gateway::providerHealth);
+    // Straight from the proxy thread to the ledger thread: a busy GUI thread is not on
+    // the way of the request log.
+    connect(server, &ProxyServer::requestsFinished, m_ledger, &LedgerWriter::account);
+    // Direct, on the proxy thread as it starts to listen: usage charges go to it from the
+    // ledger's next answer on.
+    connect(
+        server, &ProxyServer::started, m_relay,
+        [relay = m_relay, server](quint16) {
+            relay->current = server;
+            if (relay->incoming == server)
+                relay->incoming = nullptr;
+        },
+        Qt::DirectConnection);
+    return server;
+}
+
+void Gateway::reconfigure(const GatewayConfig &config)
+{
+    if (!m_server || m_isStopping) {
+        m_config = config;
+        return;
+    }
+    if (!m_isRunning || m_successor) {
+        m_queuedConfig = config; // once the server starting now listens
+        return;
+    }
+    QString error = config.validate();
+    std::optional<LedgerWriter::Settings> ledger =
+        error.isEmpty() ? ledgerSettingsFor(config, &error) : std::nullopt;
+    if (!ledger) {
+        emit reconfigureFailed(error);
+        return;
+    }
+    m_successorLedger = std::move(*ledger);
+    m_successorLedger.metrics = m_metrics;
+    m_successorLedger.backlog = m_backlog;
+    m_successorConfig = config;
+    m_successor = newServer(config);
+    connect(m_successor, &ProxyServer::started, this, &Gateway::onSuccessorStarted);
+    connect(m_successor, &ProxyServer::startFailed, this, &Gateway::onSuccessorFailed);
+    QMetaObject::invokeMethod(
+        m_successor, [relay = m_relay, successor = m_successor.data(), previous = m_server] {
+            relay->incoming = successor;
+            successor->takeOver(previous);
+        });
+    if (config.hasBudgets()) {
+        // Posted after the takeover: the spend reaches the successor, which waits for it.
+        const SpendTracker periods;
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        QMetaObject::invokeMethod(
+            m_ledger,
+            [ledger = m_ledger.data(), day = periods.dayStartMs(now),
+             month = periods.monthStartMs(now)] { ledger->reloadSpend(day, month); });
+    }
+}
+
+void Gateway::onSuccessorStarted(quint16 port)
+{
+    if (!m_successor)
+        return; // stopped meanwhile
+    if (m_server) {
+        // It drains on its own and deletes itself; its records still reach the ledger.
+        disconnect(m_server, nullptr, this, nullptr);
+        m_draining.removeIf([](const QPointer<ProxyServer> &server) { return !server; });
+        m_draining.append(m_server);
+    }
+    m_server = m_successor;
+    m_successor = nullptr;
+    disconnect(m_server, &ProxyServer::started, this, &Gateway::onSuccessorStarted);
+    disconnect(m_server, &ProxyServer::startFailed, this, &Gateway::onSuccessorFailed);
+    connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
+    m_config = m_successorConfig;
+    m_port = port;
+    QMetaObject::invokeMethod(m_ledger, [ledger = m_ledger.data(), settings = m_successorLedger] {
+        ledger->reconfigure(settings);
+    });
+    emit reconfigured(port);
+    applyQueuedConfig();
+}
+
+void Gateway::onSuccessorFailed(const QString &error)
+{
+    if (!m_successor)
+        return;
+    disconnect(m_successor, nullptr, this, nullptr);
+    m_successor->deleteLater(); // on the proxy thread; it never listened
+    m_successor = nullptr;
+    emit reconfigureFailed(error);
+    applyQueuedConfig();
+}
+
+void Gateway::applyQueuedConfig()
+{
+    if (!m_queuedConfig)
+        return;
+    const GatewayConfig next = *m_queuedConfig;
+    m_queuedConfig.reset();
+    reconfigure(next);
+}
+
+void Gateway::forLiveServers(const std::function<void(ProxyServer *)> &call)
+{
+    for (ProxyServer *server : {m_server.data(), m_successor.data()}) {
+        if (server)
+            QMetaObject::invokeMethod(server, [server, call] { call(server); });
+    }
+}
+
 void Gateway::setVirtualKeys(const QList<VirtualKey> &namedKeys)
 {
     m_config.namedVirtualKeys = namedKeys;
+    m_successorConfig.namedVirtualKeys = namedKeys;
     if (!m_server)
         return;
     const QList<VirtualKey> all = m_config.allVirtualKeys();
-    QMetaObject::invokeMethod(m_server,
-                              [server = m_server.data(), all] { server->setVirtualKeys(all); });
+    forLiveServers([all](ProxyServer *server) { server->setVirtualKeys(all); });
     QList<QByteArray> secrets;
     for (const VirtualKey &key : namedKeys)
         secrets.append(key.secret);
@@ -174,39 +325,36 @@ void Gateway::setVirtualKeys(const QList<VirtualKey> &namedKeys)
 
 void Gateway::addUpstreamKey(const QString &alias, const QByteArray &secret)
 {
-    m_config.upstreamKeys.removeIf([&](const UpstreamKey &key) { return key.alias == alias; });
-    m_config.upstreamKeys.append({alias, secret});
+    for (GatewayConfig *config : {&m_config, &m_successorConfig}) {
+        config->upstreamKeys.removeIf([&](const UpstreamKey &key) { return key.alias == alias; });
+        config->upstreamKeys.append({alias, secret});
+    }
     if (!m_server)
         return;
-    QMetaObject::invokeMethod(m_server, [server = m_server.data(), alias, secret] {
-        server->addUpstreamKey(alias, secret);
-    });
+    forLiveServers([alias, secret](ProxyServer *server) { server->addUpstreamKey(alias, secret); });
     QMetaObject::invokeMethod(m_ledger,
                               [ledger = m_ledger.data(), secret] { ledger->addSecrets({secret}); });
 }
 
 void Gateway::removeUpstreamKey(const QString &alias)
 {
-    m_config.upstreamKeys.removeIf([&](const UpstreamKey &key) { return key.alias == alias; });
-    if (m_server)
-        QMetaObject::invokeMethod(
-            m_server, [server = m_server.data(), alias] { server->removeUpstreamKey(alias); });
+    for (GatewayConfig *config : {&m_config, &m_successorConfig})
+        config->upstreamKeys.removeIf([&](const UpstreamKey &key) { return key.alias == alias; });
+    forLiveServers([alias](ProxyServer *server) { server->removeUpstreamKey(alias); });
 }
 
 void Gateway::setUpstreamKeyEnabled(const QString &alias, bool isEnabled)
 {
-    if (m_server)
-        QMetaObject::invokeMethod(m_server, [server = m_server.data(), alias, isEnabled] {
-            server->setUpstreamKeyEnabled(alias, isEnabled);
-        });
+    forLiveServers([alias, isEnabled](ProxyServer *server) {
+        server->setUpstreamKeyEnabled(alias, isEnabled);
+    });
 }
 
 void Gateway::setCacheInjection(const CacheInjector::Policy &policy)
 {
     m_config.cacheInjection = policy;
-    if (m_server)
-        QMetaObject::invokeMethod(
-            m_server, [server = m_server.data(), policy] { server->setCacheInjection(policy); });
+    m_successorConfig.cacheInjection = policy;
+    forLiveServers([policy](ProxyServer *server) { server->setCacheInjection(policy); });
 }
 
 void Gateway::requestKeyStatus()
@@ -217,6 +365,21 @@ void Gateway::requestKeyStatus()
 
 void Gateway::stop()
 {
+    m_queuedConfig.reset();
+    if (m_server)
+        m_isStopping = true;
+    // Posted first: the servers taken over, and the one taking over, close their sockets
+    // before the current one says stopped().
+    QList<QPointer<ProxyServer>> others = m_draining;
+    others.append(m_successor);
+    m_draining.clear();
+    m_successor = nullptr;
+    for (const QPointer<ProxyServer> &server : std::as_const(others)) {
+        if (!server)
+            continue;
+        disconnect(server, nullptr, this, nullptr);
+        QMetaObject::invokeMethod(server, &ProxyServer::stop, Qt::QueuedConnection);
+    }
     if (!m_server) {
         emit stopped();
         return;
@@ -229,6 +392,7 @@ void Gateway::onServerStarted(quint16 port)
     m_isRunning = true;
     m_port = port;
     emit started(port);
+    applyQueuedConfig();
 }
 
 void Gateway::onServerStartFailed(const QString &error)
@@ -262,12 +426,18 @@ void Gateway::onRecords(const QList<RequestRecord> &records)
 void Gateway::shutDownThread()
 {
     m_isRunning = false;
+    m_isStopping = false;
     m_port = 0;
     m_thread.quit();
     // The proxy thread has nothing left to do once its server stopped: this returns at once.
     m_thread.wait();
     delete m_server.data(); // only left when it never started; a stopped one deleted itself
     m_server = nullptr;
+    delete m_successor.data();
+    m_successor = nullptr;
+    m_draining.clear(); // each deleted itself as it stopped or drained
+    delete m_relay; // the thread it lived on is over
+    m_relay = nullptr;
 }
 
 void Gateway::shutDownLedger()

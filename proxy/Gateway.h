@@ -4,17 +4,21 @@
 #include "config/GatewayConfig.h"
 #include "keys/SpendTracker.h"
 #include "rewrite/CacheInjector.h"
+#include "store/LedgerWriter.h"
 #include "upstream/KeyPool.h"
 
 #include <QObject>
 #include <QPointer>
 #include <QThread>
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace tollgate {
 
-class LedgerWriter;
+class LedgerBacklog;
 class ProxyServer;
+class ProxyRelay;
 class UsageMetrics;
 
 // The one object the app and the tests start and stop. It owns two threads: the proxy
@@ -33,6 +37,14 @@ public:
     void start(const GatewayConfig &config);
     // Stops listening and closes every connection; answers with stopped().
     void stop();
+    // New settings for a running gateway, without cutting what is in flight: a new proxy
+    // server takes the listening socket over (or listens on the new address first), and
+    // the old one finishes the requests and streams it has, then ends each of its
+    // connections (ProxyServer::takeOver). Requests read from then on use the new settings.
+    // Answers with reconfigured(); or, when the settings cannot be used (invalid, or the
+    // new port is taken), with reconfigureFailed(), and the gateway runs on with the
+    // settings it had. Without a running gateway only config() changes.
+    void reconfigure(const GatewayConfig &config);
 
     // Keys while running (the window's Keys page); each also changes config(), so a restart
     // keeps it. Without a running gateway only config() changes.
@@ -55,6 +67,8 @@ signals:
     void started(quint16 port);
     void startFailed(const QString &error);
     void stopped(); // after the last request of the run reached the request log
+    void reconfigured(quint16 port);
+    void reconfigureFailed(const QString &error);
     // One per finished request, with its tokens and cost.
     void requestFinished(const tollgate::RequestRecord &record);
     // The request log cannot be written (locked, read-only, full disk, database down):
@@ -75,6 +89,14 @@ signals:
     void providerHealth(const QString &provider, const QString &state, const QString &detail);
 
 private:
+    // A ProxyServer for config on the proxy thread, wired to this gateway and its ledger.
+    ProxyServer *newServer(const GatewayConfig &config);
+    void onSuccessorStarted(quint16 port);
+    void onSuccessorFailed(const QString &error);
+    void applyQueuedConfig();
+    // call on the proxy thread with the server that serves new requests, and with the one
+    // about to take over from it, if any.
+    void forLiveServers(const std::function<void(ProxyServer *)> &call);
     void onServerStarted(quint16 port);
     void onServerStartFailed(const QString &error);
     void onServerStopped();
@@ -87,6 +109,16 @@ private:
     GatewayConfig m_config;
     QThread m_thread;
     QPointer<ProxyServer> m_server;
+    // reconfigure(): the server taking over, with its settings; servers that were taken
+    // over and still finish their requests; settings that came while one was taking over.
+    QPointer<ProxyServer> m_successor;
+    GatewayConfig m_successorConfig;
+    LedgerWriter::Settings m_successorLedger;
+    QList<QPointer<ProxyServer>> m_draining;
+    std::optional<GatewayConfig> m_queuedConfig;
+    // On the proxy thread: hands the ledger's answers to the server that takes them.
+    ProxyRelay *m_relay = nullptr;
+    std::shared_ptr<LedgerBacklog> m_backlog;
     QThread m_ledgerThread;
     // Starts the other two. On Linux a new thread inherits its creator's nice value, and
     // the app may lower its own (GUI) thread's priority: threads started from here keep
@@ -96,6 +128,7 @@ private:
     QPointer<LedgerWriter> m_ledger;
     std::shared_ptr<UsageMetrics> m_metrics;
     bool m_isRunning = false;
+    bool m_isStopping = false; // stop() was called, stopped() not yet emitted
     quint16 m_port = 0;
 };
 

@@ -206,19 +206,52 @@ void ProxyServer::seedSpend(const SpendTotals &totals)
     }
 }
 
+void ProxyServer::takeOver(ProxyServer *previous)
+{
+    m_previous = previous;
+    start();
+}
+
+HttpListener *ProxyServer::releaseListener()
+{
+    HttpListener *listener = m_server;
+    m_server = nullptr;
+    if (listener) {
+        disconnect(listener, nullptr, this, nullptr);
+        listener->setParent(nullptr);
+    }
+    return listener;
+}
+
 void ProxyServer::listen()
 {
-    m_server = new HttpListener(this);
-    connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
-    if (!m_server->listen(m_config.listenAddress, m_config.port, 1024)) {
-        const QString error = QStringLiteral("cannot listen on %1:%2: %3")
-                                  .arg(m_config.listenAddress.toString())
-                                  .arg(m_config.port)
-                                  .arg(m_server->errorString());
-        delete m_server;
-        m_server = nullptr;
-        emit startFailed(error);
-        return;
+    const bool isSameSocket = m_previous && m_previous->m_server
+        && m_previous->m_config.listenAddress == m_config.listenAddress
+        && (m_config.port == 0 || m_config.port == m_previous->m_port);
+    if (isSameSocket) {
+        m_server = m_previous->releaseListener();
+        m_server->setParent(this);
+        connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
+    } else {
+        m_server = new HttpListener(this);
+        connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
+        if (!m_server->listen(m_config.listenAddress, m_config.port, 1024)) {
+            const QString error = QStringLiteral("cannot listen on %1:%2: %3")
+                                      .arg(m_config.listenAddress.toString())
+                                      .arg(m_config.port)
+                                      .arg(m_server->errorString());
+            delete m_server;
+            m_server = nullptr;
+            m_previous = nullptr;
+            emit startFailed(error);
+            return;
+        }
+    }
+    m_port = m_server->port();
+    if (m_previous) {
+        adoptStateOf(*m_previous);
+        m_previous->drain();
+        m_previous = nullptr;
     }
     // One coarse timer applies every timeout: cheaper than a timer per connection and
     // precise enough (a quarter of the shortest timeout, at most a second).
@@ -238,11 +271,51 @@ void ProxyServer::listen()
     // once the loop is back at the top, without posting an event per request.
     connect(QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, this,
             &ProxyServer::deleteFinishedExchanges);
-    emit started(m_server->port());
+    emit started(m_port);
+}
+
+void ProxyServer::adoptStateOf(const ProxyServer &previous)
+{
+    // The same VirtualKeyState objects: the previous server's streams still hold their
+    // slots in them, and the request buckets go on where they were.
+    QHash<QString, std::shared_ptr<VirtualKeyState>> states = previous.m_virtualKeys;
+    std::swap(m_virtualKeys, states);
+    setVirtualKeys(m_config.allVirtualKeys());
+    m_keys.adoptHealth(previous.m_keys);
+    for (auto it = m_providers.cbegin(); it != m_providers.cend(); ++it) {
+        const std::shared_ptr<ProviderRuntime> theirs = previous.m_providers.value(it.key());
+        if (it.value()->ownedKeys && theirs && theirs->ownedKeys)
+            it.value()->ownedKeys->adoptHealth(*theirs->ownedKeys);
+    }
+}
+
+void ProxyServer::drain()
+{
+    m_isDraining = true;
+    if (m_server) {
+        m_server->close();
+        delete m_server;
+        m_server = nullptr;
+    }
+    const QList<ClientConnection *> connections = m_connections.values();
+    for (ClientConnection *connection : connections) {
+        if (m_connections.contains(connection))
+            connection->closeWhenIdle();
+    }
+    finishDrainIfIdle();
+}
+
+void ProxyServer::finishDrainIfIdle()
+{
+    if (m_isDraining && m_connections.isEmpty() && m_exchanges.isEmpty() && m_injecting.isEmpty())
+        stop(); // nothing left to cut
 }
 
 void ProxyServer::stop()
 {
+    if (m_isStopped)
+        return; // stopped, or drained, and being deleted
+    m_isStopped = true;
     // Workers post back to this object: none may be running once it is gone.
     if (m_workers)
         m_workers->waitForDone();
@@ -707,7 +780,7 @@ bool ProxyServer::refuseHostOrMethod(const HttpParser &head,
             QStringLiteral("Tollgate does not answer to the host \"%1\": use %2 (a server's own "
                            "DNS name goes in \"allowed_hosts\" of Tollgate's settings)")
                 .arg(QString::fromLatin1(host.left(100)).trimmed(),
-                     m_config.clientBaseUrl(m_server ? m_server->port() : m_config.port));
+                     m_config.clientBaseUrl(m_port ? m_port : m_config.port));
         return true;
     }
     static const QList<QByteArray> served = {"GET",   "HEAD",   "POST",   "PUT",
@@ -831,6 +904,7 @@ void ProxyServer::deleteFinishedExchanges()
 {
     qDeleteAll(m_finishedExchanges);
     m_finishedExchanges.clear();
+    finishDrainIfIdle();
 }
 
 void ProxyServer::addRecord(const RequestRecord &record)

@@ -19,6 +19,7 @@
 
 #include <QHash>
 #include <QObject>
+#include <QPointer>
 #include <QSet>
 #include <memory>
 
@@ -57,6 +58,14 @@ public:
     void setWaitsForSpend(bool waits) { m_waitsForSpend = waits; }
 
     void start();
+    // start() in place of a running server: takes its listening socket when this one
+    // listens on the same address and port (any port, for port 0), else opens its own,
+    // with no moment in which the port refuses a client. Once this one listens (started()),
+    // the other drains: it accepts no more clients and ends each connection after the
+    // response in progress, whose bytes all reach the client, then stops (stopped()) and
+    // deletes itself. If this one cannot listen (startFailed()), the other runs on untouched.
+    // Virtual keys' rate-limit state, stream slots and the upstream keys' health carry over.
+    void takeOver(tollgate::ProxyServer *previous);
     void stop();
     // Books the tokens and cost of accounted requests against their virtual key's limits
     // and budgets (called, queued, from the ledger thread once usage is known).
@@ -123,6 +132,11 @@ private:
     };
 
     void listen();
+    // Gives up the listening socket to a successor (which reparents it).
+    HttpListener *releaseListener();
+    void adoptStateOf(const ProxyServer &previous);
+    void drain();
+    void finishDrainIfIdle();
     // Where the request goes (providers, model, dialect); false when it was answered instead.
     bool planRoute(ClientConnection *connection, PendingExchange &pending,
                    DialectBridge::Surface surface);
@@ -181,6 +195,10 @@ private:
     std::shared_ptr<LedgerBacklog> m_backlog;
     ClientConnection::Limits m_limits;
     HttpListener *m_server = nullptr;
+    quint16 m_port = 0; // where m_server listens, or listened before a successor took it
+    QPointer<ProxyServer> m_previous; // the server taken over, until this one listens
+    bool m_isDraining = false;
+    bool m_isStopped = false;
     ConnectionPool *m_pool = nullptr;
     KeyPool m_keys;
     // By name; "anthropic" is the gateway's own upstream and key pool.

@@ -50,6 +50,15 @@ DesktopApp::DesktopApp(const GatewayConfig &config, DesktopSettings *settings, Q
     connect(&m_gateway, &Gateway::started, this, &DesktopApp::onStarted);
     connect(&m_gateway, &Gateway::startFailed, this, &DesktopApp::onStartFailed);
     connect(&m_gateway, &Gateway::stopped, this, &DesktopApp::onStopped);
+    connect(&m_gateway, &Gateway::reconfigured, this, [this](quint16 port) {
+        TrayState state = m_trayState;
+        state.setPort(port);
+        setTrayState(state);
+    });
+    connect(&m_gateway, &Gateway::reconfigureFailed, this, [this](const QString &error) {
+        m_notifier->notify(Notifier::Kind::Error, tr("The new settings are not in use"),
+                           tr("%1. The proxy runs on with the settings it had.").arg(error));
+    });
     connect(&m_gateway, &Gateway::requestFinished, this, &DesktopApp::onRequestFinished);
     connect(&m_gateway, &Gateway::upstreamKeyDisabled, this,
             [this](const QString &alias, const QString &reason) {
@@ -171,8 +180,8 @@ void DesktopApp::applyConfig(const GatewayConfig &config)
     const bool isStoreMoved = config.store != m_config.store;
     m_config = config;
     if (isStoreMoved) {
-        // The window reads the new request log at once; the gateway writes to it from its
-        // restart below (or its next start).
+        // The window reads the new request log at once; the gateway writes to it once it
+        // took the new settings (or from its next start).
         showRequestLogStatus();
         m_reader.setStore(m_config.store);
         TrayState state = m_trayState;
@@ -180,10 +189,9 @@ void DesktopApp::applyConfig(const GatewayConfig &config)
         setTrayState(state);
         queryToday();
     }
-    if (m_trayState.proxy() != TrayState::Proxy::On)
-        return;
-    m_isRestartPending = true;
-    stopProxy();
+    // A running proxy takes the new settings without cutting a request or a stream in
+    // flight (a proxy starting now takes them once it listens); a stopped one at its start.
+    m_gateway.reconfigure(m_config);
 }
 
 void DesktopApp::toggleProxy()
@@ -345,10 +353,6 @@ void DesktopApp::onStopped()
     if (m_isQuitting) {
         QCoreApplication::quit();
         return;
-    }
-    if (m_isRestartPending) {
-        m_isRestartPending = false;
-        startProxy();
     }
 }
 

@@ -70,8 +70,9 @@ public:
     QString setupCommands() const;
 
     const GatewayConfig &config() const { return m_config; }
-    // New settings (the Settings page saved): a running proxy restarts with them. The
-    // request log the window reads stays where it was until Tollgate restarts.
+    // New settings (the Settings page saved, routes changed): a running proxy takes them
+    // over without cutting what is in flight (Gateway::reconfigure); the window reads a
+    // moved request log at once.
     void applyConfig(const GatewayConfig &config);
     const TrayState &trayState() const { return m_trayState; }
     Gateway *gateway() { return &m_gateway; }
@@ -118,7 +119,6 @@ private:
     qint64 m_dayStartMs = 0;
     qint64 m_nextDayStartMs = 0;
     bool m_isQuitting = false;
-    bool m_isRestartPending = false;
     bool m_hasToldNoTray = false;
 };
 

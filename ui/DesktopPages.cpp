@@ -109,7 +109,7 @@ void DesktopPages::install(DesktopApp &app, const QString &configPath,
             gateway->requestKeyStatus();
     });
     healthTimer->start();
-    // The gateway reads its routes at start: the new ones take a restart of a running proxy.
+    // A running proxy takes new routes without cutting a request in flight.
     QObject::connect(routesPage, &RoutesPage::routesChanged, &app, [&app, routesPage] {
         GatewayConfig config = app.config();
         config.providers = routesPage->config().providers;

@@ -50,7 +50,7 @@ SettingsPage::SettingsPage(const QString &configPath, DesktopOptions desktop, QW
         tr("Drop unsaved changes and show the saved settings"));
     m_saveButton = new QPushButton(tr("&Save"));
     m_saveButton->setAccessibleDescription(
-        tr("Write the settings; the gateway restarts with them"));
+        tr("Write the settings; the proxy takes them without cutting a request in flight"));
     connect(m_revertButton, &QPushButton::clicked, this, &SettingsPage::revert);
     connect(m_saveButton, &QPushButton::clicked, this, &SettingsPage::save);
     auto *saveShortcut = new QShortcut(QKeySequence::Save, this);

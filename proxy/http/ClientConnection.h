@@ -90,6 +90,10 @@ public:
     // Applies the header-read and keep-alive timeouts; called periodically.
     void checkTimeouts(qint64 nowUs);
     void close();
+    // Serves no further request: an idle connection closes now; one reading a request, or
+    // answering one, closes once that response is sent. The response in progress keeps
+    // every byte.
+    void closeWhenIdle();
 
 private:
     enum class State { Idle, Reading, Responding, Closing, Closed };
@@ -120,6 +124,7 @@ private:
     bool m_hasResponseStarted = false;
     bool m_isChunkedResponse = false;
     bool m_closeAfterResponse = false;
+    bool m_isLastRequest = false; // closeWhenIdle() was called
     bool m_hasHadRequest = false; // a whole request arrived on this connection
     qint64 m_requestMaxBody = 0;
     qint64 m_stateSinceUs = 0;

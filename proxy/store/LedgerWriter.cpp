@@ -48,14 +48,72 @@ void LedgerWriter::open()
     m_store = std::make_unique<LedgerStore>(*m_settings.store);
     ensureOpen();
     loadSpend();
-    if (m_settings.retentionDays > 0) {
+    startRetention();
+}
+
+void LedgerWriter::startRetention()
+{
+    if (m_settings.retentionDays <= 0 || !m_store) {
+        if (m_retentionTimer)
+            m_retentionTimer->stop();
+        return;
+    }
+    if (!m_retentionTimer) {
         m_retentionTimer = new QTimer(this);
         m_retentionTimer->setInterval(kRetentionCheckMs);
         connect(m_retentionTimer, &QTimer::timeout, this, &LedgerWriter::purgeExpired);
-        m_retentionTimer->start();
-        // Cleanup runs in the background of this thread, after start-up has settled.
-        QTimer::singleShot(2'000, this, &LedgerWriter::purgeExpired);
     }
+    m_retentionTimer->start();
+    // Cleanup runs in the background of this thread, after start-up has settled.
+    QTimer::singleShot(2'000, this, &LedgerWriter::purgeExpired);
+}
+
+void LedgerWriter::reconfigure(const Settings &settings)
+{
+    QList<QByteArray> secrets = m_settings.secrets;
+    for (const QByteArray &secret : settings.secrets) {
+        if (!secrets.contains(secret))
+            secrets.append(secret);
+    }
+    const bool isStoreMoved = settings.store != m_settings.store;
+    const bool isRetentionChanged = settings.retentionDays != m_settings.retentionDays;
+    if (isStoreMoved) {
+        writePending(); // what the old store does not take goes to the new one
+        if (m_writeTimer)
+            m_writeTimer->stop();
+        m_isFailing = false;
+        m_retryDelayMs = 0;
+        m_store.reset();
+    }
+    m_settings.store = settings.store;
+    m_settings.prices = settings.prices;
+    m_settings.providerPrices = settings.providerPrices;
+    m_settings.retentionDays = settings.retentionDays;
+    m_settings.bodyLogCapBytes = settings.bodyLogCapBytes;
+    m_settings.secrets = secrets;
+    if (isStoreMoved) {
+        if (m_settings.store) {
+            m_store = std::make_unique<LedgerStore>(*m_settings.store);
+            ensureOpen();
+            if (!m_pending.isEmpty())
+                scheduleWrite();
+        } else {
+            // No request log any more: nothing is kept, and nothing holds forwarding back.
+            releaseAllBacklog();
+            m_pending.clear();
+            m_uncountedRows = 0;
+        }
+    }
+    if (isStoreMoved || isRetentionChanged)
+        startRetention();
+}
+
+void LedgerWriter::reloadSpend(qint64 dayStartMs, qint64 monthStartMs)
+{
+    writePending(); // the sums must hold every request accounted so far
+    m_settings.spendDayStartMs = dayStartMs;
+    m_settings.spendMonthStartMs = monthStartMs;
+    loadSpend();
 }
 
 void LedgerWriter::addSecrets(const QList<QByteArray> &secrets)

@@ -57,6 +57,13 @@ public:
     void addSecrets(const QList<QByteArray> &secrets);
     // Writes everything pending now; answers with flushed().
     void flush();
+    // New settings while running: prices, body log, retention and secrets apply to the
+    // rows accounted from now on (secrets already known stay redacted). A new store gets
+    // the rows still pending once the old one took what it could; metrics and backlog stay.
+    void reconfigure(const tollgate::LedgerWriter::Settings &settings);
+    // Writes what is pending, then sums the spend of the day and the month that start at
+    // these instants and answers with spendLoaded().
+    void reloadSpend(qint64 dayStartMs, qint64 monthStartMs);
 
     qsizetype pendingCount() const { return m_pending.size(); }
 
@@ -75,6 +82,7 @@ private:
     void onWriteTimer();
     void reportFailure(const QString &error);
     void purgeExpired();
+    void startRetention();
     void releaseBacklog(qsizetype writtenRows);
     void releaseAllBacklog();
 

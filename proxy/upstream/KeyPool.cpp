@@ -571,6 +571,27 @@ KeyPool::Pick KeyPool::noKey(qint64 nowUs, const RetryBudget *tried) const
     return pick;
 }
 
+void KeyPool::adoptHealth(const KeyPool &other)
+{
+    QHash<quint32, quint32> ids; // other's key id -> this pool's
+    for (Key &key : m_keys) {
+        const Key *theirs = other.findKey(key.alias);
+        if (!theirs || theirs->secret != key.secret)
+            continue;
+        const quint32 id = key.id;
+        key = *theirs;
+        key.id = id;
+        ids.insert(theirs->id, id);
+    }
+    if (!m_hasAffinity)
+        return;
+    for (auto it = other.m_sessions.cbegin(); it != other.m_sessions.cend(); ++it) {
+        const auto id = ids.constFind(it->keyId);
+        if (id != ids.cend() && !m_sessions.contains(it.key()))
+            m_sessions.insert(it.key(), {*id, it->lastUsedUs});
+    }
+}
+
 void KeyPool::rememberSession(const QByteArray &sessionId, quint32 keyId, qint64 nowUs)
 {
     if (m_sessions.size() >= m_maxSessions)

@@ -154,6 +154,10 @@ public:
     // Turning a key on clears a 401/403 disable, its cool-down and its backoff.
     bool setEnabled(const QString &alias, bool isEnabled);
     bool contains(const QString &alias) const;
+    // Takes over what another pool learnt of the keys both hold (same alias, same secret):
+    // a refusal, a cool-down and its backoff, the rate-limit headers, and which key serves
+    // which session. For a pool that replaces another one (new settings, same keys).
+    void adoptHealth(const KeyPool &other);
     int keyCount() const { return int(m_keys.size()); }
     int enabledKeyCount() const;
     QStringList aliases() const;

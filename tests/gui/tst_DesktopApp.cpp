@@ -74,6 +74,7 @@ private slots:
     void rejectedUpstreamKeyNotifiesOnceAndTurnsTheIconToError();
     void unwritableRequestLogWarnsInTheTrayUntilItWorksAgain();
     void takenPortNotifiesAndShowsTheError();
+    void newSettingsApplyWhileTheProxyStaysOn();
     void budgetNotifiesAtEightyAndAtAHundredPercentOnly();
     void copiesTheSetupCommands();
     void withoutATrayTheWindowStaysAndSaysSo();
@@ -399,6 +400,53 @@ void tst_DesktopApp::takenPortNotifiesAndShowsTheError()
     occupant.close();
     tray->toggleAction()->trigger();
     QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
+}
+
+// Saving settings while the proxy runs: the tray never leaves "on" (no stop, no start), a
+// stream in flight ends whole, the tooltip shows the new port, and settings that cannot be
+// used say so in a notification while the proxy runs on.
+void tst_DesktopApp::newSettingsApplyWhileTheProxyStaysOn()
+{
+    startApp();
+    QTRY_COMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
+    QList<TrayState::Proxy> states;
+    QObject watching; // the connection ends with this test
+    connect(m_app, &DesktopApp::trayStateChanged, &watching,
+            [&states](const TrayState &state) { states.append(state.proxy()); });
+    m_mock->enqueue(MockUpstream::messageStream("claude-sonnet-4-6", 20, 25));
+    TestClient streaming;
+    streaming.connectTo(m_app->gateway()->port());
+    streaming.send("POST", "/v1/messages", GatewayHarness::clientHeaders(),
+                   R"({"model":"claude-sonnet-4-6","stream":true,"messages":[]})");
+    QVERIFY(streaming.waitUntil([&] { return streaming.partialResponse() != nullptr; }));
+
+    QTcpServer probe;
+    QVERIFY(probe.listen(QHostAddress::LocalHost));
+    const quint16 newPort = probe.serverPort();
+    probe.close();
+    GatewayConfig config = m_app->config();
+    config.port = newPort;
+    m_app->applyConfig(config);
+    QTRY_COMPARE(m_app->gateway()->port(), newPort);
+    QTRY_VERIFY(m_app->tray()->trayIcon()->toolTip().contains(QString::number(newPort)));
+    QVERIFY(streaming.waitForResponses(1, 5000));
+    QVERIFY(streaming.responses().first().complete);
+    QCOMPARE(streaming.responses().first().body.count("event: content_block_delta"), 20);
+    QCOMPARE(post("{}").status, 200);
+    for (TrayState::Proxy state : std::as_const(states))
+        QCOMPARE(state, TrayState::Proxy::On);
+
+    QTcpServer occupant;
+    QVERIFY(occupant.listen(QHostAddress::LocalHost));
+    QSignalSpy notified(m_app->notifier(), &Notifier::notified);
+    config.port = occupant.serverPort();
+    m_app->applyConfig(config);
+    QTRY_COMPARE(notified.count(), 1);
+    QCOMPARE(notified.first().at(1).toString(), QStringLiteral("The new settings are not in use"));
+    QVERIFY(notified.first().at(2).toString().contains(QString::number(occupant.serverPort())));
+    QCOMPARE(m_app->trayState().proxy(), TrayState::Proxy::On);
+    QCOMPARE(m_app->gateway()->port(), newPort);
+    QCOMPARE(post("{}").status, 200);
 }
 
 void tst_DesktopApp::budgetNotifiesAtEightyAndAtAHundredPercentOnly()

@@ -20,7 +20,29 @@ private slots:
     void refusesInvalidConfig();
     void stopClosesOpenStreamsAndRestartServesAgain();
     void deliversRecordsOnTheOwnersThread();
+    void newSettingsKeepTheStreamsInFlight();
+    void newPortListensBeforeTheOldOneCloses();
+    void newSettingsThatCannotListenLeaveTheOldOnesRunning();
+    void streamSlotsCarryOverToNewSettings();
 };
+
+namespace {
+
+QByteArray streamRequest()
+{
+    return R"({"model":"claude-opus-4-8","max_tokens":64,"stream":true,)"
+           R"("messages":[{"role":"user","content":"hi"}]})";
+}
+
+quint16 freePort()
+{
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    return probe.serverPort();
+}
+
+} // namespace
 
 void tst_GatewayLifecycle::reportsPortInUse()
 {
@@ -118,6 +140,191 @@ void tst_GatewayLifecycle::deliversRecordsOnTheOwnersThread()
     QVERIFY(client.waitForResponses(1));
     QTRY_VERIFY(recordThread != nullptr);
     QCOMPARE(recordThread, QThread::currentThread());
+}
+
+// Saving settings in the window while Claude Code streams: the stream runs to its end, the
+// port never refuses a client, an idle keep-alive connection is closed (its client opens a
+// new one), and every request read from then on goes where the new settings say.
+void tst_GatewayLifecycle::newSettingsKeepTheStreamsInFlight()
+{
+    MockUpstream before;
+    QVERIFY(before.listen());
+    MockUpstream after;
+    QVERIFY(after.listen());
+    before.enqueue(MockUpstream::messageStream("claude-opus-4-8", 30, 30)); // about 1 s
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(GatewayHarness::configFor(before.baseUrl())));
+    const quint16 port = gateway.port();
+
+    TestClient streaming;
+    streaming.connectTo(port);
+    streaming.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
+    QVERIFY(streaming.waitUntil([&] { return streaming.partialResponse() != nullptr; }));
+    TestClient idle;
+    idle.connectTo(port);
+    idle.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    QVERIFY(idle.waitForResponses(1));
+    QCOMPARE(idle.responses().first().status, 200);
+    QCOMPARE(before.requests().size(), 2);
+
+    GatewayConfig config = GatewayHarness::configFor(after.baseUrl());
+    config.port = port;
+    QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+    QSignalSpy failed(&gateway.gateway(), &Gateway::reconfigureFailed);
+    gateway.gateway().reconfigure(config);
+    // A client that connects while the socket changes hands.
+    TestClient during;
+    during.connectTo(port);
+    during.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    QVERIFY(reconfigured.wait(3000));
+    QCOMPARE(reconfigured.first().first().value<quint16>(), port);
+    QCOMPARE(failed.count(), 0);
+    QVERIFY(during.waitForResponses(1));
+    QCOMPARE(during.responses().first().status, 200);
+    QVERIFY(idle.waitForClose(2000));
+    QVERIFY(idle.closedByServer());
+    QVERIFY(streaming.partialResponse() != nullptr); // still streaming
+
+    // The client during the change went to either; one after it, to the new upstream.
+    QCOMPARE(before.requests().size() + after.requests().size(), 3);
+    const qsizetype toNewUpstream = after.requests().size();
+    TestClient next;
+    next.connectTo(port);
+    next.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    QVERIFY(next.waitForResponses(1));
+    QCOMPARE(next.responses().first().status, 200);
+    QCOMPARE(after.requests().size(), toNewUpstream + 1);
+    QCOMPARE(gateway.gateway().config().upstream, config.upstream);
+
+    // Every event of the stream that began before the change, then the end of the
+    // connection, which served its last response.
+    QVERIFY(streaming.waitForResponses(1, 5000));
+    const TestClient::Response &stream = streaming.responses().first();
+    QVERIFY(stream.complete);
+    QCOMPARE(stream.status, 200);
+    QCOMPARE(stream.body.count("event: content_block_delta"), 30);
+    QVERIFY(stream.body.contains("event: message_stop"));
+    QVERIFY(streaming.waitForClose(2000));
+    QVERIFY(streaming.closedByServer());
+
+    QVERIFY(gateway.waitForRecords(4));
+    for (const RequestRecord &record : gateway.records()) {
+        QCOMPARE(record.status, 200);
+        QVERIFY2(record.error.isEmpty(), qPrintable(record.error));
+    }
+}
+
+void tst_GatewayLifecycle::newPortListensBeforeTheOldOneCloses()
+{
+    MockUpstream mock;
+    QVERIFY(mock.listen());
+    mock.enqueue(MockUpstream::messageStream("claude-opus-4-8", 20, 25));
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(GatewayHarness::configFor(mock.baseUrl())));
+    const quint16 oldPort = gateway.port();
+    TestClient streaming;
+    streaming.connectTo(oldPort);
+    streaming.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
+    QVERIFY(streaming.waitUntil([&] { return streaming.partialResponse() != nullptr; }));
+
+    GatewayConfig config = GatewayHarness::configFor(mock.baseUrl());
+    config.port = freePort();
+    QVERIFY(config.port != 0);
+    QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+    gateway.gateway().reconfigure(config);
+    QVERIFY(reconfigured.wait(3000));
+    QCOMPARE(reconfigured.first().first().value<quint16>(), config.port);
+    QCOMPARE(gateway.port(), config.port);
+
+    TestClient moved;
+    moved.connectTo(config.port);
+    moved.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    QVERIFY(moved.waitForResponses(1));
+    QCOMPARE(moved.responses().first().status, 200);
+    // The old port no longer takes clients; its stream still ends whole.
+    TestClient refused;
+    refused.connectTo(oldPort);
+    QVERIFY(refused.waitForClose(2000));
+    QVERIFY(refused.responses().isEmpty());
+    QVERIFY(streaming.waitForResponses(1, 5000));
+    QVERIFY(streaming.responses().first().complete);
+    QCOMPARE(streaming.responses().first().body.count("event: content_block_delta"), 20);
+}
+
+void tst_GatewayLifecycle::newSettingsThatCannotListenLeaveTheOldOnesRunning()
+{
+    MockUpstream before;
+    QVERIFY(before.listen());
+    MockUpstream after;
+    QVERIFY(after.listen());
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(GatewayHarness::configFor(before.baseUrl())));
+    const quint16 port = gateway.port();
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+
+    GatewayConfig config = GatewayHarness::configFor(after.baseUrl());
+    config.port = squatter.serverPort();
+    QSignalSpy failed(&gateway.gateway(), &Gateway::reconfigureFailed);
+    QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+    gateway.gateway().reconfigure(config);
+    QVERIFY(failed.wait(3000));
+    QVERIFY(failed.first().first().toString().contains(QString::number(config.port)));
+    QCOMPARE(reconfigured.count(), 0);
+    QVERIFY(gateway.gateway().isRunning());
+    QCOMPARE(gateway.port(), port);
+    QCOMPARE(gateway.gateway().config().upstream,
+             GatewayHarness::configFor(before.baseUrl()).upstream);
+
+    TestClient client;
+    client.connectTo(port);
+    client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    QVERIFY(client.waitForResponses(1));
+    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(before.requests().size(), 1);
+    QCOMPARE(after.requests().size(), 0);
+
+    // Invalid settings never reach the proxy either.
+    GatewayConfig invalid = GatewayHarness::configFor("ftp://example.com");
+    gateway.gateway().reconfigure(invalid);
+    QCOMPARE(failed.count(), 2);
+    QVERIFY(gateway.stop());
+}
+
+// A virtual key allowed one stream at a time keeps that stream's slot across new settings:
+// saving settings is no way around a limit.
+void tst_GatewayLifecycle::streamSlotsCarryOverToNewSettings()
+{
+    MockUpstream mock;
+    QVERIFY(mock.listen());
+    mock.enqueue(MockUpstream::messageStream("claude-opus-4-8", 20, 25));
+    GatewayConfig config = GatewayHarness::configFor(mock.baseUrl());
+    config.maxConcurrentStreams = 1;
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(config));
+    TestClient first;
+    first.connectTo(gateway.port());
+    first.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
+    QVERIFY(first.waitUntil([&] { return first.partialResponse() != nullptr; }));
+
+    config.port = gateway.port();
+    config.keepAliveTimeoutMs += 1000; // any change
+    QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+    gateway.gateway().reconfigure(config);
+    QVERIFY(reconfigured.wait(3000));
+    TestClient second;
+    second.connectTo(gateway.port());
+    second.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
+    QVERIFY(second.waitForResponses(1));
+    QCOMPARE(second.responses().first().status, 429);
+
+    QVERIFY(first.waitForResponses(1, 5000));
+    QVERIFY(first.responses().first().complete);
+    TestClient third;
+    third.connectTo(gateway.port());
+    third.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
+    QVERIFY(third.waitForResponses(1, 5000));
+    QCOMPARE(third.responses().first().status, 200);
 }
 
 QTEST_GUILESS_MAIN(tst_GatewayLifecycle)

@@ -83,6 +83,7 @@ private slots:
     void pickReturnsSecretOfChosenKey();
     void skipsCoolingKeyUntilItsCoolDownEnds();
     void skipsKeyTurnedOffInSettings();
+    void newPoolTakesOverWhatTheOldOneLearntOfTheSameKeys();
     void retryAfterSecondsSetsCoolDown_data();
     void retryAfterSecondsSetsCoolDown();
     void retryAfterHttpDateSetsCoolDown_data();
@@ -160,6 +161,37 @@ void tst_KeyPool::skipsKeyTurnedOffInSettings()
     QVERIFY(!pool.keySnapshot(QStringLiteral("b"), kT0)->reason.isEmpty());
     pool.setEnabled(QStringLiteral("b"), true);
     QCOMPARE(picks(pool, 2, kT0), list({"b", "a"}));
+}
+
+// New settings build a new pool from the same keys: a key the upstream refused stays out,
+// a cooling key keeps resting, and a session stays on its key (its prompt cache lives
+// there). A key whose secret changed is a new credential and starts afresh.
+void tst_KeyPool::newPoolTakesOverWhatTheOldOneLearntOfTheSameKeys()
+{
+    KeyPool old = threeKeys();
+    old.setSessionAffinity(true);
+    old.reportResponse(QStringLiteral("a"), 401, HeaderList(), kT0);
+    limit(old, "b", kT0, "30");
+    QCOMPARE(old.pick(kT0, "s1").alias, QStringLiteral("c"));
+
+    KeyPool successor;
+    successor.addKey(QStringLiteral("a"), "sk-a");
+    successor.addKey(QStringLiteral("b"), "sk-b");
+    successor.addKey(QStringLiteral("c"), "sk-c");
+    successor.addKey(QStringLiteral("d"), "sk-d");
+    successor.setSessionAffinity(true);
+    successor.adoptHealth(old);
+    QCOMPARE(stateOf(successor, "a", kT0 + 1), State::Disabled);
+    QCOMPARE(stateOf(successor, "b", kT0 + 1), State::CoolingDown);
+    QCOMPARE(coolingUntil(successor, "b", kT0 + 1), kT0 + 30 * kS);
+    QCOMPARE(stateOf(successor, "d", kT0 + 1), State::Healthy);
+    QCOMPARE(successor.pick(kT0 + 1, "s1").alias, QStringLiteral("c"));
+    QCOMPARE(picks(successor, 2, kT0 + 2), list({"c", "d"}));
+
+    KeyPool rotated;
+    rotated.addKey(QStringLiteral("a"), "sk-a-new");
+    rotated.adoptHealth(old);
+    QCOMPARE(stateOf(rotated, "a", kT0 + 1), State::Healthy);
 }
 
 void tst_KeyPool::retryAfterSecondsSetsCoolDown_data()
