@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QJsonValue>
 #include <algorithm>
+#include <optional>
 
 namespace tollgate {
 
@@ -23,6 +24,17 @@ QJsonValue field(const QJsonObject &object, const char *name)
 QJsonObject parseObject(QByteArrayView json)
 {
     return QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size())).object();
+}
+
+// The object a JSON text holds; none when it is empty, malformed or not an object.
+std::optional<QJsonObject> objectOf(const QByteArray &json)
+{
+    if (json.isEmpty())
+        return std::nullopt;
+    const QJsonDocument document = QJsonDocument::fromJson(json);
+    if (!document.isObject())
+        return std::nullopt;
+    return document.object();
 }
 
 bool hasCount(const QJsonObject &object, const char *name)
@@ -249,30 +261,28 @@ ResponseUsage UsageExtractor::responseUsage(const ResponseObservation &observati
 ResponseUsage UsageExtractor::streamUsage(const ResponseObservation &observation)
 {
     ResponseUsage result;
-    const auto isJsonObject = [](const QByteArray &data) {
-        return QJsonDocument::fromJson(data).isObject();
-    };
+    // Each kept event is parsed once (the request log does this for every stream).
+    const std::optional<QJsonObject> start = objectOf(observation.messageStart);
+    const std::optional<QJsonObject> delta = objectOf(observation.lastMessageDelta);
     if (!observation.decodeError.isEmpty())
         result.unreadable = observation.decodeError;
-    else if (!observation.messageStart.isEmpty() && !isJsonObject(observation.messageStart))
+    else if (!observation.messageStart.isEmpty() && !start)
         result.unreadable = QStringLiteral("the message_start event is not JSON");
-    else if (!observation.lastMessageDelta.isEmpty() && !isJsonObject(observation.lastMessageDelta))
+    else if (!observation.lastMessageDelta.isEmpty() && !delta)
         result.unreadable = QStringLiteral("the message_delta event is not JSON");
-    if (!observation.messageStart.isEmpty()) {
-        const QJsonObject message =
-            field(parseObject(observation.messageStart), "message").toObject();
+    if (start) {
+        const QJsonObject message = field(*start, "message").toObject();
         result.model = field(message, "model").toString();
         const QJsonValue usage = field(message, "usage");
         if (usage.isObject())
             applyUsage(result.usage, usage.toObject());
     }
     bool hasStopReason = false;
-    if (!observation.lastMessageDelta.isEmpty()) {
-        const QJsonObject delta = parseObject(observation.lastMessageDelta);
-        const QJsonValue usage = field(delta, "usage");
+    if (delta) {
+        const QJsonValue usage = field(*delta, "usage");
         if (usage.isObject())
             applyDeltaUsage(result.usage, usage.toObject());
-        const QJsonValue stopReason = field(field(delta, "delta").toObject(), "stop_reason");
+        const QJsonValue stopReason = field(field(*delta, "delta").toObject(), "stop_reason");
         hasStopReason = stopReason.isString();
         if (hasStopReason)
             result.usage.stopReason = stopReason.toString();
