@@ -56,6 +56,20 @@ HeadlessRunner::HeadlessRunner(const GatewayConfig &config, bool logRequests, QO
     connect(&m_gateway, &Gateway::budgetChanged, this, [](const SpendTracker::Status &status) {
         printLine(stderr, QStringLiteral("tollgate: %1").arg(status.message).toUtf8());
     });
+    connect(&m_gateway, &Gateway::reconfigured, this, [this](quint16 port) {
+        m_config = m_pendingConfig;
+        printLine(stderr,
+                  QByteArrayLiteral("tollgate: new settings in use; requests in flight finish "
+                                    "under the old ones"));
+        printSetupLines(port);
+    });
+    connect(&m_gateway, &Gateway::reconfigureFailed, this, [](const QString &error) {
+        printLine(stderr,
+                  QStringLiteral("tollgate: the new settings are not in use (%1); running on "
+                                 "with the previous ones")
+                      .arg(error)
+                      .toUtf8());
+    });
     connect(&m_gateway, &Gateway::storeRecovered, this, [] {
         printLine(stderr, QByteArrayLiteral("tollgate: the request log is written again"));
     });
@@ -79,6 +93,20 @@ void HeadlessRunner::onStarted(quint16 port)
 {
     // The proxy thread exists now (it keeps its priority); this thread only logs.
     lowerCurrentThreadPriority();
+    printSetupLines(port);
+}
+
+void HeadlessRunner::reconfigure(const GatewayConfig &config)
+{
+    if (m_isStopping)
+        return;
+    m_pendingConfig = config;
+    printLine(stderr, QByteArrayLiteral("tollgate: reading the settings again"));
+    m_gateway.reconfigure(config);
+}
+
+void HeadlessRunner::printSetupLines(quint16 port)
+{
     const QByteArray baseUrl = m_config.clientBaseUrl(port).toUtf8();
 
     printLine(stderr,

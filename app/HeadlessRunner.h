@@ -18,17 +18,22 @@ public:
 
     void start();
     void stop();
+    // Settings read again (SIGHUP): the running gateway takes them without cutting what is
+    // in flight (Gateway::reconfigure); one line says whether they are in use.
+    void reconfigure(const GatewayConfig &config);
 
     static QByteArray formatRecord(const RequestRecord &record);
 
 private:
     void onStarted(quint16 port);
+    void printSetupLines(quint16 port);
     void onStartFailed(const QString &error);
     void onRequestFinished(const RequestRecord &record);
     void flushLog();
 
     Gateway m_gateway;
     GatewayConfig m_config;
+    GatewayConfig m_pendingConfig; // given to reconfigure(), until the gateway takes it
     bool m_logRequests;
     bool m_isStopping = false;
     QByteArray m_log; // lines not yet written

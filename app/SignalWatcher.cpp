@@ -30,10 +30,10 @@ BOOL WINAPI consoleHandler(DWORD type)
 #else
 int g_pipe[2] = {-1, -1};
 
-void onSignal(int)
+void onSignal(int number)
 {
-    const char byte = 1;
-    // Only async-signal-safe calls here: the byte wakes the event loop.
+    const char byte = number == SIGHUP ? 'h' : 't';
+    // Only async-signal-safe calls here: the byte wakes the event loop and says which.
     [[maybe_unused]] const auto n = ::write(g_pipe[0], &byte, 1);
 }
 #endif
@@ -56,6 +56,7 @@ SignalWatcher::SignalWatcher(QObject *parent)
     action.sa_flags = SA_RESTART;
     sigaction(SIGINT, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGHUP, &action, nullptr);
     // A client that vanishes mid-write must not kill the process.
     signal(SIGPIPE, SIG_IGN);
 #endif
@@ -69,6 +70,7 @@ SignalWatcher::~SignalWatcher()
 #else
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
 #endif
 }
 
@@ -76,7 +78,10 @@ void SignalWatcher::onNotified()
 {
 #ifndef Q_OS_WIN
     char byte = 0;
-    [[maybe_unused]] const auto n = ::read(g_pipe[1], &byte, 1);
+    if (::read(g_pipe[1], &byte, 1) == 1 && byte == 'h') {
+        emit reloadRequested();
+        return;
+    }
 #endif
     emit terminationRequested();
 }

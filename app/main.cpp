@@ -110,6 +110,17 @@ int runHeadless(int argc, char *argv[])
     SignalWatcher signalWatcher;
     QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &runner,
                      &HeadlessRunner::stop);
+    // SIGHUP: the command line, the settings file and the key sources read again, as at
+    // start; a problem is printed and the running settings stay.
+    QObject::connect(&signalWatcher, &SignalWatcher::reloadRequested, &runner, [&runner] {
+        CommandLine again;
+        if (prepare(&again) < 0)
+            runner.reconfigure(again.config);
+        else
+            std::fputs("tollgate: the settings were not read again; running on with the "
+                       "previous ones\n",
+                       stderr);
+    });
     runner.start();
     return app.exec();
 }

@@ -38,6 +38,7 @@ private slots:
     void refusesToExposeWithoutConsent();
     void servesOtherMachinesWhenAllowed();
     void makesItsDirectoriesPrivate();
+    void readsItsSettingsAgainOnHangupWithoutCuttingAStream();
 
 private:
     // Config and data directories of their own: nothing touches the user's real ones.
@@ -83,6 +84,14 @@ private:
             5000);
         Q_UNUSED(hasPrinted) // the caller checks what came
         return out;
+    }
+    // The port of the base URL in the setup lines ("…127.0.0.1:PORT" at a line's end).
+    static quint16 portIn(const QByteArray &setupLines)
+    {
+        return quint16(QRegularExpression(QStringLiteral(":(\\d+)\n"))
+                           .match(QString::fromUtf8(setupLines))
+                           .captured(1)
+                           .toUInt());
     }
     // Generous: a first start creates the request log, whose fsyncs take seconds on a
     // busy disk; a process that works finishes long before.
@@ -396,10 +405,7 @@ void tst_HeadlessApp::readsSettingsFileUnderTheCommandLine()
                    QStringLiteral("tg-cli-0123456789abcdef")});
     QByteArray out = waitForSetupLines(process);
     QVERIFY2(out.contains("ANTHROPIC_API_KEY"), out.constData());
-    const quint16 port = quint16(QRegularExpression(QStringLiteral(":(\\d+)\n"))
-                                     .match(QString::fromUtf8(out))
-                                     .captured(1)
-                                     .toUInt());
+    const quint16 port = portIn(out);
     QVERIFY(port > 1);
     mock.setHandler([](const MockRequest &) { return MockUpstream::messageJson("house-model"); });
     TestClient client;
@@ -657,6 +663,82 @@ void tst_HeadlessApp::makesItsDirectoriesPrivate()
         | QFileDevice::ExeOther;
     for (const QString &path : {configDir, dataDir, key.fileName(), database})
         QVERIFY2((QFile::permissions(path) & others) == 0, qPrintable(path));
+}
+
+// A team server edits its settings file and runs "systemctl reload" (SIGHUP): the stream in
+// flight ends whole, requests from then on go where the new file says, and a broken file
+// changes nothing.
+void tst_HeadlessApp::readsItsSettingsAgainOnHangupWithoutCuttingAStream()
+{
+    MockUpstream before;
+    QVERIFY(before.listen());
+    MockUpstream after;
+    QVERIFY(after.listen());
+    QTemporaryDir home;
+    const QString settings = home.filePath(QStringLiteral("settings.json"));
+    const auto writeSettings = [&settings](const QByteArray &text) {
+        QFile file(settings);
+        return file.open(QIODevice::WriteOnly | QIODevice::Truncate)
+            && file.write(text) == text.size();
+    };
+    QVERIFY(writeSettings("{\"upstream\": \"" + before.baseUrl() + "\"}"));
+    QProcess process;
+    process.setProcessEnvironment(servingEnvironment(home));
+    process.start(binary(),
+                  {QStringLiteral("--headless"), QStringLiteral("--config"), settings,
+                   QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--virtual-key"),
+                   QStringLiteral("tg-cli-0123456789abcdef")});
+    const QByteArray out = waitForSetupLines(process);
+    QVERIFY2(out.contains("ANTHROPIC_API_KEY"), out.constData());
+    const quint16 port = portIn(out);
+    QVERIFY(port > 0);
+    const TestClient::Headers headers = {{"x-api-key", "tg-cli-0123456789abcdef"},
+                                         {"content-type", "application/json"}};
+    before.enqueue(MockUpstream::messageStream("claude-opus-4-8", 20, 25));
+    TestClient streaming;
+    streaming.connectTo(port);
+    streaming.send("POST", "/v1/messages", headers,
+                   R"({"model":"claude-opus-4-8","stream":true,"messages":[]})");
+    QVERIFY(streaming.waitUntil([&] { return streaming.partialResponse() != nullptr; }));
+
+    QVERIFY(writeSettings("{\"upstream\": \"" + after.baseUrl() + "\"}"));
+    ::kill(pid_t(process.processId()), SIGHUP);
+    QByteArray err;
+    const auto waitForError = [&process, &err](const char *text) {
+        return QTest::qWaitFor(
+            [&] {
+                err += process.readAllStandardError();
+                return err.contains(text);
+            },
+            5000);
+    };
+    QVERIFY2(waitForError("new settings in use"), err.constData());
+    QVERIFY(err.contains(QByteArray(QByteArray("upstream ") + after.baseUrl())));
+    TestClient next;
+    next.connectTo(port);
+    next.send("POST", "/v1/messages", headers, "{}");
+    QVERIFY(next.waitForResponses(1));
+    QCOMPARE(next.responses().first().status, 200);
+    QCOMPARE(after.requests().size(), 1);
+    QVERIFY(streaming.waitForResponses(1, 5000));
+    QVERIFY(streaming.responses().first().complete);
+    QCOMPARE(streaming.responses().first().body.count("event: content_block_delta"), 20);
+    QCOMPARE(before.requests().size(), 1);
+
+    // A broken file: said so, and the process serves on with what it had.
+    QVERIFY(writeSettings("{\"upstream\": "));
+    ::kill(pid_t(process.processId()), SIGHUP);
+    QVERIFY2(waitForError("not read again"), err.constData());
+    TestClient last;
+    last.connectTo(port);
+    last.send("POST", "/v1/messages", headers, "{}");
+    QVERIFY(last.waitForResponses(1));
+    QCOMPARE(last.responses().first().status, 200);
+    QCOMPARE(after.requests().size(), 2);
+    QCOMPARE(process.state(), QProcess::Running);
+    process.terminate();
+    QVERIFY(waitFinished(process, 20000));
+    QCOMPARE(process.exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_HeadlessApp)
