@@ -16,7 +16,10 @@
 #include <cstdio>
 #include <optional>
 
-#ifndef _WIN32
+#ifdef _WIN32
+#include <io.h>
+#include <windows.h>
+#else
 #include <termios.h>
 #include <unistd.h>
 #endif
@@ -26,32 +29,69 @@ namespace tollgate {
 namespace {
 constexpr qint64 kMaxKeyBytes = 4096;
 
+// While it lives, a terminal on standard input does not echo what is typed (a key being
+// pasted); nothing changes when standard input is a pipe or a file.
+class HiddenInput
+{
+public:
+    HiddenInput()
+    {
+#ifdef _WIN32
+        m_console = GetStdHandle(STD_INPUT_HANDLE);
+        m_isTerminal = _isatty(_fileno(stdin)) != 0 && GetConsoleMode(m_console, &m_saved);
+        if (m_isTerminal)
+            SetConsoleMode(m_console, m_saved & ~DWORD(ENABLE_ECHO_INPUT));
+#else
+        m_isTerminal = isatty(STDIN_FILENO) != 0 && tcgetattr(STDIN_FILENO, &m_saved) == 0;
+        if (m_isTerminal) {
+            termios quiet = m_saved;
+            quiet.c_lflag &= ~tcflag_t(ECHO);
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        }
+#endif
+    }
+    ~HiddenInput()
+    {
+        if (!m_isTerminal)
+            return;
+#ifdef _WIN32
+        SetConsoleMode(m_console, m_saved);
+#else
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &m_saved);
+#endif
+        std::fputc('\n', stderr); // the Enter that was not echoed
+    }
+    HiddenInput(const HiddenInput &) = delete;
+    HiddenInput &operator=(const HiddenInput &) = delete;
+
+    bool isTerminal() const
+    {
+        return m_isTerminal;
+    }
+
+private:
+    bool m_isTerminal = false;
+#ifdef _WIN32
+    HANDLE m_console = nullptr;
+    DWORD m_saved = 0;
+#else
+    termios m_saved = {};
+#endif
+};
+
 // One line from standard input, without echo when it is a terminal.
 QByteArray readSecret(const QString &alias)
 {
-#ifndef _WIN32
-    const bool isTerminal = isatty(STDIN_FILENO) != 0;
-    termios saved = {};
-    if (isTerminal) {
+    const HiddenInput hidden;
+    if (hidden.isTerminal()) {
         std::fprintf(stderr,
                      "Paste the upstream key for \"%s\" and press Enter: ", qPrintable(alias));
         std::fflush(stderr);
-        tcgetattr(STDIN_FILENO, &saved);
-        termios quiet = saved;
-        quiet.c_lflag &= ~tcflag_t(ECHO);
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
-#endif
     QFile input;
     QByteArray line;
     if (input.open(stdin, QIODevice::ReadOnly))
         line = input.readLine(kMaxKeyBytes);
-#ifndef _WIN32
-    if (isTerminal) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-        std::fputc('\n', stderr);
-    }
-#endif
     return line.trimmed();
 }
 

@@ -27,6 +27,8 @@ if [[ "${1:-}" == "--test" ]]; then
     # (ctest -L packaging); scripts/package-check.sh validates the desktop entry and sends
     # its smoke request with curl.
     packages+=(wixl msitools desktop-file-utils curl)
+    # scripts/windows-check.sh: the Windows build's sources through a Windows compiler.
+    packages+=(g++-mingw-w64-x86-64-posix)
     # Node.js 18 or later for the end-to-end clients (@anthropic-ai/sdk, Claude Code).
     if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 18 )); then
         packages+=(nodejs npm)
