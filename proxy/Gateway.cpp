@@ -218,12 +218,14 @@ ProxyServer *Gateway::newServer(const GatewayConfig &config)
 
 void Gateway::reconfigure(const GatewayConfig &config)
 {
-    if (!m_server || m_isStopping) {
-        m_config = config;
+    // While a server starts or takes over (the one it takes over may have drained away
+    // already), the newest settings wait for it.
+    if (!m_isStopping && (m_successor || (m_server && !m_isRunning))) {
+        m_queuedConfig = config;
         return;
     }
-    if (!m_isRunning || m_successor) {
-        m_queuedConfig = config; // once the server starting now listens
+    if (!m_server || !m_isRunning || m_isStopping) {
+        m_config = config;
         return;
     }
     QString error = config.validate();
@@ -366,8 +368,19 @@ void Gateway::requestKeyStatus()
 void Gateway::stop()
 {
     m_queuedConfig.reset();
-    if (m_server)
-        m_isStopping = true;
+    // The server whose stopped() ends the run: the current one or, when that one drained
+    // away before the one taking over listened, the one taking over.
+    if (!m_server && m_successor) {
+        disconnect(m_successor, nullptr, this, nullptr);
+        m_server = m_successor;
+        m_successor = nullptr;
+        connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
+    }
+    if (!m_server) {
+        emit stopped();
+        return;
+    }
+    m_isStopping = true;
     // Posted first: the servers taken over, and the one taking over, close their sockets
     // before the current one says stopped().
     QList<QPointer<ProxyServer>> others = m_draining;
@@ -379,10 +392,6 @@ void Gateway::stop()
             continue;
         disconnect(server, nullptr, this, nullptr);
         QMetaObject::invokeMethod(server, &ProxyServer::stop, Qt::QueuedConnection);
-    }
-    if (!m_server) {
-        emit stopped();
-        return;
     }
     QMetaObject::invokeMethod(m_server, &ProxyServer::stop, Qt::QueuedConnection);
 }

@@ -39,8 +39,9 @@ public:
     void stop();
     // New settings for a running gateway, without cutting what is in flight: a new proxy
     // server takes the listening socket over (or listens on the new address first), and
-    // the old one finishes the requests and streams it has, then ends each of its
-    // connections (ProxyServer::takeOver). Requests read from then on use the new settings.
+    // the old one finishes the requests and streams it has and hands each client
+    // connection over between requests (ProxyServer::takeOver). Requests read from then on
+    // use the new settings.
     // Answers with reconfigured(); or, when the settings cannot be used (invalid, or the
     // new port is taken), with reconfigureFailed(), and the gateway runs on with the
     // settings it had. Without a running gateway only config() changes.

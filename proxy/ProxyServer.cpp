@@ -250,7 +250,7 @@ void ProxyServer::listen()
     m_port = m_server->port();
     if (m_previous) {
         adoptStateOf(*m_previous);
-        m_previous->drain();
+        m_previous->drain(this);
         m_previous = nullptr;
     }
     // One coarse timer applies every timeout: cheaper than a timer per connection and
@@ -289,9 +289,10 @@ void ProxyServer::adoptStateOf(const ProxyServer &previous)
     }
 }
 
-void ProxyServer::drain()
+void ProxyServer::drain(ProxyServer *successor)
 {
     m_isDraining = true;
+    m_successor = successor;
     if (m_server) {
         m_server->close();
         delete m_server;
@@ -299,10 +300,35 @@ void ProxyServer::drain()
     }
     const QList<ClientConnection *> connections = m_connections.values();
     for (ClientConnection *connection : connections) {
-        if (m_connections.contains(connection))
-            connection->closeWhenIdle();
+        if (m_connections.contains(connection) && connection->isIdle())
+            handOver(connection);
     }
     finishDrainIfIdle();
+}
+
+void ProxyServer::connectionIdle(ClientConnection *connection)
+{
+    if (m_isDraining)
+        handOver(connection);
+}
+
+void ProxyServer::handOver(ClientConnection *connection)
+{
+    if (!m_successor) {
+        connection->closeWhenIdle(); // the successor is gone too: the gateway stops
+        return;
+    }
+    m_connections.remove(connection);
+    m_successor->adoptConnection(connection);
+}
+
+void ProxyServer::adoptConnection(ClientConnection *connection)
+{
+    connection->setParent(this);
+    connection->setHandler(this, m_limits);
+    m_connections.insert(connection);
+    if (m_isDraining)
+        handOver(connection); // taken over meanwhile as well: on to the newest server
 }
 
 void ProxyServer::finishDrainIfIdle()
@@ -335,7 +361,12 @@ void ProxyServer::stop()
     if (m_pool)
         m_pool->closeAll();
     deliverRecords();
-    emit stopped();
+    // A server that was taken over says so apart: it may drain before its successor's
+    // started() reached the Gateway, whose stopped() means that the proxy is off.
+    if (m_isDraining)
+        emit drained();
+    else
+        emit stopped();
     // Deleted on this thread: the Gateway ends the thread, which runs deferred deletes.
     deleteLater();
 }

@@ -61,9 +61,12 @@ public:
     // start() in place of a running server: takes its listening socket when this one
     // listens on the same address and port (any port, for port 0), else opens its own,
     // with no moment in which the port refuses a client. Once this one listens (started()),
-    // the other drains: it accepts no more clients and ends each connection after the
-    // response in progress, whose bytes all reach the client, then stops (stopped()) and
-    // deletes itself. If this one cannot listen (startFailed()), the other runs on untouched.
+    // the other drains: it accepts no more clients, and hands each client connection over
+    // to this one as soon as it is between requests (at once for an idle keep-alive one,
+    // after the response in progress for the others, whose bytes all reach the client), so
+    // that no client sees its connection closed; then it says drained() (never stopped())
+    // and deletes itself. If this one cannot listen (startFailed()), the other runs on
+    // untouched.
     // Virtual keys' rate-limit state, stream slots and the upstream keys' health carry over.
     void takeOver(tollgate::ProxyServer *previous);
     void stop();
@@ -89,6 +92,8 @@ signals:
     void started(quint16 port);
     void startFailed(const QString &error);
     void stopped();
+    // After takeOver() by a successor: the last request ended, or stop() was called.
+    void drained();
     // Records of finished requests, delivered in batches: one cross-thread wake-up per
     // batch instead of one per request.
     void requestsFinished(const QList<tollgate::RequestRecord> &records);
@@ -111,6 +116,7 @@ private:
     QByteArray requestRefused(ClientConnection *connection, const HttpParser &head, int status,
                               const QString &message) override;
     void connectionClosed(ClientConnection *connection) override;
+    void connectionIdle(ClientConnection *connection) override;
     QByteArray adaptResponse(const QByteArray &response) override;
 
     // A virtual key's settings and its request buckets; credentials of one alias share it.
@@ -135,7 +141,10 @@ private:
     // Gives up the listening socket to a successor (which reparents it).
     HttpListener *releaseListener();
     void adoptStateOf(const ProxyServer &previous);
-    void drain();
+    void drain(ProxyServer *successor);
+    // An idle client connection of the server taken over: its next requests come here.
+    void adoptConnection(ClientConnection *connection);
+    void handOver(ClientConnection *connection);
     void finishDrainIfIdle();
     // Where the request goes (providers, model, dialect); false when it was answered instead.
     bool planRoute(ClientConnection *connection, PendingExchange &pending,
@@ -197,6 +206,7 @@ private:
     HttpListener *m_server = nullptr;
     quint16 m_port = 0; // where m_server listens, or listened before a successor took it
     QPointer<ProxyServer> m_previous; // the server taken over, until this one listens
+    QPointer<ProxyServer> m_successor; // the server that took over from this one
     bool m_isDraining = false;
     bool m_isStopped = false;
     ConnectionPool *m_pool = nullptr;

@@ -335,7 +335,15 @@ void ClientConnection::finishResponse(bool forceClose)
     m_drainedCallback = nullptr;
     m_parser.resume();
     m_stateSinceUs = monotonicUs();
-    processInput();
+    m_handler->connectionIdle(this); // may hand the connection on, or close it
+    if (m_state == State::Idle)
+        processInput();
+}
+
+void ClientConnection::setHandler(Handler *handler, const Limits &limits)
+{
+    m_handler = handler;
+    m_limits = limits;
 }
 
 void ClientConnection::sendResponse(const QByteArray &bytes, bool closeAfter)

@@ -41,6 +41,9 @@ public:
         virtual QByteArray requestRefused(ClientConnection *connection, const HttpParser &head,
                                           int status, const QString &message) = 0;
         virtual void connectionClosed(ClientConnection *connection) = 0;
+        // A response was sent whole and the connection waits for the client's next request
+        // (keep-alive). The handler may hand it on (setHandler()) or close it.
+        virtual void connectionIdle(ClientConnection *connection) { Q_UNUSED(connection) }
         // A whole response for a request whose HeadDecision asked for it, in the client's
         // dialect.
         virtual QByteArray adaptResponse(const QByteArray &response) { return response; }
@@ -94,6 +97,11 @@ public:
     // answering one, closes once that response is sent. The response in progress keeps
     // every byte.
     void closeWhenIdle();
+    // Between requests, with nothing of the next one received yet.
+    bool isIdle() const { return m_state == State::Idle && m_pending.isEmpty(); }
+    // Another handler for the requests to come (a server taking over), with its limits;
+    // only between requests.
+    void setHandler(Handler *handler, const Limits &limits);
 
 private:
     enum class State { Idle, Reading, Responding, Closing, Closed };

@@ -24,6 +24,7 @@ private slots:
     void newPortListensBeforeTheOldOneCloses();
     void newSettingsThatCannotListenLeaveTheOldOnesRunning();
     void streamSlotsCarryOverToNewSettings();
+    void settingsAppliedOverAndOverKeepServing();
 };
 
 namespace {
@@ -143,8 +144,9 @@ void tst_GatewayLifecycle::deliversRecordsOnTheOwnersThread()
 }
 
 // Saving settings in the window while Claude Code streams: the stream runs to its end, the
-// port never refuses a client, an idle keep-alive connection is closed (its client opens a
-// new one), and every request read from then on goes where the new settings say.
+// port never refuses a client, no connection is closed on its client (an idle keep-alive
+// one, and the stream's once it ended, carry on under the new settings), and every request
+// read from then on goes where the new settings say.
 void tst_GatewayLifecycle::newSettingsKeepTheStreamsInFlight()
 {
     MockUpstream before;
@@ -181,12 +183,17 @@ void tst_GatewayLifecycle::newSettingsKeepTheStreamsInFlight()
     QCOMPARE(failed.count(), 0);
     QVERIFY(during.waitForResponses(1));
     QCOMPARE(during.responses().first().status, 200);
-    QVERIFY(idle.waitForClose(2000));
-    QVERIFY(idle.closedByServer());
     QVERIFY(streaming.partialResponse() != nullptr); // still streaming
+    // The idle keep-alive connection stays open, now served under the new settings.
+    const qsizetype toAfter = after.requests().size();
+    idle.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    QVERIFY(idle.waitForResponses(2));
+    QCOMPARE(idle.responses().at(1).status, 200);
+    QVERIFY(!idle.closedByServer());
+    QCOMPARE(after.requests().size(), toAfter + 1);
 
     // The client during the change went to either; one after it, to the new upstream.
-    QCOMPARE(before.requests().size() + after.requests().size(), 3);
+    QCOMPARE(before.requests().size() + after.requests().size(), 4);
     const qsizetype toNewUpstream = after.requests().size();
     TestClient next;
     next.connectTo(port);
@@ -196,18 +203,22 @@ void tst_GatewayLifecycle::newSettingsKeepTheStreamsInFlight()
     QCOMPARE(after.requests().size(), toNewUpstream + 1);
     QCOMPARE(gateway.gateway().config().upstream, config.upstream);
 
-    // Every event of the stream that began before the change, then the end of the
-    // connection, which served its last response.
+    // Every event of the stream that began before the change; its connection then serves
+    // the next request under the new settings, never closed on the client.
     QVERIFY(streaming.waitForResponses(1, 5000));
-    const TestClient::Response &stream = streaming.responses().first();
+    const TestClient::Response stream = streaming.responses().first();
     QVERIFY(stream.complete);
     QCOMPARE(stream.status, 200);
     QCOMPARE(stream.body.count("event: content_block_delta"), 30);
     QVERIFY(stream.body.contains("event: message_stop"));
-    QVERIFY(streaming.waitForClose(2000));
-    QVERIFY(streaming.closedByServer());
+    QVERIFY(!stream.connectionClosed);
+    streaming.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    QVERIFY(streaming.waitForResponses(2));
+    QCOMPARE(streaming.responses().at(1).status, 200);
+    QCOMPARE(after.requests().last().body, QByteArray("{}"));
+    QVERIFY(!streaming.closedByServer());
 
-    QVERIFY(gateway.waitForRecords(4));
+    QVERIFY(gateway.waitForRecords(6));
     for (const RequestRecord &record : gateway.records()) {
         QCOMPARE(record.status, 200);
         QVERIFY2(record.error.isEmpty(), qPrintable(record.error));
@@ -325,6 +336,55 @@ void tst_GatewayLifecycle::streamSlotsCarryOverToNewSettings()
     third.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
     QVERIFY(third.waitForResponses(1, 5000));
     QCOMPARE(third.responses().first().status, 200);
+}
+
+// With nothing in flight the old server is done at once: the gateway stays up however often
+// settings are saved, each time sending requests where the settings of the moment say.
+void tst_GatewayLifecycle::settingsAppliedOverAndOverKeepServing()
+{
+    MockUpstream first;
+    QVERIFY(first.listen());
+    MockUpstream second;
+    QVERIFY(second.listen());
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(GatewayHarness::configFor(first.baseUrl())));
+    const quint16 port = gateway.port();
+    QSignalSpy stopped(&gateway.gateway(), &Gateway::stopped);
+    for (int round = 1; round <= 8; ++round) {
+        MockUpstream &target = round % 2 ? second : first;
+        GatewayConfig config = GatewayHarness::configFor(target.baseUrl());
+        config.port = port;
+        QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+        gateway.gateway().reconfigure(config);
+        QVERIFY(reconfigured.wait(3000));
+        const qsizetype before = target.requests().size();
+        TestClient client;
+        client.connectTo(port);
+        client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+        QVERIFY2(client.waitForResponses(1), qPrintable(QStringLiteral("round %1").arg(round)));
+        QCOMPARE(client.responses().first().status, 200);
+        QCOMPARE(target.requests().size(), before + 1);
+        QVERIFY(gateway.gateway().isRunning());
+    }
+    // Saved twice before the first took effect: the later settings win.
+    GatewayConfig toFirst = GatewayHarness::configFor(first.baseUrl());
+    toFirst.port = port;
+    GatewayConfig toSecond = GatewayHarness::configFor(second.baseUrl());
+    toSecond.port = port;
+    QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+    QSignalSpy failed(&gateway.gateway(), &Gateway::reconfigureFailed);
+    gateway.gateway().reconfigure(toFirst);
+    gateway.gateway().reconfigure(toSecond);
+    QTRY_COMPARE(reconfigured.count() + failed.count(), 2);
+    QCOMPARE(failed.count(), 0);
+    QCOMPARE(gateway.gateway().config().upstream, toSecond.upstream);
+    TestClient client;
+    client.connectTo(port);
+    client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    QVERIFY(client.waitForResponses(1));
+    QCOMPARE(second.requests().last().body, QByteArray("{}"));
+    QCOMPARE(stopped.count(), 0);
+    QVERIFY(gateway.gateway().isRunning());
 }
 
 QTEST_GUILESS_MAIN(tst_GatewayLifecycle)
