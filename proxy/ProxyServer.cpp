@@ -293,6 +293,16 @@ void ProxyServer::drain(ProxyServer *successor)
 {
     m_isDraining = true;
     m_successor = successor;
+    // Servers still draining into this one hand their connections to the newest server
+    // from now on: this one may be gone before they are.
+    m_predecessors.append(this);
+    for (const QPointer<ProxyServer> &predecessor : std::as_const(m_predecessors)) {
+        if (!predecessor)
+            continue;
+        predecessor->m_successor = successor;
+        successor->m_predecessors.append(predecessor);
+    }
+    m_predecessors.clear();
     if (m_server) {
         m_server->close();
         delete m_server;

@@ -207,6 +207,7 @@ private:
     quint16 m_port = 0; // where m_server listens, or listened before a successor took it
     QPointer<ProxyServer> m_previous; // the server taken over, until this one listens
     QPointer<ProxyServer> m_successor; // the server that took over from this one
+    QList<QPointer<ProxyServer>> m_predecessors; // servers taken over, still draining
     bool m_isDraining = false;
     bool m_isStopped = false;
     ConnectionPool *m_pool = nullptr;

@@ -25,6 +25,7 @@ private slots:
     void newSettingsThatCannotListenLeaveTheOldOnesRunning();
     void streamSlotsCarryOverToNewSettings();
     void settingsAppliedOverAndOverKeepServing();
+    void settingsAppliedUnderLoadLoseNothing();
 };
 
 namespace {
@@ -385,6 +386,77 @@ void tst_GatewayLifecycle::settingsAppliedOverAndOverKeepServing()
     QCOMPARE(second.requests().last().body, QByteArray("{}"));
     QCOMPARE(stopped.count(), 0);
     QVERIFY(gateway.gateway().isRunning());
+}
+
+// Ten saves while 40 streams run and a keep-alive client sends one request after another:
+// every stream ends whole, every request is answered, no connection is closed on its
+// client, and the request log has a row for each.
+void tst_GatewayLifecycle::settingsAppliedUnderLoadLoseNothing()
+{
+    const MockUpstream::Handler answer = [](const MockRequest &request) {
+        return request.body.contains("\"stream\":true")
+            ? MockUpstream::messageStream("claude-opus-4-8", 20, 20)
+            : MockUpstream::messageJson();
+    };
+    MockUpstream first;
+    QVERIFY(first.listen());
+    first.setHandler(answer);
+    MockUpstream second;
+    QVERIFY(second.listen());
+    second.setHandler(answer);
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(GatewayHarness::configFor(first.baseUrl())));
+    const quint16 port = gateway.port();
+
+    constexpr int kStreams = 40;
+    std::vector<std::unique_ptr<TestClient>> streams;
+    for (int i = 0; i < kStreams; ++i) {
+        streams.push_back(std::make_unique<TestClient>());
+        streams.back()->connectTo(port);
+        streams.back()->send("POST", "/v1/messages", GatewayHarness::clientHeaders(),
+                             streamRequest());
+    }
+    TestClient busy;
+    int sent = 0;
+    const auto sendNext = [&] {
+        ++sent;
+        busy.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
+    };
+    connect(&busy, &TestClient::responseFinished, this, sendNext);
+    busy.connectTo(port);
+    sendNext();
+
+    QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+    QSignalSpy failed(&gateway.gateway(), &Gateway::reconfigureFailed);
+    for (int round = 1; round <= 10; ++round) {
+        QTest::qWait(40);
+        GatewayConfig config = GatewayHarness::configFor((round % 2 ? second : first).baseUrl());
+        config.port = port;
+        gateway.gateway().reconfigure(config);
+    }
+    // The last settings saved (round 10: the first upstream) end up in use.
+    QTRY_COMPARE_WITH_TIMEOUT(gateway.gateway().config().upstream,
+                              GatewayHarness::configFor(first.baseUrl()).upstream, 5000);
+    QVERIFY(reconfigured.count() >= 1);
+    QCOMPARE(failed.count(), 0);
+    for (const auto &stream : streams)
+        QVERIFY(stream->waitForResponses(1, 10000));
+    disconnect(&busy, &TestClient::responseFinished, this, nullptr);
+    QVERIFY(busy.waitForResponses(sent, 5000));
+    for (const auto &stream : streams) {
+        const TestClient::Response &response = stream->responses().first();
+        QVERIFY(response.complete);
+        QCOMPARE(response.body.count("event: content_block_delta"), 20);
+        QVERIFY(!stream->closedByServer());
+    }
+    for (const TestClient::Response &response : busy.responses())
+        QCOMPARE(response.status, 200);
+    QVERIFY(!busy.closedByServer());
+    QVERIFY(sent > 10);
+    QVERIFY(gateway.waitForRecords(kStreams + sent, 10000));
+    for (const RequestRecord &record : gateway.records())
+        QVERIFY2(record.error.isEmpty(), qPrintable(record.error));
+    QCOMPARE(first.requests().size() + second.requests().size(), kStreams + sent);
 }
 
 QTEST_GUILESS_MAIN(tst_GatewayLifecycle)
