@@ -282,6 +282,10 @@ void ProxyServer::adoptStateOf(const ProxyServer &previous)
     std::swap(m_virtualKeys, states);
     setVirtualKeys(m_config.allVirtualKeys());
     m_keys.adoptHealth(previous.m_keys);
+    // With a request log the spend so far was read back from it (seedSpend()); without one
+    // only the previous server knows it.
+    if (!m_config.store)
+        m_spend.adoptSpend(previous.m_spend, QDateTime::currentMSecsSinceEpoch());
     for (auto it = m_providers.cbegin(); it != m_providers.cend(); ++it) {
         const std::shared_ptr<ProviderRuntime> theirs = previous.m_providers.value(it.key());
         if (it.value()->ownedKeys && theirs && theirs->ownedKeys)

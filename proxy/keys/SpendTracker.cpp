@@ -131,6 +131,22 @@ void SpendTracker::seed(const SpendTotals &totals, qint64 nowMs)
     }
 }
 
+void SpendTracker::adoptSpend(const SpendTracker &other, qint64 nowMs)
+{
+    for (auto it = m_entries.begin(); it != m_entries.end(); ++it) {
+        const auto theirs = other.m_entries.constFind(it.key());
+        if (theirs == other.m_entries.cend())
+            continue;
+        Entry &entry = it.value();
+        roll(entry, nowMs);
+        if (theirs->dayStartMs == entry.dayStartMs)
+            entry.day = theirs->day;
+        if (theirs->monthStartMs == entry.monthStartMs)
+            entry.month = theirs->month;
+        updateLevel(entry, nowMs);
+    }
+}
+
 void SpendTracker::add(const QString &keyAlias, const QString &tag, qint64 costPicoUsd, qint64 atMs,
                        qint64 nowMs)
 {

@@ -66,6 +66,9 @@ public:
 
     // The log's sums; periods other than the current ones are ignored.
     void seed(const SpendTotals &totals, qint64 nowMs);
+    // What another tracker counted this day and month, for the keys and tags this one has
+    // caps for too (new settings without a request log to read the spend back from).
+    void adoptSpend(const SpendTracker &other, qint64 nowMs);
     // One accounted request that started at atMs.
     void add(const QString &keyAlias, const QString &tag, qint64 costPicoUsd, qint64 atMs,
              qint64 nowMs);

@@ -5,6 +5,7 @@
 
 #include <QSignalSpy>
 #include <QTcpServer>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace tollgate;
@@ -26,6 +27,8 @@ private slots:
     void streamSlotsCarryOverToNewSettings();
     void settingsAppliedOverAndOverKeepServing();
     void settingsAppliedUnderLoadLoseNothing();
+    void budgetUsedUpStaysUsedUpUnderNewSettings_data();
+    void budgetUsedUpStaysUsedUpUnderNewSettings();
 };
 
 namespace {
@@ -457,6 +460,49 @@ void tst_GatewayLifecycle::settingsAppliedUnderLoadLoseNothing()
     for (const RequestRecord &record : gateway.records())
         QVERIFY2(record.error.isEmpty(), qPrintable(record.error));
     QCOMPARE(first.requests().size() + second.requests().size(), kStreams + sent);
+}
+
+void tst_GatewayLifecycle::budgetUsedUpStaysUsedUpUnderNewSettings_data()
+{
+    QTest::addColumn<bool>("hasRequestLog");
+    QTest::newRow("spend read back from the request log") << true;
+    QTest::newRow("spend carried over without a request log") << false;
+}
+
+// A budget spent today stays spent when settings are saved: saving is no way around it,
+// whether the new server reads the spend back from the request log or, without one, takes
+// it from the old server.
+void tst_GatewayLifecycle::budgetUsedUpStaysUsedUpUnderNewSettings()
+{
+    QFETCH(bool, hasRequestLog);
+    MockUpstream mock;
+    QVERIFY(mock.listen());
+    QTemporaryDir dir;
+    GatewayConfig config = GatewayHarness::configFor(mock.baseUrl());
+    config.budget.dailyPicoUsd = 1; // the first request uses it up
+    if (hasRequestLog)
+        config.store = StoreConfig::sqlite(dir.filePath(QStringLiteral("requests.sqlite")));
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(config));
+    const auto post = [&gateway] {
+        TestClient client;
+        client.connectTo(gateway.port());
+        client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(),
+                    R"({"model":"claude-sonnet-4-5","max_tokens":10,"messages":[]})");
+        return client.waitForResponses(1) ? client.responses().first().status : 0;
+    };
+    QCOMPARE(post(), 200);
+    // Refused once the first request's cost is booked (those before that go through).
+    QTRY_COMPARE(post(), 429);
+    const qsizetype forwarded = mock.requests().size();
+
+    config.port = gateway.port();
+    config.keepAliveTimeoutMs += 1000; // any change
+    QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+    gateway.gateway().reconfigure(config);
+    QVERIFY(reconfigured.wait(3000));
+    QCOMPARE(post(), 429);
+    QCOMPARE(mock.requests().size(), forwarded);
 }
 
 QTEST_GUILESS_MAIN(tst_GatewayLifecycle)
