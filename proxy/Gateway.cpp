@@ -64,6 +64,20 @@ std::optional<LedgerWriter::Settings> ledgerSettingsFor(const GatewayConfig &con
     return ledger;
 }
 
+// Where the day and the month that budgets count began: the sums the ledger reads back.
+struct SpendPeriods
+{
+    qint64 dayStartMs = 0;
+    qint64 monthStartMs = 0;
+};
+
+SpendPeriods currentSpendPeriods()
+{
+    const SpendTracker periods;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    return {periods.dayStartMs(now), periods.monthStartMs(now)};
+}
+
 } // namespace
 
 Gateway::Gateway(QObject *parent)
@@ -137,12 +151,10 @@ void Gateway::start(const GatewayConfig &config)
     ledger.metrics = m_metrics;
     m_backlog = std::make_shared<LedgerBacklog>();
     ledger.backlog = m_backlog;
-    const bool hasBudgets = config.hasBudgets();
-    if (hasBudgets) {
-        const SpendTracker periods;
-        const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        ledger.spendDayStartMs = periods.dayStartMs(now);
-        ledger.spendMonthStartMs = periods.monthStartMs(now);
+    if (config.hasBudgets()) {
+        const SpendPeriods periods = currentSpendPeriods();
+        ledger.spendDayStartMs = periods.dayStartMs;
+        ledger.spendMonthStartMs = periods.monthStartMs;
     }
     m_config = config;
 
@@ -235,9 +247,7 @@ void Gateway::reconfigure(const GatewayConfig &config)
         emit reconfigureFailed(error);
         return;
     }
-    m_successorLedger = std::move(*ledger);
-    m_successorLedger.metrics = m_metrics;
-    m_successorLedger.backlog = m_backlog;
+    m_successorLedger = std::move(*ledger); // metrics and backlog stay the running ones
     m_successorConfig = config;
     m_successor = newServer(config);
     connect(m_successor, &ProxyServer::started, this, &Gateway::onSuccessorStarted);
@@ -249,12 +259,10 @@ void Gateway::reconfigure(const GatewayConfig &config)
         });
     if (config.hasBudgets()) {
         // Posted after the takeover: the spend reaches the successor, which waits for it.
-        const SpendTracker periods;
-        const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        QMetaObject::invokeMethod(
-            m_ledger,
-            [ledger = m_ledger.data(), day = periods.dayStartMs(now),
-             month = periods.monthStartMs(now)] { ledger->reloadSpend(day, month); });
+        QMetaObject::invokeMethod(m_ledger,
+                                  [ledger = m_ledger.data(), periods = currentSpendPeriods()] {
+                                      ledger->reloadSpend(periods.dayStartMs, periods.monthStartMs);
+                                  });
     }
 }
 

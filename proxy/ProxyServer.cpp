@@ -231,10 +231,8 @@ void ProxyServer::listen()
     if (isSameSocket) {
         m_server = m_previous->releaseListener();
         m_server->setParent(this);
-        connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
     } else {
         m_server = new HttpListener(this);
-        connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
         if (!m_server->listen(m_config.listenAddress, m_config.port, 1024)) {
             const QString error = QStringLiteral("cannot listen on %1:%2: %3")
                                       .arg(m_config.listenAddress.toString())
@@ -247,6 +245,7 @@ void ProxyServer::listen()
             return;
         }
     }
+    connect(m_server, &HttpListener::accepted, this, &ProxyServer::onAccepted);
     m_port = m_server->port();
     if (m_previous) {
         adoptStateOf(*m_previous);
@@ -329,7 +328,7 @@ void ProxyServer::connectionIdle(ClientConnection *connection)
 void ProxyServer::handOver(ClientConnection *connection)
 {
     if (!m_successor) {
-        connection->closeWhenIdle(); // the successor is gone too: the gateway stops
+        connection->close(); // between requests, and the successor is gone: the gateway stops
         return;
     }
     m_connections.remove(connection);

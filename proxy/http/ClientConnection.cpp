@@ -243,7 +243,7 @@ bool ClientConnection::checkParsed(qsizetype consumed)
     request.isChunked = m_parser.isChunked();
     request.receivedAtUs = monotonicUs();
     m_hasHadRequest = true;
-    m_closeAfterResponse = m_isLastRequest || !m_parser.shouldKeepAlive();
+    m_closeAfterResponse = !m_parser.shouldKeepAlive();
     m_hasResponseStarted = false;
     m_state = State::Responding;
     m_stateSinceUs = request.receivedAtUs;
@@ -372,15 +372,6 @@ void ClientConnection::close()
         return;
     m_stream->close(); // emits closed(), which ends up in onDisconnected()
     onDisconnected();
-}
-
-void ClientConnection::closeWhenIdle()
-{
-    m_isLastRequest = true;
-    if (m_state == State::Idle && m_pending.isEmpty())
-        close();
-    else if (m_state == State::Responding)
-        m_closeAfterResponse = true; // with Connection: close if the head is not out yet
 }
 
 void ClientConnection::onBytesWritten()

@@ -93,10 +93,6 @@ public:
     // Applies the header-read and keep-alive timeouts; called periodically.
     void checkTimeouts(qint64 nowUs);
     void close();
-    // Serves no further request: an idle connection closes now; one reading a request, or
-    // answering one, closes once that response is sent. The response in progress keeps
-    // every byte.
-    void closeWhenIdle();
     // Between requests, with nothing of the next one received yet.
     bool isIdle() const { return m_state == State::Idle && m_pending.isEmpty(); }
     // Another handler for the requests to come (a server taking over), with its limits;
@@ -132,7 +128,6 @@ private:
     bool m_hasResponseStarted = false;
     bool m_isChunkedResponse = false;
     bool m_closeAfterResponse = false;
-    bool m_isLastRequest = false; // closeWhenIdle() was called
     bool m_hasHadRequest = false; // a whole request arrived on this connection
     qint64 m_requestMaxBody = 0;
     qint64 m_stateSinceUs = 0;
