@@ -57,7 +57,7 @@ HeadlessRunner::HeadlessRunner(const GatewayConfig &config, bool logRequests, QO
         printLine(stderr, QStringLiteral("tollgate: %1").arg(status.message).toUtf8());
     });
     connect(&m_gateway, &Gateway::reconfigured, this, [this](quint16 port) {
-        m_config = m_pendingConfig;
+        m_config = m_gateway.config(); // the settings it took
         printLine(stderr,
                   QByteArrayLiteral("tollgate: new settings in use; requests in flight finish "
                                     "under the old ones"));
@@ -100,7 +100,6 @@ void HeadlessRunner::reconfigure(const GatewayConfig &config)
 {
     if (m_isStopping)
         return;
-    m_pendingConfig = config;
     printLine(stderr, QByteArrayLiteral("tollgate: reading the settings again"));
     m_gateway.reconfigure(config);
 }

@@ -33,7 +33,6 @@ private:
 
     Gateway m_gateway;
     GatewayConfig m_config;
-    GatewayConfig m_pendingConfig; // given to reconfigure(), until the gateway takes it
     bool m_logRequests;
     bool m_isStopping = false;
     QByteArray m_log; // lines not yet written

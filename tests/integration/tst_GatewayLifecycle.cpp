@@ -39,6 +39,15 @@ QByteArray streamRequest()
            R"("messages":[{"role":"user","content":"hi"}]})";
 }
 
+// The status of a Messages request sent on a new connection; 0 when no answer came.
+int statusOfPost(quint16 port, const QByteArray &body = "{}")
+{
+    TestClient client;
+    client.connectTo(port);
+    client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), body);
+    return client.waitForResponses(1) ? client.responses().first().status : 0;
+}
+
 quint16 freePort()
 {
     QTcpServer probe;
@@ -199,11 +208,7 @@ void tst_GatewayLifecycle::newSettingsKeepTheStreamsInFlight()
     // The client during the change went to either; one after it, to the new upstream.
     QCOMPARE(before.requests().size() + after.requests().size(), 4);
     const qsizetype toNewUpstream = after.requests().size();
-    TestClient next;
-    next.connectTo(port);
-    next.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
-    QVERIFY(next.waitForResponses(1));
-    QCOMPARE(next.responses().first().status, 200);
+    QCOMPARE(statusOfPost(port), 200);
     QCOMPARE(after.requests().size(), toNewUpstream + 1);
     QCOMPARE(gateway.gateway().config().upstream, config.upstream);
 
@@ -251,11 +256,7 @@ void tst_GatewayLifecycle::newPortListensBeforeTheOldOneCloses()
     QCOMPARE(reconfigured.first().first().value<quint16>(), config.port);
     QCOMPARE(gateway.port(), config.port);
 
-    TestClient moved;
-    moved.connectTo(config.port);
-    moved.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
-    QVERIFY(moved.waitForResponses(1));
-    QCOMPARE(moved.responses().first().status, 200);
+    QCOMPARE(statusOfPost(config.port), 200);
     // The old port no longer takes clients; its stream still ends whole.
     TestClient refused;
     refused.connectTo(oldPort);
@@ -291,11 +292,7 @@ void tst_GatewayLifecycle::newSettingsThatCannotListenLeaveTheOldOnesRunning()
     QCOMPARE(gateway.gateway().config().upstream,
              GatewayHarness::configFor(before.baseUrl()).upstream);
 
-    TestClient client;
-    client.connectTo(port);
-    client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
-    QVERIFY(client.waitForResponses(1));
-    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(statusOfPost(port), 200);
     QCOMPARE(before.requests().size(), 1);
     QCOMPARE(after.requests().size(), 0);
 
@@ -327,19 +324,11 @@ void tst_GatewayLifecycle::streamSlotsCarryOverToNewSettings()
     QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
     gateway.gateway().reconfigure(config);
     QVERIFY(reconfigured.wait(3000));
-    TestClient second;
-    second.connectTo(gateway.port());
-    second.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
-    QVERIFY(second.waitForResponses(1));
-    QCOMPARE(second.responses().first().status, 429);
+    QCOMPARE(statusOfPost(gateway.port(), streamRequest()), 429);
 
     QVERIFY(first.waitForResponses(1, 5000));
     QVERIFY(first.responses().first().complete);
-    TestClient third;
-    third.connectTo(gateway.port());
-    third.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
-    QVERIFY(third.waitForResponses(1, 5000));
-    QCOMPARE(third.responses().first().status, 200);
+    QCOMPARE(statusOfPost(gateway.port(), streamRequest()), 200);
 }
 
 // With nothing in flight the old server is done at once: the gateway stays up however often
@@ -362,11 +351,7 @@ void tst_GatewayLifecycle::settingsAppliedOverAndOverKeepServing()
         gateway.gateway().reconfigure(config);
         QVERIFY(reconfigured.wait(3000));
         const qsizetype before = target.requests().size();
-        TestClient client;
-        client.connectTo(port);
-        client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
-        QVERIFY2(client.waitForResponses(1), qPrintable(QStringLiteral("round %1").arg(round)));
-        QCOMPARE(client.responses().first().status, 200);
+        QVERIFY2(statusOfPost(port) == 200, qPrintable(QStringLiteral("round %1").arg(round)));
         QCOMPARE(target.requests().size(), before + 1);
         QVERIFY(gateway.gateway().isRunning());
     }
@@ -382,10 +367,7 @@ void tst_GatewayLifecycle::settingsAppliedOverAndOverKeepServing()
     QTRY_COMPARE(reconfigured.count() + failed.count(), 2);
     QCOMPARE(failed.count(), 0);
     QCOMPARE(gateway.gateway().config().upstream, toSecond.upstream);
-    TestClient client;
-    client.connectTo(port);
-    client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), "{}");
-    QVERIFY(client.waitForResponses(1));
+    QCOMPARE(statusOfPost(port), 200);
     QCOMPARE(second.requests().last().body, QByteArray("{}"));
     QCOMPARE(stopped.count(), 0);
     QVERIFY(gateway.gateway().isRunning());
@@ -484,13 +466,8 @@ void tst_GatewayLifecycle::budgetUsedUpStaysUsedUpUnderNewSettings()
         config.store = StoreConfig::sqlite(dir.filePath(QStringLiteral("requests.sqlite")));
     GatewayHarness gateway;
     QVERIFY(gateway.start(config));
-    const auto post = [&gateway] {
-        TestClient client;
-        client.connectTo(gateway.port());
-        client.send("POST", "/v1/messages", GatewayHarness::clientHeaders(),
-                    R"({"model":"claude-sonnet-4-5","max_tokens":10,"messages":[]})");
-        return client.waitForResponses(1) ? client.responses().first().status : 0;
-    };
+    const QByteArray body = R"({"model":"claude-sonnet-4-5","max_tokens":10,"messages":[]})";
+    const auto post = [&gateway, &body] { return statusOfPost(gateway.port(), body); };
     QCOMPARE(post(), 200);
     // Refused once the first request's cost is booked (those before that go through).
     QTRY_COMPARE(post(), 429);
