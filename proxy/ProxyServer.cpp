@@ -528,18 +528,21 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     }
     if (pending.request.body.size() <= kInlineInjectionBytes) {
         const CacheInjector::Result result =
-            CacheInjector::inject(pending.request.body, m_config.cacheInjection);
+            CacheInjector::plan(pending.request.body, m_config.cacheInjection);
         applyInjection(pending, result);
         startExchange(connection, std::move(pending));
         return;
     }
     // A large body is scanned on a worker so that other streams are not held up meanwhile
-    // (an 8 MiB conversation takes about 4 ms); the exchange starts when it is done.
-    const QByteArray body = pending.request.body; // shared, read-only on the worker
+    // (an 8 MiB conversation takes about 2 ms); the exchange starts when it is done. The
+    // worker only reads the body, and nothing here touches it until onInjected(); holding
+    // the pending exchange keeps it alive should the client leave meanwhile.
     const CacheInjector::Policy policy = m_config.cacheInjection;
-    m_injecting.insert(connection, std::make_shared<PendingExchange>(std::move(pending)));
-    m_workers->start([this, connection, body, policy] {
-        CacheInjector::Result result = CacheInjector::inject(body, policy);
+    const auto waiting = std::make_shared<PendingExchange>(std::move(pending));
+    m_injecting.insert(connection, waiting);
+    const std::shared_ptr<const PendingExchange> held = waiting;
+    m_workers->start([this, connection, held, policy] {
+        CacheInjector::Result result = CacheInjector::plan(held->request.body, policy);
         // Safe: the server waits for its workers before it goes (stop()).
         QMetaObject::invokeMethod(this, [this, connection, result = std::move(result)] {
             onInjected(connection, result);
@@ -628,7 +631,7 @@ void ProxyServer::applyInjection(PendingExchange &pending, const CacheInjector::
         return;
     // The 1h ttl needs no beta header any more (Anthropic's prompt-caching guide documents
     // "ttl": "1h" without one), so no anthropic-beta value is added.
-    pending.request.body = result.body;
+    CacheInjector::spliceInPlace(pending.request.body, result.insertions);
     pending.record.cacheMarkersAdded = result.markersAdded;
     pending.record.cacheReadsByTollgate = result.ownsCacheReads;
 }

@@ -84,9 +84,11 @@ public:
         return m_readsChunkedBody ? m_chunked.announcedBytes() : m_contentLength;
     }
 
-    // Bytes kept free past the end of a body that arrived with a Content-Length, so that a
-    // JSON scanner which reads a little past the end (simdjson) can take it without a copy.
-    static constexpr qsizetype kBodyPadding = 64;
+    // Bytes kept free past the end of a body that arrived with a Content-Length: room for the
+    // cache markers Tollgate splices in (at most 4, each under 100 bytes with a string turned
+    // into a block) and then for a JSON scanner which reads up to 64 bytes past the end
+    // (simdjson), so that neither copies a body of megabytes.
+    static constexpr qsizetype kBodyPadding = 1024;
     // Once a head with Content-Length is accepted: room for the whole body (up to 16 MiB at
     // once), so that it is not copied over and over as it grows.
     void reserveBody();

@@ -5,6 +5,7 @@
 
 #include <QStringList>
 #include <algorithm>
+#include <cstring>
 
 namespace tollgate {
 
@@ -197,12 +198,17 @@ QList<CacheInjector::Insertion> insertionsFor(const Spot &spot, Ttl ttl)
     return {{spot.offset, separator + markerJson(ttl)}};
 }
 
-QByteArray splice(QByteArrayView body, QList<CacheInjector::Insertion> &insertions)
+void sortByOffset(QList<CacheInjector::Insertion> &insertions)
 {
     std::stable_sort(insertions.begin(), insertions.end(),
                      [](const CacheInjector::Insertion &a, const CacheInjector::Insertion &b) {
                          return a.offset < b.offset;
                      });
+}
+
+// The insertions in ascending offset order.
+QByteArray splice(QByteArrayView body, const QList<CacheInjector::Insertion> &insertions)
+{
     qsizetype extra = 0;
     for (const CacheInjector::Insertion &insertion : insertions)
         extra += insertion.bytes.size();
@@ -345,11 +351,10 @@ QString refusalFor(const PromptLayout &layout, int clientMarkers)
 
 } // namespace
 
-CacheInjector::Result CacheInjector::inject(QByteArrayView body, const Policy &policy)
+CacheInjector::Result CacheInjector::plan(QByteArrayView body, const Policy &policy)
 {
     Result result;
     if (!policy.isEnabled) {
-        result.body = body.toByteArray();
         result.skipped = QStringLiteral("disabled");
         return result;
     }
@@ -358,21 +363,51 @@ CacheInjector::Result CacheInjector::inject(QByteArrayView body, const Policy &p
         result.clientMarkers = int(layout.blockMarkers.size()) + (layout.hasTopLevelMarker ? 1 : 0);
     }
     result.skipped = refusalFor(layout, result.clientMarkers);
-    if (!result.skipped.isEmpty()) {
-        result.body = body.toByteArray();
+    if (!result.skipped.isEmpty())
         return result;
-    }
     Planner planner(layout, policy, kMaxBreakpoints - result.clientMarkers);
     for (const Candidate &candidate : candidatesFor(layout, result.clientMarkers))
         planner.consider(candidate, result);
     if (result.markersAdded == 0) {
-        result.body = body.toByteArray();
         result.skipped = planner.reasons();
         return result;
     }
     result.ownsCacheReads = planner.reachesBeyondClient();
-    result.body = splice(body, result.insertions);
+    sortByOffset(result.insertions);
     return result;
+}
+
+CacheInjector::Result CacheInjector::inject(QByteArrayView body, const Policy &policy)
+{
+    Result result = plan(body, policy);
+    result.body = result.markersAdded > 0 ? splice(body, result.insertions) : body.toByteArray();
+    return result;
+}
+
+void CacheInjector::spliceInPlace(QByteArray &body, const QList<Insertion> &insertions)
+{
+    qsizetype extra = 0;
+    for (const Insertion &insertion : insertions)
+        extra += insertion.bytes.size();
+    if (extra == 0)
+        return;
+    const qsizetype oldSize = body.size();
+    // Within the room the request's buffer keeps past its end (HttpParser::kBodyPadding)
+    // this neither reallocates nor copies the part before the first insertion.
+    body.resize(oldSize + extra);
+    char *data = body.data();
+    // From the last insertion back: each stretch of the input moves once, to where it ends up.
+    qsizetype end = oldSize;
+    qsizetype shift = extra;
+    for (qsizetype i = insertions.size() - 1; i >= 0; --i) {
+        const Insertion &insertion = insertions.at(i);
+        std::memmove(data + insertion.offset + shift, data + insertion.offset,
+                     size_t(end - insertion.offset));
+        shift -= insertion.bytes.size();
+        std::memcpy(data + insertion.offset + shift, insertion.bytes.constData(),
+                    size_t(insertion.bytes.size()));
+        end = insertion.offset;
+    }
 }
 
 } // namespace tollgate

@@ -45,7 +45,7 @@ public:
     };
     struct Result
     {
-        QByteArray body; // the input plus inserted markers; a copy of the input when none
+        QByteArray body; // inject(): the input plus inserted markers; a copy of the input when none
         int markersAdded = 0;
         int clientMarkers = 0; // markers the client sent (a top-level one included)
         // Why nothing was added ("disabled", "not JSON", "top level is not an object", "no
@@ -76,6 +76,12 @@ public:
     // body: a POST /v1/messages request body (never a count_tokens one: the caller checks the
     // path, and a body without max_tokens is left alone as well).
     static Result inject(QByteArrayView body, const Policy &policy);
+    // The same decisions without building the output: `body` stays empty, `insertions` are
+    // in ascending offset order. With spliceInPlace() the proxy gets the output of inject()
+    // without a second copy of a body of megabytes.
+    static Result plan(QByteArrayView body, const Policy &policy);
+    // Applies plan()'s insertions to the body they were planned on, in its own buffer.
+    static void spliceInPlace(QByteArray &body, const QList<Insertion> &insertions);
 };
 
 } // namespace tollgate

@@ -15,9 +15,11 @@ namespace tollgate {
 class LedgerBacklog
 {
 public:
-    // About 10 MiB of rows in flight; below the low mark requests flow again.
-    static constexpr qint64 kHighWater = 2048;
-    static constexpr qint64 kLowWater = 512;
+    // About 2.5 MiB of rows in flight, a second of logging at most; below the low mark
+    // requests flow again. A hold lasts as long as the ledger takes to write the difference
+    // (about 10 ms on one core), so a closed loop sees short pauses rather than long ones.
+    static constexpr qint64 kHighWater = 512;
+    static constexpr qint64 kLowWater = 128;
 
     void add(qint64 rows) { m_rows.fetch_add(rows, std::memory_order_relaxed); }
     void release(qint64 rows) { m_rows.fetch_sub(rows, std::memory_order_relaxed); }

@@ -1,3 +1,4 @@
+#include "http/HttpParser.h"
 #include "rewrite/CacheInjector.h"
 #include "rewrite/CacheMinimum.h"
 
@@ -1206,6 +1207,20 @@ void CacheInjectorTest::checkProperties(const QByteArray &input, Ttl ttl)
         QCOMPARE(result.body, input);
     QCOMPARE(result.markersAdded == 0, result.body == input);
     QCOMPARE(result.markersAdded == 0, !result.skipped.isEmpty());
+    // What the proxy does: the same decisions, spliced into the request's own buffer, which
+    // keeps room for them past its end (HttpParser::kBodyPadding).
+    const CacheInjector::Result planned = CacheInjector::plan(input, {true, ttl});
+    QVERIFY(planned.body.isEmpty());
+    QCOMPARE(planned.markersAdded, result.markersAdded);
+    QCOMPARE(planned.skipped, result.skipped);
+    QByteArray inPlace;
+    inPlace.reserve(input.size() + HttpParser::kBodyPadding);
+    inPlace.append(input);
+    const char *buffer = inPlace.constData();
+    CacheInjector::spliceInPlace(inPlace, planned.insertions);
+    QCOMPARE(inPlace, result.body);
+    QCOMPARE(inPlace.constData(), buffer);
+    QVERIFY(inPlace.capacity() - inPlace.size() >= 64); // still room for simdjson's padding
     if (result.markersAdded == 0)
         return;
     ++m_bodiesWithAdditions;
