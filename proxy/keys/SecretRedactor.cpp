@@ -68,7 +68,11 @@ bool SecretRedactor::isCredentialHeader(const QByteArray &name)
 
 QByteArray SecretRedactor::maskedHeaderLines(const HeaderList &headers)
 {
+    qsizetype size = 0;
+    for (const HeaderList::Field &f : headers.fields())
+        size += f.name.size() + f.value.size() + 4;
     QByteArray out;
+    out.reserve(size); // masking mostly shortens a line
     for (const HeaderList::Field &f : headers.fields()) {
         QByteArray value = f.value;
         if (isCredentialHeader(f.name)) {

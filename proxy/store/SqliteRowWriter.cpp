@@ -2,6 +2,7 @@
 
 #include <QSqlDatabase>
 #include <QSqlDriver>
+#include <QVarLengthArray>
 #include <dlfcn.h>
 #include <sqlite3.h>
 
@@ -85,9 +86,13 @@ SqliteRowWriter::~SqliteRowWriter()
 }
 
 // The statement is reset after every run, so each write starts from a fresh one; every
-// value is bound again, so no earlier binding is left over.
+// value is bound again, so no earlier binding is left over. Values are bound in place
+// (SQLITE_STATIC): the list, and the UTF-8 of its strings kept here, outlive the step, which
+// spares SQLite a copy of every text (request and response headers are kilobytes a row).
 bool SqliteRowWriter::write(const QList<QVariant> &values, QString *error)
 {
+    QVarLengthArray<QByteArray, 64> texts;
+    texts.reserve(values.size());
     int result = SQLITE_OK;
     for (int i = 0; i < values.size() && result == SQLITE_OK; ++i) {
         const QVariant &value = values.at(i);
@@ -108,16 +113,16 @@ bool SqliteRowWriter::write(const QList<QVariant> &values, QString *error)
             result = sqlite3_bind_double(m_statement, column, value.toDouble());
             break;
         case QMetaType::QByteArray: {
-            const QByteArray bytes = value.toByteArray();
+            // The variant's own bytes: toByteArray() shares them.
+            const QByteArray &bytes = texts.emplace_back(value.toByteArray());
             result = sqlite3_bind_blob64(m_statement, column, bytes.constData(),
-                                         sqlite3_uint64(bytes.size()), SQLITE_TRANSIENT);
+                                         sqlite3_uint64(bytes.size()), SQLITE_STATIC);
             break;
         }
         default: {
-            const QByteArray text = value.toString().toUtf8();
-            result =
-                sqlite3_bind_text64(m_statement, column, text.constData(),
-                                    sqlite3_uint64(text.size()), SQLITE_TRANSIENT, SQLITE_UTF8);
+            const QByteArray &text = texts.emplace_back(value.toString().toUtf8());
+            result = sqlite3_bind_text64(m_statement, column, text.constData(),
+                                         sqlite3_uint64(text.size()), SQLITE_STATIC, SQLITE_UTF8);
             break;
         }
         }
@@ -127,13 +132,12 @@ bool SqliteRowWriter::write(const QList<QVariant> &values, QString *error)
         if (result == SQLITE_DONE)
             result = SQLITE_OK;
     }
-    if (result != SQLITE_OK) {
+    if (result != SQLITE_OK)
         *error = QString::fromUtf8(sqlite3_errmsg(m_db));
-        sqlite3_reset(m_statement);
-        return false;
-    }
+    // Before `texts` goes: a reset statement no longer reads its bindings, and the next
+    // write binds every value again.
     sqlite3_reset(m_statement);
-    return true;
+    return result == SQLITE_OK;
 }
 
 } // namespace tollgate
