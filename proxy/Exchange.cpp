@@ -81,18 +81,6 @@ void Exchange::start()
     beginProvider(0);
 }
 
-// A body of megabytes is read for the request log on a worker as soon as it is final, not when
-// the response has ended: the buffer is then free the moment the exchange is over, rather than
-// still being read while the client's next request (as large) comes in.
-void Exchange::readFactsEarly()
-{
-    if (m_record.requestBody.size() <= RequestFacts::kInlineReadBytes || !m_context.workers
-        || m_factsBody.isSharedWith(m_record.requestBody))
-        return;
-    m_factsBody = m_record.requestBody;
-    m_earlyFacts = RequestFacts::read(m_factsBody, m_context.workers);
-}
-
 // The client's own credential (passthrough) goes only to the built-in Anthropic provider;
 // every other provider gets a key of its own pool.
 bool Exchange::swapsCredential() const
@@ -139,7 +127,6 @@ bool Exchange::beginProvider(int index)
     } else {
         m_providerBody = m_request.body;
     }
-    readFactsEarly();
     if (swapsCredential()) {
         KeyPool *keys = runtime.keys;
         if (!keys || keys->keyCount() == 0) {
@@ -690,11 +677,9 @@ void Exchange::finish(Outcome outcome, const QString &error)
     }
     if (!m_record.requestBody.isEmpty()) {
         // The row goes to the request log with the body's facts, not the body.
-        m_record.requestFacts =
-            m_earlyFacts.valid() && m_factsBody.isSharedWith(m_record.requestBody)
-            ? m_earlyFacts
-            : RequestFacts::read(m_record.requestBody, m_context.workers);
-        m_factsBody.clear();
+        // (A large body the proxy scanned for cache markers comes with its facts already.)
+        if (!m_record.requestFacts.valid())
+            m_record.requestFacts = RequestFacts::read(m_record.requestBody, m_context.workers);
         const qint64 bodyLogCap = m_context.config ? m_context.config->bodyLogCapBytes : 0;
         m_record.requestBody =
             bodyLogCap > 0 ? m_record.requestBody.left(qsizetype(bodyLogCap)) : QByteArray();

@@ -70,7 +70,6 @@ private:
 
     // Sends the request to the plan's provider at index; false when it was answered instead.
     bool beginProvider(int index);
-    void readFactsEarly();
     bool tryNextProvider(int status, const QString &why);
     const ProviderRuntime &provider() const { return *m_plan.providers.at(m_providerIndex); }
     bool swapsCredential() const;
@@ -102,10 +101,6 @@ private:
     Plan m_plan;
     int m_providerIndex = 0;
     QByteArray m_providerBody; // the body as the current provider gets it
-    // The log's facts of a large request body, read while the upstream answers; m_factsBody
-    // is the body they are of (shared, not copied).
-    std::shared_future<RequestFacts> m_earlyFacts;
-    QByteArray m_factsBody;
     DialectBridge m_bridge; // when the client's and the provider's dialects differ
     bool m_isCors = false;
     qint64 m_lastClientWriteUs = 0;

@@ -7,6 +7,7 @@
 #include "store/LedgerBacklog.h"
 #include "translate/ErrorTranslator.h"
 #include "upstream/ConnectionPool.h"
+#include "usage/UsageExtractor.h"
 #include "usage/UsageMetrics.h"
 
 #include "json/JsonScan.h"
@@ -543,10 +544,16 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     const std::shared_ptr<const PendingExchange> held = waiting;
     m_workers->start([this, connection, held, policy] {
         CacheInjector::Result result = CacheInjector::plan(held->request.body, policy);
+        // The request log's facts while the body is at hand: markers change none of them, and
+        // the exchange then holds the only reference to a buffer of megabytes, freed the
+        // moment it ends rather than after a read that would overlap the client's next
+        // request.
+        RequestFacts facts = UsageExtractor::requestFacts(held->request.body);
         // Safe: the server waits for its workers before it goes (stop()).
-        QMetaObject::invokeMethod(this, [this, connection, result = std::move(result)] {
-            onInjected(connection, result);
-        });
+        QMetaObject::invokeMethod(
+            this, [this, connection, result = std::move(result), facts = std::move(facts)] {
+                onInjected(connection, result, facts);
+            });
     });
 }
 
@@ -636,12 +643,14 @@ void ProxyServer::applyInjection(PendingExchange &pending, const CacheInjector::
     pending.record.cacheReadsByTollgate = result.ownsCacheReads;
 }
 
-void ProxyServer::onInjected(ClientConnection *connection, const CacheInjector::Result &result)
+void ProxyServer::onInjected(ClientConnection *connection, const CacheInjector::Result &result,
+                             const RequestFacts &facts)
 {
     const std::shared_ptr<PendingExchange> pending = m_injecting.take(connection);
     if (!pending)
         return; // the client left meanwhile (connectionClosed logged it)
     applyInjection(*pending, result);
+    pending->record.requestFacts = RequestFacts::ready(facts);
     startExchange(connection, std::move(*pending));
 }
 

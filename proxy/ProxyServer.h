@@ -151,7 +151,8 @@ private:
                    DialectBridge::Surface surface);
     bool wantsCacheInjection(const PendingExchange &pending) const;
     static void applyInjection(PendingExchange &pending, const CacheInjector::Result &result);
-    void onInjected(ClientConnection *connection, const CacheInjector::Result &result);
+    void onInjected(ClientConnection *connection, const CacheInjector::Result &result,
+                    const RequestFacts &facts);
     void startExchange(ClientConnection *connection, PendingExchange &&pending);
     void onAccepted(qintptr descriptor);
     // The first reason this virtual-key request may not go upstream, answered; false when

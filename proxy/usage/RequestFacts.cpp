@@ -20,4 +20,11 @@ std::shared_future<RequestFacts> RequestFacts::read(const QByteArray &body, QThr
     return facts;
 }
 
+std::shared_future<RequestFacts> RequestFacts::ready(RequestFacts facts)
+{
+    std::promise<RequestFacts> promise;
+    promise.set_value(std::move(facts));
+    return promise.get_future().share();
+}
+
 } // namespace tollgate

@@ -24,6 +24,8 @@ struct RequestFacts
     // future is always fulfilled: a pool runs every task it was given before it goes.
     static constexpr qsizetype kInlineReadBytes = 64 * 1024;
     static std::shared_future<RequestFacts> read(const QByteArray &body, QThreadPool *workers);
+    // Facts already read (by a worker that scanned the body for another reason anyway).
+    static std::shared_future<RequestFacts> ready(RequestFacts facts);
 };
 
 } // namespace tollgate

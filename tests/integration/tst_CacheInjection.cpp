@@ -235,7 +235,11 @@ void tst_CacheInjection::marksAPlainSdkConversationInThreePlaces()
 
 void tst_CacheInjection::marksALargeBodyOffTheProxyThread()
 {
-    const QByteArray body = sdkConversation(500, 400); // several MiB
+    // Several MiB, with the session the request log reads from metadata.user_id.
+    const QByteArray body = QByteArray(sdkConversation(500, 400))
+                                .insert(1,
+                                        R"("metadata":{"user_id":"user_0123abcd_account__)"
+                                        R"(session_0b7c4d0e-1111-4a2b-9c3d-123456789abc"},)");
     QVERIFY(body.size() > 2 * 1024 * 1024);
     // A second client on another connection while the large body is being prepared.
     TestClient other;
@@ -262,6 +266,13 @@ void tst_CacheInjection::marksALargeBodyOffTheProxyThread()
         }
     }
     QCOMPARE(marked, 1);
+    // The worker that placed the markers also read the log's facts of the body.
+    const auto row = std::find_if(
+        m_gateway->records().begin(), m_gateway->records().end(),
+        [&](const RequestRecord &record) { return record.requestBytes == body.size(); });
+    QVERIFY(row != m_gateway->records().end());
+    QCOMPARE(row->sessionId, QByteArray("0b7c4d0e-1111-4a2b-9c3d-123456789abc"));
+    QCOMPARE(row->cacheMarkersAdded, 3);
 }
 
 void tst_CacheInjection::leavesCountTokensAndShortPromptsAlone()
