@@ -36,6 +36,9 @@ constexpr int kPurgeChunkRows = 5000;
 // process, where one prepared row at a time is as fast and stays within the 999
 // parameters of old SQLite builds.
 constexpr int kPostgresRowsPerStatement = 100;
+// SQLite runs a statement per block of rows too: the five b-trees a row goes into (the table
+// and its indexes) are opened once a block rather than once a row.
+constexpr int kSqliteRowsPerStatement = 16;
 
 // The columns of `requests` after id, in the order insert() binds and reads return them.
 const char *const kColumns[] = {
@@ -434,8 +437,10 @@ bool LedgerStore::open(QString *error)
 void LedgerStore::resetRowWriter()
 {
 #ifdef TOLLGATE_HAVE_SQLITE_API
-    m_rowWriter.reset(); // finalized before the connection closes
-    m_isRowWriterTried = false;
+    for (int kind = 0; kind < 2; ++kind) {
+        m_rowWriters[kind].reset(); // finalized before the connection closes
+        m_isRowWriterTried[kind] = false;
+    }
 #endif
 }
 
@@ -684,22 +689,28 @@ bool LedgerStore::insertRows(const QList<RequestRecord> &records, qsizetype firs
                              QString *error)
 {
 #ifdef TOLLGATE_HAVE_SQLITE_API
-    if (count == 1 && isSqlite()) {
-        if (!m_isRowWriterTried) {
-            m_isRowWriterTried = true;
+    if (isSqlite() && (count == 1 || count == kSqliteRowsPerStatement)) {
+        const int kind = count == 1 ? 0 : 1;
+        std::unique_ptr<SqliteRowWriter> &writer = m_rowWriters[kind];
+        if (!m_isRowWriterTried[kind]) {
+            m_isRowWriterTried[kind] = true;
             QString why;
-            m_rowWriter =
+            writer =
                 SqliteRowWriter::attach(m_db,
                                         QStringLiteral("INSERT INTO requests (") + columnList()
-                                            + QStringLiteral(") VALUES ") + placeholderRows(1),
+                                            + QStringLiteral(") VALUES ") + placeholderRows(count),
                                         &why);
-            if (!m_rowWriter)
+            if (!writer)
                 qCDebug(lcStore).noquote()
                     << QStringLiteral("request log: rows go through Qt's binding: %1").arg(why);
         }
-        if (m_rowWriter) {
+        if (writer) {
+            QList<QVariant> values;
+            values.reserve(count * kColumnCount);
+            for (int i = 0; i < count; ++i)
+                values.append(rowValues(records.at(first + i), m_instance));
             QString why;
-            if (m_rowWriter->write(rowValues(records.at(first), m_instance), &why))
+            if (writer->write(values, &why))
                 return true;
             return fail(error, QStringLiteral("cannot insert into the request log"), why);
         }
@@ -729,7 +740,7 @@ bool LedgerStore::insert(const QList<RequestRecord> &records, QString *error)
         checkConnection();
         return false;
     }
-    const int block = isSqlite() ? 1 : kPostgresRowsPerStatement;
+    const int block = isSqlite() ? kSqliteRowsPerStatement : kPostgresRowsPerStatement;
     qsizetype done = 0;
     bool isWritten = true;
     while (isWritten && records.size() - done >= block) {

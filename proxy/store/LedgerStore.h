@@ -153,8 +153,8 @@ private:
     std::unique_ptr<QSqlQuery> m_insertBlock;
 #ifdef TOLLGATE_HAVE_SQLITE_API
     // SQLite: a row's insert through SQLite's own API where it can be (SqliteRowWriter).
-    std::unique_ptr<SqliteRowWriter> m_rowWriter;
-    bool m_isRowWriterTried = false;
+    std::unique_ptr<SqliteRowWriter> m_rowWriters[2]; // one row, a block of rows
+    bool m_isRowWriterTried[2] = {false, false};
 #endif
 };
 
