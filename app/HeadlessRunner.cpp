@@ -5,6 +5,8 @@
 #include "usage/PriceTable.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
+#include <limits>
 
 namespace tollgate {
 
@@ -14,6 +16,37 @@ void printLine(FILE *stream, const QByteArray &line)
     std::fwrite(line.constData(), 1, size_t(line.size()), stream);
     std::fputc('\n', stream);
     std::fflush(stream);
+}
+
+// The time as Qt::ISODateWithMs writes it. Formatting a date takes a couple of microseconds,
+// a tenth of what a request costs the proxy; the text of the current second is kept, and
+// only the milliseconds change between the lines within it.
+QByteArray isoTimeWithMs(const QDateTime &time)
+{
+    thread_local qint64 cachedSecond = std::numeric_limits<qint64>::min();
+    thread_local Qt::TimeSpec cachedSpec = Qt::UTC;
+    thread_local QByteArray cachedText; // Qt::ISODate: "yyyy-MM-ddTHH:mm:ss" and the zone
+    const qint64 ms = time.toMSecsSinceEpoch();
+    const qint64 second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    if (second != cachedSecond || time.timeSpec() != cachedSpec) {
+        cachedText = time.toString(Qt::ISODate).toUtf8();
+        cachedSecond = second;
+        cachedSpec = time.timeSpec();
+    }
+    constexpr qsizetype kSecondsEnd = 19; // a four-digit year
+    if (cachedText.size() < kSecondsEnd || !time.isValid()
+        || (cachedText.size() > kSecondsEnd && cachedText.at(kSecondsEnd) != 'Z'
+            && cachedText.at(kSecondsEnd) != '+' && cachedText.at(kSecondsEnd) != '-'))
+        return time.toString(Qt::ISODateWithMs).toUtf8();
+    const int millis = int(ms - second * 1000);
+    const char fraction[] = {'.', char('0' + millis / 100), char('0' + millis / 10 % 10),
+                             char('0' + millis % 10)};
+    QByteArray text;
+    text.reserve(cachedText.size() + 4);
+    text.append(cachedText.constData(), kSecondsEnd);
+    text.append(fraction, 4);
+    text.append(cachedText.constData() + kSecondsEnd, cachedText.size() - kSecondsEnd);
+    return text;
 }
 
 QByteArray formatDuration(qint64 us)
@@ -179,7 +212,7 @@ void HeadlessRunner::flushLog()
 
 QByteArray HeadlessRunner::formatRecord(const RequestRecord &record)
 {
-    QByteArray line = record.startedAt.toString(Qt::ISODateWithMs).toUtf8();
+    QByteArray line = isoTimeWithMs(record.startedAt);
     line += ' ' + record.method + ' ' + record.target + ' ' + QByteArray::number(record.status);
     if (record.isStreaming)
         line += " sse";

@@ -4,6 +4,7 @@
 #include "MockUpstream.h"
 #include "TestClient.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
@@ -186,6 +187,7 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
 
     TestClient client;
     client.connectTo(port);
+    const QDateTime sentAt = QDateTime::currentDateTimeUtc();
     client.send("POST", "/v1/messages?beta=true",
                 {{"x-api-key", "tg-cli-0123456789abcdef"}, {"x-claude-code-session-id", "sess-1"}},
                 "{\"model\":\"claude-opus-4-8\",\"stream\":true}");
@@ -200,6 +202,20 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
         20000));
     QVERIFY(out.contains("session=sess-1"));
     QVERIFY(out.contains("model=claude-opus-4-8"));
+    // The line opens with the request's start, in UTC to the millisecond.
+    const QRegularExpressionMatch line =
+        QRegularExpression(QStringLiteral("^(\\S+) POST /v1/messages\\?beta=true 200"),
+                           QRegularExpression::MultilineOption)
+            .match(QString::fromUtf8(out));
+    QVERIFY2(line.hasMatch(), out.constData());
+    QVERIFY2(
+        QRegularExpression(QStringLiteral("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$"))
+            .match(line.captured(1))
+            .hasMatch(),
+        qPrintable(line.captured(1)));
+    const QDateTime startedAt = QDateTime::fromString(line.captured(1), Qt::ISODateWithMs);
+    QVERIFY(startedAt >= sentAt.addMSecs(-1));
+    QVERIFY(startedAt <= QDateTime::currentDateTimeUtc());
     QVERIFY2(out.contains("cost=$0.005735"), out.constData());
     // Neither key ever shows up in the log.
     QVERIFY(!out.contains("sk-ant-api03-from-env"));
