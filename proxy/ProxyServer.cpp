@@ -153,6 +153,7 @@ ProxyServer::ProxyServer(const GatewayConfig &config, QObject *parent)
         runtime->keys = runtime->ownedKeys.get();
         m_providers.insert(provider.name, runtime);
     }
+    m_anthropic = m_providers.value(QString(Provider::kAnthropic)).get();
     m_routes = RouteTable(config.routes);
 }
 
@@ -425,7 +426,7 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const 
     const ClientAuthenticator::Result auth =
         m_authenticator.authenticate(head.headers(), &keyIndex);
     if (auth == ClientAuthenticator::Result::VirtualKey) {
-        const auto state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));
+        const auto state = m_credentialStates.value(keyIndex);
         if (state && !state->key.isEnabled) {
             decision.refuseStatus = 401;
             decision.message = QStringLiteral("The Tollgate virtual key \"%1\" is disabled "
@@ -497,7 +498,7 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
         m_authenticator.authenticate(request.headers, &keyIndex);
     std::shared_ptr<VirtualKeyState> state;
     if (auth == ClientAuthenticator::Result::VirtualKey)
-        state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));
+        state = m_credentialStates.value(keyIndex);
     const QString tag = billingTagFor(request.headers, state.get());
     if (state && refuseVirtualKeyRequest(connection, request, *state, tag))
         return;
@@ -577,7 +578,7 @@ bool ProxyServer::planRoute(ClientConnection *connection, PendingExchange &pendi
         plan.modelList = true;
     }
     if (!isRoutable || m_routes.rules().isEmpty()) {
-        plan.providers = {m_providers.value(QString(Provider::kAnthropic)).get()};
+        plan.providers = {m_anthropic};
     } else {
         const RouteTable::Query query =
             routeQueryFor(request, pending.state ? pending.state->key.alias : QString());
@@ -895,7 +896,7 @@ QByteArray ProxyServer::requestRefused(ClientConnection *connection, const HttpP
     if (hostVerdict(head) == HostPolicy::Verdict::Allowed
         && m_authenticator.authenticate(head.headers(), &keyIndex)
             == ClientAuthenticator::Result::VirtualKey)
-        state = m_virtualKeys.value(m_credentialAliases.value(keyIndex));
+        state = m_credentialStates.value(keyIndex);
     RequestRecord record = newRecord(head.method(), head.target(), head.headers(), state.get());
     const QByteArray requestId = requestIdFor(record);
     emitLocalRecord(std::move(record), status, monotonicUs(), message);
@@ -1080,6 +1081,9 @@ void ProxyServer::setVirtualKeys(const QList<VirtualKey> &keys)
     }
     m_virtualKeys = states;
     m_credentialAliases = aliases;
+    m_credentialStates.clear();
+    for (const QString &alias : std::as_const(aliases))
+        m_credentialStates.append(states.value(alias));
     m_authenticator = ClientAuthenticator(credentials, m_config.passthroughAuth);
 }
 

@@ -215,8 +215,12 @@ private:
     KeyPool m_keys;
     // By name; "anthropic" is the gateway's own upstream and key pool.
     QHash<QString, std::shared_ptr<ProviderRuntime>> m_providers;
+    ProviderRuntime *m_anthropic = nullptr; // m_providers' built-in Anthropic provider
     RouteTable m_routes;
     QList<QString> m_credentialAliases; // the alias of each credential m_authenticator knows
+    // The state of each such credential's key, looked up once here rather than by alias
+    // (a string hash) on every request.
+    QList<std::shared_ptr<VirtualKeyState>> m_credentialStates;
     QHash<QString, std::shared_ptr<VirtualKeyState>> m_virtualKeys; // by alias
     // Exchanges holding a stream slot of their key's limiter.
     QHash<Exchange *, std::shared_ptr<VirtualKeyState>> m_limitedExchanges;

@@ -7,12 +7,6 @@ bool HeaderList::nameEquals(const QByteArray &a, const QByteArray &b)
     return a.size() == b.size() && qstrnicmp(a.constData(), b.constData(), a.size()) == 0;
 }
 
-bool HeaderList::nameEquals(const QByteArray &a, const char *lowerName)
-{
-    const qsizetype n = qsizetype(qstrlen(lowerName));
-    return a.size() == n && qstrnicmp(a.constData(), lowerName, n) == 0;
-}
-
 QByteArray HeaderList::value(const QByteArray &name) const
 {
     for (const Field &f : m_fields) {

@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QList>
+#include <string>
 
 namespace tollgate {
 
@@ -35,7 +36,13 @@ public:
     // name the message's Connection header lists (connectionTokens()).
     static bool isHopByHop(const QByteArray &name, const QList<QByteArray> &connectionTokens);
 
-    static bool nameEquals(const QByteArray &a, const char *lowerName);
+    // Inline, so that a literal's length is known when compiled and most names differ by
+    // length alone.
+    static bool nameEquals(const QByteArray &a, const char *lowerName)
+    {
+        const qsizetype n = qsizetype(std::char_traits<char>::length(lowerName));
+        return a.size() == n && qstrnicmp(a.constData(), lowerName, n) == 0;
+    }
     static bool nameEquals(const QByteArray &a, const QByteArray &b);
     // Appends "Name: value\r\n".
     static void write(QByteArray &out, const QByteArray &name, const QByteArray &value);
