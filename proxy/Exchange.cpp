@@ -81,6 +81,20 @@ void Exchange::start()
     beginProvider(0);
 }
 
+void Exchange::applyCacheMarkers(const CacheInjector::Result &result, QByteArray &body,
+                                 RequestRecord &record)
+{
+    // The client's count is known whenever the injector looked, also when it added nothing.
+    record.cacheMarkersClient = result.clientMarkers;
+    if (result.markersAdded <= 0)
+        return;
+    // The 1h ttl needs no beta header any more (Anthropic's prompt-caching guide documents
+    // "ttl": "1h" without one), so no anthropic-beta value is added.
+    CacheInjector::spliceInPlace(body, result.insertions);
+    record.cacheMarkersAdded = result.markersAdded;
+    record.cacheReadsByTollgate = result.ownsCacheReads;
+}
+
 // The client's own credential (passthrough) goes only to the built-in Anthropic provider;
 // every other provider gets a key of its own pool.
 bool Exchange::swapsCredential() const
@@ -109,16 +123,9 @@ bool Exchange::beginProvider(int index)
             return false;
         }
         if (m_bridge.mode() == DialectBridge::Mode::ChatToMessages) {
-            if (m_plan.injection) {
-                const CacheInjector::Result result =
-                    CacheInjector::inject(m_providerBody, *m_plan.injection);
-                m_record.cacheMarkersClient = result.clientMarkers;
-                if (result.markersAdded > 0) {
-                    m_providerBody = result.body;
-                    m_record.cacheMarkersAdded = result.markersAdded;
-                    m_record.cacheReadsByTollgate = result.ownsCacheReads;
-                }
-            }
+            if (m_plan.injection)
+                applyCacheMarkers(CacheInjector::plan(m_providerBody, *m_plan.injection),
+                                  m_providerBody, m_record);
             // The log reads the prompt in Anthropic's dialect.
             m_record.requestBody = m_providerBody;
         }

@@ -62,6 +62,11 @@ public:
     void checkTimeouts(qint64 nowUs);
     ClientConnection *client() const { return m_client; }
 
+    // Splices the markers CacheInjector::plan() chose into body (the request's own buffer)
+    // and notes them, and the client's own, in record.
+    static void applyCacheMarkers(const CacheInjector::Result &result, QByteArray &body,
+                                  RequestRecord &record);
+
 signals:
     void finished(tollgate::Exchange *exchange, const tollgate::RequestRecord &record);
 

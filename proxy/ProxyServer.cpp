@@ -531,7 +531,7 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     if (pending.request.body.size() <= kInlineInjectionBytes) {
         const CacheInjector::Result result =
             CacheInjector::plan(pending.request.body, m_config.cacheInjection);
-        applyInjection(pending, result);
+        Exchange::applyCacheMarkers(result, pending.request.body, pending.record);
         startExchange(connection, std::move(pending));
         return;
     }
@@ -631,26 +631,13 @@ bool ProxyServer::wantsCacheInjection(const PendingExchange &pending) const
     return !pending.state || pending.state->key.injectsCache;
 }
 
-void ProxyServer::applyInjection(PendingExchange &pending, const CacheInjector::Result &result)
-{
-    // The client's count is known whenever the injector looked, also when it added nothing.
-    pending.record.cacheMarkersClient = result.clientMarkers;
-    if (result.markersAdded <= 0)
-        return;
-    // The 1h ttl needs no beta header any more (Anthropic's prompt-caching guide documents
-    // "ttl": "1h" without one), so no anthropic-beta value is added.
-    CacheInjector::spliceInPlace(pending.request.body, result.insertions);
-    pending.record.cacheMarkersAdded = result.markersAdded;
-    pending.record.cacheReadsByTollgate = result.ownsCacheReads;
-}
-
 void ProxyServer::onInjected(ClientConnection *connection, const CacheInjector::Result &result,
                              const RequestFacts &facts)
 {
     const std::shared_ptr<PendingExchange> pending = m_injecting.take(connection);
     if (!pending)
         return; // the client left meanwhile (connectionClosed logged it)
-    applyInjection(*pending, result);
+    Exchange::applyCacheMarkers(result, pending->request.body, pending->record);
     pending->record.requestFacts = RequestFacts::ready(facts);
     startExchange(connection, std::move(*pending));
 }
@@ -1058,7 +1045,7 @@ void ProxyServer::setVirtualKeys(const QList<VirtualKey> &keys)
 {
     QHash<QString, std::shared_ptr<VirtualKeyState>> states;
     QList<QByteArray> credentials;
-    QList<QString> aliases;
+    QList<std::shared_ptr<VirtualKeyState>> credentialStates;
     const qint64 now = monotonicUs();
     for (const VirtualKey &key : keys) {
         std::shared_ptr<VirtualKeyState> state = states.value(key.alias);
@@ -1073,17 +1060,14 @@ void ProxyServer::setVirtualKeys(const QList<VirtualKey> &keys)
             m_spend.setKeyCaps(key.alias, key.budget);
         }
         credentials.append(key.secret);
-        aliases.append(key.alias);
+        credentialStates.append(state);
     }
     for (auto it = m_virtualKeys.cbegin(); it != m_virtualKeys.cend(); ++it) {
         if (!states.contains(it.key()))
             m_spend.setKeyCaps(it.key(), {});
     }
     m_virtualKeys = states;
-    m_credentialAliases = aliases;
-    m_credentialStates.clear();
-    for (const QString &alias : std::as_const(aliases))
-        m_credentialStates.append(states.value(alias));
+    m_credentialStates = credentialStates;
     m_authenticator = ClientAuthenticator(credentials, m_config.passthroughAuth);
 }
 

@@ -150,7 +150,6 @@ private:
     bool planRoute(ClientConnection *connection, PendingExchange &pending,
                    DialectBridge::Surface surface);
     bool wantsCacheInjection(const PendingExchange &pending) const;
-    static void applyInjection(PendingExchange &pending, const CacheInjector::Result &result);
     void onInjected(ClientConnection *connection, const CacheInjector::Result &result,
                     const RequestFacts &facts);
     void startExchange(ClientConnection *connection, PendingExchange &&pending);
@@ -217,9 +216,8 @@ private:
     QHash<QString, std::shared_ptr<ProviderRuntime>> m_providers;
     ProviderRuntime *m_anthropic = nullptr; // m_providers' built-in Anthropic provider
     RouteTable m_routes;
-    QList<QString> m_credentialAliases; // the alias of each credential m_authenticator knows
-    // The state of each such credential's key, looked up once here rather than by alias
-    // (a string hash) on every request.
+    // The key state of each credential m_authenticator knows, by its index there: no lookup
+    // by alias (a string hash) on every request.
     QList<std::shared_ptr<VirtualKeyState>> m_credentialStates;
     QHash<QString, std::shared_ptr<VirtualKeyState>> m_virtualKeys; // by alias
     // Exchanges holding a stream slot of their key's limiter.

@@ -206,23 +206,12 @@ void sortByOffset(QList<CacheInjector::Insertion> &insertions)
                      });
 }
 
-// The insertions in ascending offset order.
-QByteArray splice(QByteArrayView body, const QList<CacheInjector::Insertion> &insertions)
+qsizetype insertedBytes(const QList<CacheInjector::Insertion> &insertions)
 {
     qsizetype extra = 0;
     for (const CacheInjector::Insertion &insertion : insertions)
         extra += insertion.bytes.size();
-    QByteArray out;
-    // With room to spare past the end, the request log's scan of the body needs no copy.
-    out.reserve(body.size() + extra + kScanPadding);
-    qsizetype copied = 0;
-    for (const CacheInjector::Insertion &insertion : insertions) {
-        out.append(body.sliced(copied, insertion.offset - copied));
-        out.append(insertion.bytes);
-        copied = insertion.offset;
-    }
-    out.append(body.sliced(copied));
-    return out;
+    return extra;
 }
 
 QString refusalFor(PromptLayout::Status status)
@@ -380,15 +369,16 @@ CacheInjector::Result CacheInjector::plan(QByteArrayView body, const Policy &pol
 CacheInjector::Result CacheInjector::inject(QByteArrayView body, const Policy &policy)
 {
     Result result = plan(body, policy);
-    result.body = result.markersAdded > 0 ? splice(body, result.insertions) : body.toByteArray();
+    // With room to spare past the end, the request log's scan of the body needs no copy.
+    result.body.reserve(body.size() + insertedBytes(result.insertions) + kScanPadding);
+    result.body.append(body);
+    spliceInPlace(result.body, result.insertions);
     return result;
 }
 
 void CacheInjector::spliceInPlace(QByteArray &body, const QList<Insertion> &insertions)
 {
-    qsizetype extra = 0;
-    for (const Insertion &insertion : insertions)
-        extra += insertion.bytes.size();
+    const qsizetype extra = insertedBytes(insertions);
     if (extra == 0)
         return;
     const qsizetype oldSize = body.size();
