@@ -4,6 +4,7 @@
 #include "MonotonicClock.h"
 #include "http/ErrorResponse.h"
 #include "http/HttpListener.h"
+#include "rewrite/PromptLayout.h"
 #include "store/LedgerBacklog.h"
 #include "translate/ErrorTranslator.h"
 #include "upstream/ConnectionPool.h"
@@ -30,6 +31,23 @@ constexpr int kHoldPollMs = 2;
 // Bodies up to this size get their cache markers on the proxy thread (about 0.3 ms for
 // 1 MiB, one validating pass and the splice); larger ones on a worker.
 constexpr qsizetype kInlineInjectionBytes = 1024 * 1024;
+// Messages bodies from this size on have their prompt layout taken while they arrive, a whole
+// message at a time; what is left for the last byte is the part after the last whole message.
+constexpr quint64 kWatchedBodyBytes = 128 * 1024;
+// A single message (or top-level member) longer than this is not scanned again and again as
+// it arrives: it is left, with the rest of the body, to the scan once the body is in.
+constexpr qsizetype kLongestArrivingMessage = 256 * 1024;
+
+// The request log's facts from the layout builder's copy of the few members they come from,
+// when the body was found to be one JSON object; else from the whole body.
+RequestFacts factsOf(const PromptLayout &layout, const PromptLayoutBuilder &builder,
+                     const QByteArray &body)
+{
+    if (layout.status == PromptLayout::Status::NotJson
+        || layout.status == PromptLayout::Status::NotObject)
+        return UsageExtractor::requestFacts(body);
+    return UsageExtractor::requestFacts(builder.factMembers(body));
+}
 
 bool isBatchPath(const QByteArray &path)
 {
@@ -393,7 +411,29 @@ void ProxyServer::onAccepted(qintptr descriptor)
     connection->start(); // may answer, or even close, at once
 }
 
-ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const HttpParser &head)
+ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *connection,
+                                                      const HttpParser &head)
+{
+    m_bodyLayouts.remove(connection);
+    ClientConnection::HeadDecision decision = headDecision(head);
+    if ((head.isChunked() || head.contentLength() >= kWatchedBodyBytes)
+        && decision.refuseStatus == 0 && m_config.cacheInjection.isEnabled
+        && head.method() == "POST" && pathOf(head.target()) == "/v1/messages") {
+        decision.watchesBody = true;
+        m_bodyLayouts.insert(connection, std::make_shared<PromptLayoutBuilder>());
+    }
+    return decision;
+}
+
+void ProxyServer::bodyArrived(ClientConnection *connection, QByteArrayView bodySoFar)
+{
+    const auto found = m_bodyLayouts.constFind(connection);
+    if (found == m_bodyLayouts.constEnd())
+        return;
+    (*found)->feed(bodySoFar, kLongestArrivingMessage);
+}
+
+ClientConnection::HeadDecision ProxyServer::headDecision(const HttpParser &head)
 {
     ClientConnection::HeadDecision decision;
     const QByteArray path = pathOf(head.target());
@@ -448,6 +488,7 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *, const 
 
 void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&request)
 {
+    const std::shared_ptr<PromptLayoutBuilder> layoutBuilder = m_bodyLayouts.take(connection);
     const QByteArray path = request.path();
     if (request.method == "HEAD") {
         // Claude Code probes HEAD / (its docs name HEAD /api/hello): answer at once.
@@ -528,10 +569,20 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
         startExchange(connection, std::move(pending));
         return;
     }
-    if (pending.request.body.size() <= kInlineInjectionBytes) {
-        const CacheInjector::Result result =
-            CacheInjector::plan(pending.request.body, m_config.cacheInjection);
-        Exchange::applyCacheMarkers(result, pending.request.body, pending.record);
+    const qsizetype unscanned = pending.request.body.size()
+        - (layoutBuilder ? layoutBuilder->scannedBytes() : qsizetype(0));
+    if (unscanned <= kInlineInjectionBytes) {
+        QByteArray &body = pending.request.body;
+        if (layoutBuilder) {
+            const PromptLayout layout = layoutBuilder->finish(body);
+            pending.record.requestFacts =
+                RequestFacts::ready(factsOf(layout, *layoutBuilder, body));
+            Exchange::applyCacheMarkers(CacheInjector::plan(layout, m_config.cacheInjection), body,
+                                        pending.record);
+        } else {
+            Exchange::applyCacheMarkers(CacheInjector::plan(body, m_config.cacheInjection), body,
+                                        pending.record);
+        }
         startExchange(connection, std::move(pending));
         return;
     }
@@ -543,13 +594,17 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     const auto waiting = std::make_shared<PendingExchange>(std::move(pending));
     m_injecting.insert(connection, waiting);
     const std::shared_ptr<const PendingExchange> held = waiting;
-    m_workers->start([this, connection, held, policy] {
-        CacheInjector::Result result = CacheInjector::plan(held->request.body, policy);
+    m_workers->start([this, connection, held, policy, layoutBuilder] {
+        const QByteArray &body = held->request.body;
+        PromptLayoutBuilder whole;
+        PromptLayoutBuilder &builder = layoutBuilder ? *layoutBuilder : whole;
+        const PromptLayout layout = builder.finish(body);
+        CacheInjector::Result result = CacheInjector::plan(layout, policy);
         // The request log's facts while the body is at hand: markers change none of them, and
         // the exchange then holds the only reference to a buffer of megabytes, freed the
         // moment it ends rather than after a read that would overlap the client's next
         // request.
-        RequestFacts facts = UsageExtractor::requestFacts(held->request.body);
+        RequestFacts facts = factsOf(layout, builder, body);
         // Safe: the server waits for its workers before it goes (stop()).
         QMetaObject::invokeMethod(
             this, [this, connection, result = std::move(result), facts = std::move(facts)] {
@@ -1134,6 +1189,7 @@ void ProxyServer::requestKeyStatus()
 void ProxyServer::connectionClosed(ClientConnection *connection)
 {
     m_connections.remove(connection);
+    m_bodyLayouts.remove(connection);
     if (const std::shared_ptr<PendingExchange> pending = m_injecting.take(connection)) {
         // Gone while its body was being prepared: logged, and its stream slot is free.
         if (pending->state)

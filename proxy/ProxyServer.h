@@ -28,6 +28,8 @@ class QTimer;
 
 namespace tollgate {
 
+class PromptLayoutBuilder;
+
 class ConnectionPool;
 class LedgerBacklog;
 class UsageMetrics;
@@ -113,9 +115,11 @@ private:
     ClientConnection::HeadDecision checkHead(ClientConnection *connection,
                                              const HttpParser &head) override;
     void handleRequest(ClientConnection *connection, HttpRequest &&request) override;
+    void bodyArrived(ClientConnection *connection, QByteArrayView bodySoFar) override;
     QByteArray requestRefused(ClientConnection *connection, const HttpParser &head, int status,
                               const QString &message) override;
     void connectionClosed(ClientConnection *connection) override;
+    ClientConnection::HeadDecision headDecision(const HttpParser &head);
     void connectionIdle(ClientConnection *connection) override;
     QByteArray adaptResponse(const QByteArray &response) override;
 
@@ -226,6 +230,8 @@ private:
     // Cache markers for large bodies, and the facts of large bodies for the request log.
     QThreadPool *m_workers = nullptr;
     QHash<ClientConnection *, std::shared_ptr<PendingExchange>> m_injecting;
+    // The prompt layout of large Messages bodies, taken while they arrive.
+    QHash<ClientConnection *, std::shared_ptr<PromptLayoutBuilder>> m_bodyLayouts;
     bool m_waitsForSpend = false;
     bool m_isStarting = false; // start() called, waiting for seedSpend()
     QTimer *m_sweepTimer = nullptr;

@@ -140,6 +140,7 @@ bool ClientConnection::stepParser()
         m_state = State::Reading;
         m_stateSinceUs = monotonicUs();
         m_isHeadChecked = false;
+        m_watchesBody = false;
     }
     const qsizetype consumed = m_parser.feed(m_pending.constData(), m_pending.size());
     if (consumed >= m_pending.size())
@@ -176,6 +177,7 @@ bool ClientConnection::checkParsed(qsizetype consumed)
         }
         const HeadDecision decision = m_handler->checkHead(this, m_parser);
         m_adaptsResponses = decision.adaptsResponses;
+        m_watchesBody = decision.watchesBody;
         if (decision.refuseStatus != 0) {
             refuse(decision.refuseStatus, decision.message);
             return false;
@@ -231,8 +233,11 @@ bool ClientConnection::checkParsed(qsizetype consumed)
                    .arg(m_requestMaxBody));
         return false;
     }
-    if (!m_parser.isMessageComplete())
+    if (!m_parser.isMessageComplete()) {
+        if (m_watchesBody && consumed > 0 && m_parser.bodySize() > 0)
+            m_handler->bodyArrived(this, m_parser.bodySoFar());
         return consumed > 0;
+    }
 
     HttpRequest request;
     request.method = m_parser.method();

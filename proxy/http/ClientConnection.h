@@ -28,6 +28,8 @@ public:
         // The client speaks another dialect than Anthropic's: every response sent whole
         // (errors answered locally) goes through Handler::adaptResponse() first.
         bool adaptsResponses = false;
+        // Handler::bodyArrived() is told of every piece of the body as it is read.
+        bool watchesBody = false;
     };
 
     class Handler
@@ -36,6 +38,13 @@ public:
         virtual ~Handler() = default;
         virtual HeadDecision checkHead(ClientConnection *connection, const HttpParser &head) = 0;
         virtual void handleRequest(ClientConnection *connection, HttpRequest &&request) = 0;
+        // More of the body of a request whose HeadDecision watches it was read: bodySoFar is
+        // all of it so far, valid for this call only. handleRequest() follows once it is all in.
+        virtual void bodyArrived(ClientConnection *connection, QByteArrayView bodySoFar)
+        {
+            Q_UNUSED(connection)
+            Q_UNUSED(bodySoFar)
+        }
         // Refused or malformed requests, answered by the connection itself; returns the
         // request id for the error body.
         virtual QByteArray requestRefused(ClientConnection *connection, const HttpParser &head,
@@ -125,6 +134,7 @@ private:
     bool m_isProcessing = false;
     bool m_isHeadChecked = false;
     bool m_adaptsResponses = false; // for the request in progress
+    bool m_watchesBody = false; // for the request in progress
     bool m_hasResponseStarted = false;
     bool m_isChunkedResponse = false;
     bool m_closeAfterResponse = false;

@@ -74,6 +74,8 @@ public:
 
     // Body bytes parsed since the last call (de-chunked).
     QByteArray takeBody();
+    // The body read so far (de-chunked), until takeBody().
+    QByteArrayView bodySoFar() const { return m_body; }
     qsizetype bodySize() const { return m_body.size(); }
     // Bodies larger than this fail the parse with isBodyOverflow(); 0: no limit.
     void setMaxBodyBytes(qint64 limit) { m_maxBodyBytes = limit; }

@@ -58,7 +58,18 @@ public:
     // After the top-level value: whether nothing but whitespace is left.
     bool isAtEnd();
 
-private:
+    // A walk taken one member or element at a time, for a document that arrives in pieces:
+    // the caller opens and closes the containers it walks itself and may stop between two
+    // members or elements, then carry on in a new reader over more of the document.
+    //
+    // Goes on from `offset`, inside `depth` open non-empty containers (which count toward the
+    // nesting limit), with no failure.
+    void resumeAt(qsizetype offset, int depth)
+    {
+        m_at = m_begin + offset;
+        m_depth = depth;
+        m_hasFailed = false;
+    }
     // Opens a container at the cursor; isEmpty tells whether it closes at once. close() takes
     // the closing bracket, after the members or elements.
     bool open(char opening, char closing, bool &isEmpty);
@@ -66,8 +77,8 @@ private:
     // After a member or element: true on a comma (consumed), false on the closing bracket
     // (left for close()) or on anything else (the reader fails).
     bool hasNext(char closing);
+    // A member's key and its colon, with the cursor then on the value.
     bool readKey(std::string_view &key, std::string &storage);
-    bool scanKey();
     void skipWhitespace()
     {
         // Compact JSON has none: one comparison in the common case.
@@ -75,6 +86,11 @@ private:
                && (*m_at == ' ' || *m_at == '\n' || *m_at == '\r' || *m_at == '\t'))
             ++m_at;
     }
+    // Bytes of the document after the cursor.
+    qsizetype bytesLeft() const { return qsizetype(m_end - m_at); }
+
+private:
+    bool scanKey();
     bool scanString(bool &hasEscapes);
     // The string at m_at (its opening quote), unescaped into storage only when it has escapes.
     bool takeString(std::string_view &text, std::string &storage);

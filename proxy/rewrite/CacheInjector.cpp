@@ -342,12 +342,21 @@ QString refusalFor(const PromptLayout &layout, int clientMarkers)
 
 CacheInjector::Result CacheInjector::plan(QByteArrayView body, const Policy &policy)
 {
+    if (!policy.isEnabled) {
+        Result result;
+        result.skipped = QStringLiteral("disabled");
+        return result;
+    }
+    return plan(PromptLayout::scan(body), policy);
+}
+
+CacheInjector::Result CacheInjector::plan(const PromptLayout &layout, const Policy &policy)
+{
     Result result;
     if (!policy.isEnabled) {
         result.skipped = QStringLiteral("disabled");
         return result;
     }
-    const PromptLayout layout = PromptLayout::scan(body);
     if (layout.status == PromptLayout::Status::Ok) {
         result.clientMarkers = int(layout.blockMarkers.size()) + (layout.hasTopLevelMarker ? 1 : 0);
     }

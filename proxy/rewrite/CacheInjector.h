@@ -7,6 +7,8 @@
 
 namespace tollgate {
 
+struct PromptLayout;
+
 // Adds prompt-cache breakpoints (cache_control markers) to a POST /v1/messages request body
 // where they pay, without ever breaking a request the API would have accepted: at most 4
 // markers in all, the client's own markers kept as they are, 1h entries before 5m ones, and
@@ -80,6 +82,9 @@ public:
     // in ascending offset order. With spliceInPlace() the proxy gets the output of inject()
     // without a second copy of a body of megabytes.
     static Result plan(QByteArrayView body, const Policy &policy);
+    // The decisions for a body whose layout is taken already (PromptLayoutBuilder, as the
+    // body arrived); the same as plan(body) for the body it was taken from.
+    static Result plan(const PromptLayout &layout, const Policy &policy);
     // Applies plan()'s insertions to the body they were planned on, in its own buffer.
     static void spliceInPlace(QByteArray &body, const QList<Insertion> &insertions);
 };

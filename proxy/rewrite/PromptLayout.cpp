@@ -2,6 +2,8 @@
 
 #include "json/JsonReader.h"
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -86,21 +88,28 @@ struct Block
 class Scanner
 {
 public:
-    Scanner(const char *base, json::JsonReader &reader, PromptLayout &layout)
+    using Progress = PromptLayoutBuilder::Progress;
+
+    Scanner(const char *base, json::JsonReader &reader, Progress &progress, std::string &storage)
         : m_base(base)
         , m_reader(reader)
-        , m_layout(layout)
+        , m_layout(progress.layout)
+        , m_progress(progress)
+        , m_storage(storage)
     {
     }
 
-    PromptLayout::Status scanRoot();
+    // With the reader on the member's value.
+    bool scanRootField(std::string_view key);
+    // With the reader on the element.
+    bool scanMessage(PromptLayout::Message &message);
+    void noteSection(std::string_view key);
+    void setSection(Section section, qsizetype begin, qsizetype end);
 
 private:
-    bool scanRootField(std::string_view key);
     bool scanTools();
     bool scanSystem();
     bool scanMessages();
-    bool scanMessage(PromptLayout::Message &message);
     bool scanContent(PromptLayout::Message &message);
     bool scanBlock(Section section, bool withNestedContent, Block &block);
     bool scanBlockField(std::string_view key, Section section, bool withNestedContent,
@@ -111,21 +120,18 @@ private:
     bool scanSection(Section section, Visit &&visit);
     template<typename OnBlock>
     auto blockVisitor(Section section, bool withNestedContent, OnBlock onBlock);
-    void setSection(Section section, qsizetype begin, qsizetype end);
     qsizetype offsetOf(const char *at) const { return qsizetype(at - m_base); }
     quint64 nextOrder(Section section)
     {
-        return PromptLayout::orderOf(section, m_next[int(section)]++);
+        return PromptLayout::orderOf(section, m_progress.next[int(section)]++);
     }
     void noteCacheable(Section section, quint64 order);
 
     const char *m_base;
     json::JsonReader &m_reader;
     PromptLayout &m_layout;
-    std::string m_storage; // a short string read in passing ("model", "role", "ttl"), unescaped
-    quint64 m_next[3] = {0, 0, 0};
-    bool m_seen[4] = {false, false, false, false}; // tools, system, messages, cache_control
-    bool m_hasDuplicates = false;
+    Progress &m_progress;
+    std::string &m_storage; // a short string read in passing ("model", "role", "ttl"), unescaped
 };
 
 void Scanner::setSection(Section section, qsizetype begin, qsizetype end)
@@ -166,39 +172,29 @@ auto Scanner::blockVisitor(Section section, bool withNestedContent, OnBlock onBl
     };
 }
 
+// Notes a top-level key that may be given only once.
+void Scanner::noteSection(std::string_view key)
+{
+    static constexpr std::string_view kTracked[] = {"tools", "system", "messages", "cache_control"};
+    const auto tracked = std::find(std::begin(kTracked), std::end(kTracked), key);
+    if (tracked != std::end(kTracked)) {
+        bool &seen = m_progress.seen[tracked - std::begin(kTracked)];
+        m_progress.hasDuplicates = m_progress.hasDuplicates || seen;
+        seen = true;
+    }
+}
+
 void Scanner::noteCacheable(Section section, quint64 order)
 {
     m_layout.lastCacheableIn[int(section)] = order;
     m_layout.hasCacheableIn[int(section)] = true;
 }
 
-PromptLayout::Status Scanner::scanRoot()
-{
-    if (m_reader.peek() != Type::Object) {
-        return m_reader.skipValue() && m_reader.isAtEnd() ? PromptLayout::Status::NotObject
-                                                          : PromptLayout::Status::NotJson;
-    }
-    if (!m_reader.forEachMember([this](std::string_view key) { return scanRootField(key); })
-        || !m_reader.isAtEnd())
-        return PromptLayout::Status::NotJson;
-    if (m_hasDuplicates)
-        return PromptLayout::Status::DuplicateKeys;
-    if (m_layout.sectionBegin[int(Section::Messages)] < 0)
-        return PromptLayout::Status::NoMessages;
-    return PromptLayout::Status::Ok;
-}
-
 // With the reader on the member's value. A value that is not read here is skipped (and
 // validated) by the walk; a malformed one fails it.
 bool Scanner::scanRootField(std::string_view key)
 {
-    static constexpr std::string_view kTracked[] = {"tools", "system", "messages", "cache_control"};
-    const auto tracked = std::find(std::begin(kTracked), std::end(kTracked), key);
-    if (tracked != std::end(kTracked)) {
-        bool &seen = m_seen[tracked - std::begin(kTracked)];
-        m_hasDuplicates = m_hasDuplicates || seen;
-        seen = true;
-    }
+    noteSection(key);
     if (key == "tools")
         return scanTools();
     if (key == "system")
@@ -454,18 +450,225 @@ bool Scanner::scanCacheControl(Block &block)
 
 PromptLayout PromptLayout::scan(QByteArrayView body)
 {
-    PromptLayout layout;
-    if (body.isEmpty())
+    return PromptLayoutBuilder().finish(body);
+}
+
+namespace {
+
+// Top-level members the request log reads (UsageExtractor::requestFacts).
+bool isFactMember(std::string_view key)
+{
+    return key == "model" || key == "stream" || key == "speed" || key == "metadata"
+        || key == "system";
+}
+
+// A body's bytes past the last whole member or message are scanned again once there are
+// twice as many: a message of megabytes costs about two scans of it however it arrives.
+constexpr qsizetype kMinRetryBytes = 4096;
+
+} // namespace
+
+PromptLayoutBuilder::PromptLayoutBuilder() = default;
+
+void PromptLayoutBuilder::feed(QByteArrayView bodySoFar, qsizetype longestWait)
+{
+    if (bodySoFar.size() < m_retryAt)
+        return;
+    run(bodySoFar, false, longestWait);
+}
+
+PromptLayout PromptLayoutBuilder::finish(QByteArrayView body)
+{
+    run(body, true, 0);
+    PromptLayout &layout = m_progress.layout;
+    if (m_phase == Phase::NotObject) {
+        json::JsonReader reader(body);
+        layout = PromptLayout();
+        layout.status = reader.skipValue() && reader.isAtEnd() ? PromptLayout::Status::NotObject
+                                                               : PromptLayout::Status::NotJson;
         return layout;
-    // One pass over the bytes validates the whole document and takes the layout: a body that
-    // is not valid JSON must pass through untouched.
+    }
+    if (m_phase != Phase::Closed)
+        return PromptLayout(); // not valid JSON: a body with no layout
     json::JsonReader reader(body);
-    Scanner scanner(body.data(), reader, layout);
-    const Status status = scanner.scanRoot();
-    if (status == Status::NotJson)
+    reader.resumeAt(m_checkpoint, 0);
+    if (!reader.isAtEnd())
         return PromptLayout();
-    layout.status = status;
+    if (m_progress.hasDuplicates)
+        layout.status = PromptLayout::Status::DuplicateKeys;
+    else if (layout.sectionBegin[int(Section::Messages)] < 0)
+        layout.status = PromptLayout::Status::NoMessages;
+    else
+        layout.status = PromptLayout::Status::Ok;
     return layout;
+}
+
+QByteArray PromptLayoutBuilder::factMembers(QByteArrayView body) const
+{
+    QByteArray out;
+    qsizetype size = 2;
+    for (const auto &member : m_factMembers)
+        size += member.second - member.first + 1;
+    out.reserve(size);
+    out.append('{');
+    for (const auto &member : m_factMembers) {
+        if (out.size() > 1)
+            out.append(',');
+        out.append(body.sliced(member.first, member.second - member.first));
+    }
+    out.append('}');
+    return out;
+}
+
+// Takes whole members of the top-level object, and whole elements of its messages array, as
+// long as the bytes so far hold them. What one of them changed is undone when it turns out
+// to be cut short (or broken: only the whole body tells which), and the next call starts
+// from it again.
+void PromptLayoutBuilder::run(QByteArrayView body, bool isComplete, qsizetype longestWait)
+{
+    json::JsonReader reader(body);
+    for (;;) {
+        if (m_phase == Phase::Closed || m_phase == Phase::NotObject || m_phase == Phase::Failed)
+            return;
+        // Undo needs the state before the step; the whole body needs none, as its failures
+        // are final.
+        std::optional<Progress> saved;
+        qsizetype markerCount = 0;
+        qsizetype messageCount = 0;
+        const qsizetype factCount = m_factMembers.size();
+        if (!isComplete) {
+            // The lists are set aside so that the copy shares none of their storage.
+            QList<PromptLayout::Message> messages = std::move(m_progress.layout.messages);
+            QList<PromptLayout::Marker> markers = std::move(m_progress.layout.blockMarkers);
+            saved = m_progress;
+            messageCount = messages.size();
+            markerCount = markers.size();
+            m_progress.layout.messages = std::move(messages);
+            m_progress.layout.blockMarkers = std::move(markers);
+        }
+        const Step result = step(reader, body, isComplete);
+        if (result == Step::Taken)
+            continue;
+        if (isComplete) {
+            m_phase = Phase::Failed;
+            return;
+        }
+        QList<PromptLayout::Message> messages = std::move(m_progress.layout.messages);
+        QList<PromptLayout::Marker> markers = std::move(m_progress.layout.blockMarkers);
+        messages.resize(messageCount);
+        markers.resize(markerCount);
+        m_progress = std::move(*saved);
+        m_progress.layout.messages = std::move(messages);
+        m_progress.layout.blockMarkers = std::move(markers);
+        m_factMembers.resize(factCount);
+        const qsizetype waiting = body.size() - m_checkpoint;
+        m_retryAt = waiting > longestWait ? std::numeric_limits<qsizetype>::max()
+                                          : m_checkpoint + std::max(2 * waiting, kMinRetryBytes);
+        return;
+    }
+}
+
+PromptLayoutBuilder::Step PromptLayoutBuilder::step(json::JsonReader &reader, QByteArrayView body,
+                                                    bool isComplete)
+{
+    Scanner scanner(body.data(), reader, m_progress, m_storage);
+    // A step is kept only when a byte follows what it took: no number or literal was then
+    // cut short by the end of the bytes so far, and an opening bracket saw whether its
+    // container is empty.
+    const auto commit = [&](Phase phase, bool isFirst) {
+        reader.skipWhitespace();
+        if (!isComplete && reader.bytesLeft() == 0)
+            return Step::NeedMore;
+        m_phase = phase;
+        m_isFirst = isFirst;
+        m_checkpoint = reader.offset();
+        return Step::Taken;
+    };
+    const auto closeTop = [&](bool isEmpty) {
+        if (!reader.close('}', isEmpty, nullptr))
+            return Step::Failed;
+        m_phase = Phase::Closed;
+        m_checkpoint = reader.offset();
+        return Step::Taken;
+    };
+
+    switch (m_phase) {
+    case Phase::Start: {
+        reader.resumeAt(0, 0);
+        const Type type = reader.peek();
+        if (type == Type::Invalid)
+            return Step::Failed;
+        if (type != Type::Object) {
+            m_phase = Phase::NotObject; // judged on the whole body
+            return Step::Taken;
+        }
+        bool isEmpty = false;
+        if (!reader.open('{', '}', isEmpty))
+            return Step::Failed;
+        if (isEmpty)
+            return closeTop(true);
+        return commit(Phase::Members, true);
+    }
+    case Phase::Members: {
+        reader.resumeAt(m_checkpoint, 1);
+        if (!m_isFirst && !reader.hasNext('}'))
+            return reader.hasFailed() ? Step::Failed : closeTop(false);
+        reader.skipWhitespace();
+        const qsizetype keyBegin = reader.offset();
+        std::string_view key;
+        std::string keyStorage;
+        if (!reader.readKey(key, keyStorage))
+            return Step::Failed;
+        const qsizetype valueBegin = reader.offset();
+        if (key == "messages" && reader.peek() == Type::Array) {
+            // Its elements are taken one at a time.
+            scanner.noteSection(key);
+            bool isEmpty = false;
+            if (!reader.open('[', ']', isEmpty))
+                return Step::Failed;
+            if (!isEmpty) {
+                m_messagesBegin = valueBegin;
+                return commit(Phase::Elements, true);
+            }
+            qsizetype closing = 0;
+            if (!reader.close(']', true, &closing))
+                return Step::Failed;
+            scanner.setSection(Section::Messages, valueBegin, closing + 1);
+            return commit(Phase::Members, false);
+        }
+        if (!scanner.scanRootField(key) || reader.hasFailed())
+            return Step::Failed;
+        if (reader.offset() == valueBegin && !reader.skipValue())
+            return Step::Failed;
+        if (isFactMember(key))
+            m_factMembers.append({keyBegin, reader.offset()});
+        return commit(Phase::Members, false);
+    }
+    case Phase::Elements: {
+        reader.resumeAt(m_checkpoint, 2);
+        if (!m_isFirst && !reader.hasNext(']')) {
+            qsizetype closing = 0;
+            if (reader.hasFailed() || !reader.close(']', false, &closing))
+                return Step::Failed;
+            scanner.setSection(Section::Messages, m_messagesBegin, closing + 1);
+            return commit(Phase::Members, false);
+        }
+        reader.skipWhitespace();
+        const qsizetype elementBegin = reader.offset();
+        PromptLayout::Message message;
+        if (!scanner.scanMessage(message) || reader.hasFailed())
+            return Step::Failed;
+        if (reader.offset() == elementBegin && !reader.skipValue())
+            return Step::Failed;
+        m_progress.layout.messages.append(message);
+        return commit(Phase::Elements, false);
+    }
+    case Phase::Closed:
+    case Phase::NotObject:
+    case Phase::Failed:
+        break;
+    }
+    return Step::Failed;
 }
 
 QList<PromptLayout::Marker> PromptLayout::markers() const

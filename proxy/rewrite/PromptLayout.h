@@ -4,6 +4,12 @@
 #include <QByteArrayView>
 #include <QList>
 #include <QtGlobal>
+#include <string>
+#include <utility>
+
+namespace tollgate::json {
+class JsonReader;
+}
 
 namespace tollgate {
 
@@ -87,6 +93,62 @@ struct PromptLayout
     {
         return (quint64(section) << 56) | index;
     }
+};
+
+// A PromptLayout taken while the body arrives, one top-level member or one message at a time,
+// so that once the last byte is in only what follows the last whole message is left to scan
+// (a long conversation is thousands of messages). What feed() has taken is the same
+// whichever pieces the body came in; finish() gives what PromptLayout::scan() gives.
+class PromptLayoutBuilder
+{
+public:
+    // What a scan carries from one piece of the body to the next.
+    struct Progress
+    {
+        PromptLayout layout;
+        quint64 next[3] = {0, 0, 0}; // blocks seen in each section: the next one's order
+        bool seen[4] = {false, false, false, false}; // tools, system, messages, cache_control
+        bool hasDuplicates = false;
+    };
+
+    PromptLayoutBuilder();
+
+    // The body so far: the first bytes of the whole, more of them each time. A member or
+    // message still incomplete at longestWait bytes is left, with the rest of the body, to
+    // finish(): scanned again as it grows, it would cost more than one scan of the whole.
+    void feed(QByteArrayView bodySoFar, qsizetype longestWait = kDefaultLongestWait);
+    static constexpr qsizetype kDefaultLongestWait = 256 * 1024;
+    // The whole body; the builder is done with then.
+    PromptLayout finish(QByteArrayView body);
+    // How much of the body is taken: the rest is scanned by the next feed() or finish().
+    qsizetype scannedBytes() const { return m_checkpoint; }
+    // The top-level members the request log reads (model, stream, speed, metadata, system),
+    // as a JSON object of their own bytes, in the body's order. Valid after finish() found
+    // the body a JSON object.
+    QByteArray factMembers(QByteArrayView body) const;
+
+private:
+    enum class Phase {
+        Start, // before the top-level value
+        Members, // in the top-level object, between members
+        Elements, // in its messages array, between elements
+        Closed, // after the top-level object
+        NotObject, // the top-level value is not an object
+        Failed, // not JSON
+    };
+    enum class Step { Taken, NeedMore, Failed };
+
+    void run(QByteArrayView body, bool isComplete, qsizetype longestWait);
+    Step step(json::JsonReader &reader, QByteArrayView body, bool isComplete);
+
+    Progress m_progress;
+    Phase m_phase = Phase::Start;
+    bool m_isFirst = true; // no member or element yet in the container being walked
+    qsizetype m_checkpoint = 0; // where the next step starts
+    qsizetype m_messagesBegin = -1; // the messages array's opening bracket
+    qsizetype m_retryAt = 0; // feed() waits for this many bytes before it tries again
+    QList<std::pair<qsizetype, qsizetype>> m_factMembers; // key's quote to value's end
+    std::string m_storage;
 };
 
 } // namespace tollgate

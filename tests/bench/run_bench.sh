@@ -6,7 +6,7 @@
 # Placement: mock and loadgen on CPU 0, the subject alone on CPU 1.
 #
 # usage: tests/bench/run_bench.sh [--quick] [--subjects "direct tollgate nginx"]
-#                                 [--phases "lat tput stream hold big"] [BUILD_DIR]
+#                                 [--phases "lat tput stream hold big ..."] [BUILD_DIR]
 # env:   QUICK=1, SUBJECTS, PHASES, BUILD_DIR (default: build/ at the repo root),
 #        RESULTS (default: BUILD_DIR/tests/bench/results/bench-<time>.jsonl), KEEP_TMP=1,
 #        MOCK_BIN, LOADGEN_BIN, TOLLGATE_BIN, NGINX_BIN to override binaries.
@@ -19,7 +19,7 @@ repo=$(cd "$here/../.." && pwd)
 
 QUICK=${QUICK:-0}
 SUBJECTS=${SUBJECTS:-"direct tollgate nginx"}
-PHASES=${PHASES:-"lat tput stream hold big fixture big8m"}
+PHASES=${PHASES:-"lat tput stream hold big fixture session1m big8m session8m"}
 BUILD_DIR=${BUILD_DIR:-$repo/build}
 while (($#)); do
     case $1 in
@@ -58,6 +58,15 @@ fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" # 500 streams need 1000+ descriptors
 
 TMP=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
+
+# The fixture grown into long Claude Code sessions of 1 MiB and 8 MiB (hundreds and thousands
+# of tool calls): the bodies prompt-cache injection meets late in a working day.
+SESSION1M_BODY=$TMP/session-1m.json
+SESSION8M_BODY=$TMP/session-8m.json
+[[ " $PHASES " == *" session1m "* ]] &&
+    python3 "$here/grow_session.py" "$FIXTURE_BODY" 1048576 "$SESSION1M_BODY"
+[[ " $PHASES " == *" session8m "* ]] &&
+    python3 "$here/grow_session.py" "$FIXTURE_BODY" 8388608 "$SESSION8M_BODY"
 RESULTS=${RESULTS:-$BUILD_DIR/tests/bench/results/bench-$(date +%Y%m%d-%H%M%S).jsonl}
 mkdir -p "$(dirname "$RESULTS")"
 : >"$RESULTS"
@@ -162,7 +171,9 @@ phase_args() {
         hold) echo --streams 50 --ramp-ms 100 --events 20 --bytes 200 --delay-us 100000 ;;
         big) echo --warmup 1 --requests 5 --body-bytes 1048576 ;;
         fixture) echo --warmup 1 --requests 20 --body-file "$FIXTURE_BODY" --label fixture ;;
+        session1m) echo --warmup 1 --requests 5 --body-file "$SESSION1M_BODY" --label session1m ;;
         big8m) echo --warmup 1 --requests 3 --body-bytes 8388608 --label big8m ;;
+        session8m) echo --warmup 1 --requests 3 --body-file "$SESSION8M_BODY" --label session8m ;;
         esac
     else
         case $1 in
@@ -172,7 +183,9 @@ phase_args() {
         hold) echo --streams 500 --ramp-ms 100 --events 100 --bytes 200 --delay-us 100000 ;;
         big) echo --warmup 3 --requests 30 --body-bytes 1048576 ;;
         fixture) echo --warmup 20 --requests 500 --body-file "$FIXTURE_BODY" --label fixture ;;
+        session1m) echo --warmup 3 --requests 30 --body-file "$SESSION1M_BODY" --label session1m ;;
         big8m) echo --warmup 2 --requests 20 --body-bytes 8388608 --label big8m ;;
+        session8m) echo --warmup 2 --requests 20 --body-file "$SESSION8M_BODY" --label session8m ;;
         esac
     fi
 }
@@ -292,7 +305,7 @@ run_phases() { # run_phases SUBJECT PORT [PID]
         # In the background plus `wait`, so Ctrl-C or a TERM reaches the cleanup trap at
         # once instead of after the phase. timeout(1) passes a TERM on to loadgen.
         local mode=$phase
-        [[ $phase == fixture || $phase == big8m ]] && mode=big
+        [[ $phase == fixture || $phase == session* || $phase == big8m ]] && mode=big
         # shellcheck disable=SC2046 # phase_args is a word list on purpose
         timeout "$limit" taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode "$mode" \
             --subject "$name" --port "$port" --key "$VIRTUAL_KEY" "${pid_args[@]}" \

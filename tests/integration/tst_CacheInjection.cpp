@@ -1,8 +1,9 @@
 // Prompt-cache injection on the request path, over real sockets: Claude Code's requests get
 // at most the one marker they have room for, plain SDK conversations up to four (three
 // without tools: system, newest and previous user turn), the
-// upstream never sees a fifth or a changed byte elsewhere, large bodies are handled off the
-// proxy thread, and the switches (settings, virtual key, endpoint) are honoured.
+// upstream never sees a fifth or a changed byte elsewhere, large bodies are scanned as they
+// arrive (or off the proxy thread) with the same result, and the switches (settings, virtual key,
+// endpoint) are honoured.
 #include "GatewayHarness.h"
 #include "MockUpstream.h"
 #include "TestClient.h"
@@ -127,6 +128,8 @@ private slots:
     void addsTheOneMarkerClaudeCodeLeavesRoomFor();
     void marksAPlainSdkConversationInThreePlaces();
     void marksALargeBodyOffTheProxyThread();
+    void marksABodyTheSameWhateverPiecesItCameIn_data();
+    void marksABodyTheSameWhateverPiecesItCameIn();
     void leavesCountTokensAndShortPromptsAlone();
     void honoursTheSettingAndTheVirtualKeysSwitch();
     void takesANewPolicyWithoutARestart();
@@ -273,6 +276,74 @@ void tst_CacheInjection::marksALargeBodyOffTheProxyThread()
     QVERIFY(row != m_gateway->records().end());
     QCOMPARE(row->sessionId, QByteArray("0b7c4d0e-1111-4a2b-9c3d-123456789abc"));
     QCOMPARE(row->cacheMarkersAdded, 3);
+}
+
+void tst_CacheInjection::marksABodyTheSameWhateverPiecesItCameIn_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<int>("piece");
+    QTest::addColumn<bool>("isChunked");
+    QTest::addColumn<int>("markers");
+    const QByteArray metadata = R"("metadata":{"user_id":"user_0123abcd_account__)"
+                                R"(session_0b7c4d0e-1111-4a2b-9c3d-123456789abc"},)";
+    // Hundreds of messages, taken one by one while they arrive.
+    const QByteArray conversation = QByteArray(sdkConversation(300, 300)).insert(1, metadata);
+    QTest::newRow("conversation, 64 KiB pieces") << conversation << 65536 << false << 3;
+    QTest::newRow("conversation, odd pieces") << conversation << 7777 << false << 3;
+    QTest::newRow("conversation, chunked") << conversation << 50000 << true << 3;
+    // One user message of 2 MiB: too long to scan on the proxy thread as it arrives, so the
+    // whole body goes to a worker.
+    const QByteArray text = QByteArray("lorem ipsum ").repeated(180'000);
+    const QByteArray single = R"({)" + metadata
+        + R"("model":"claude-sonnet-4-5","max_tokens":64,)"
+          R"("messages":[{"role":"user","content":[{"type":"text","text":")"
+        + text + R"("}]}]})";
+    QTest::newRow("one long message") << single << 65536 << false << 1;
+    // Not JSON after a good start: forwarded as it came.
+    const QByteArray broken = conversation.left(conversation.size() - 2) + "]";
+    QTest::newRow("broken at the end") << broken << 65536 << false << 0;
+}
+
+void tst_CacheInjection::marksABodyTheSameWhateverPiecesItCameIn()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(int, piece);
+    QFETCH(bool, isChunked);
+    QFETCH(int, markers);
+    QVERIFY(body.size() > 1024 * 1024);
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    TestClient::Headers headers {{"x-api-key", GatewayHarness::virtualKey()},
+                                 {"content-type", "application/json"}};
+    headers.append(isChunked
+                       ? qMakePair(QByteArray("transfer-encoding"), QByteArray("chunked"))
+                       : qMakePair(QByteArray("content-length"), QByteArray::number(body.size())));
+    client.sendRaw(TestClient::request("POST", "/v1/messages", headers));
+    // Each piece is read by the gateway before the next is sent.
+    for (qsizetype at = 0; at < body.size(); at += piece) {
+        const QByteArray bytes = body.mid(at, piece);
+        client.sendRaw(isChunked ? QByteArray::number(bytes.size(), 16) + "\r\n" + bytes + "\r\n"
+                                 : bytes);
+        QTest::qWait(1);
+    }
+    if (isChunked)
+        client.sendRaw("0\r\n\r\n");
+    QVERIFY(client.waitForResponses(1, 20'000));
+    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(m_mock->requests().size(), 1);
+    const QByteArray &sent = m_mock->requests().first().body;
+    // Byte for byte what the whole body gives.
+    const CacheInjector::Result expected = CacheInjector::inject(body, {});
+    QCOMPARE(expected.markersAdded, markers);
+    QVERIFY(sent == expected.body);
+    QVERIFY(m_gateway->waitForRecords(1));
+    const RequestRecord &row = m_gateway->records().first();
+    QCOMPARE(row.cacheMarkersAdded, markers);
+    QCOMPARE(row.requestBytes, body.size());
+    if (markers > 0)
+        QCOMPARE(row.sessionId, QByteArray("0b7c4d0e-1111-4a2b-9c3d-123456789abc"));
+    else
+        m_invalidBodies = 0; // sent broken on purpose
 }
 
 void tst_CacheInjection::leavesCountTokensAndShortPromptsAlone()

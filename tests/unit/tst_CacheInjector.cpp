@@ -1,6 +1,8 @@
 #include "http/HttpParser.h"
 #include "rewrite/CacheInjector.h"
 #include "rewrite/CacheMinimum.h"
+#include "rewrite/PromptLayout.h"
+#include "usage/UsageExtractor.h"
 
 #include <QDir>
 #include <QFile>
@@ -579,6 +581,52 @@ private:
     MarkerTtl m_topLevelTtl = MarkerTtl::Bare;
 };
 
+// Why two layouts differ, or an empty string when they are the same.
+QString layoutDifference(const PromptLayout &a, const PromptLayout &b)
+{
+    const auto spotText = [](const PromptLayout::Spot &spot) {
+        return QStringLiteral("%1@%2-%3%4#%5")
+            .arg(int(spot.section))
+            .arg(spot.offset)
+            .arg(spot.stringEnd)
+            .arg(spot.isEmptyObject ? QStringLiteral("{}") : QString())
+            .arg(spot.order);
+    };
+    const auto text = [&spotText](const PromptLayout &layout) {
+        QStringList parts;
+        parts << QString::number(int(layout.status)) << QString::fromUtf8(layout.model)
+              << QString::number(layout.hasMaxTokens) << spotText(layout.lastTool)
+              << spotText(layout.lastSystemBlock) << QString::number(layout.hasTopLevelMarker)
+              << QString::number(layout.isTopLevelOneHour);
+        for (int i = 0; i < 3; ++i) {
+            parts << QStringLiteral("s%1:%2+%3 c%4/%5")
+                         .arg(i)
+                         .arg(layout.sectionBegin[i])
+                         .arg(layout.sectionBytes[i])
+                         .arg(layout.lastCacheableIn[i])
+                         .arg(layout.hasCacheableIn[i]);
+        }
+        for (const PromptLayout::Marker &marker : layout.blockMarkers)
+            parts << QStringLiteral("m%1/%2").arg(marker.order).arg(marker.isOneHour);
+        for (const PromptLayout::Message &message : layout.messages) {
+            parts << QStringLiteral("r%1 %2 %3")
+                         .arg(int(message.role))
+                         .arg(spotText(message.lastEligible))
+                         .arg(message.hasMarker);
+        }
+        return parts;
+    };
+    const QStringList left = text(a);
+    const QStringList right = text(b);
+    for (qsizetype i = 0; i < std::max(left.size(), right.size()); ++i) {
+        const QString l = left.value(i, QStringLiteral("(none)"));
+        const QString r = right.value(i, QStringLiteral("(none)"));
+        if (l != r)
+            return QStringLiteral("item %1: %2 vs %3").arg(i).arg(l, r);
+    }
+    return {};
+}
+
 // Ways to break a valid body: cut it short, drop or add a structural byte, or put in a byte
 // that is not UTF-8.
 QByteArray corrupted(const QByteArray &json, QRandomGenerator &random)
@@ -611,6 +659,9 @@ class CacheInjectorTest : public QObject
 private:
     // Every property the injector promises, for one input; counts what it saw.
     void checkProperties(const QByteArray &input, Ttl ttl);
+    // The body taken in pieces, as it arrives at the proxy, gives the layout, the plan and the
+    // request log's facts of the whole body.
+    void checkPiecewise(const QByteArray &input, Ttl ttl, QRandomGenerator &random);
     int m_checkedBodies = 0;
     int m_bodiesWithAdditions = 0;
     int m_addedNextToClientMarkers = 0;
@@ -652,6 +703,7 @@ private slots:
     void marksPreviousUserTurnOfClaudeCodeWith1hMarkers();
     void keepsPropertiesOnFixtures();
     void keepsPropertiesOnGeneratedBodies();
+    void takesLayoutWhileBodyArrives();
 };
 
 void CacheInjectorTest::leavesBodyAloneWhenDisabled()
@@ -1231,6 +1283,82 @@ void CacheInjectorTest::checkProperties(const QByteArray &input, Ttl ttl)
         m_ttlsOtherThanPolicy += breakpoint.ttl != ttl ? 1 : 0;
 }
 
+void CacheInjectorTest::checkPiecewise(const QByteArray &input, Ttl ttl, QRandomGenerator &random)
+{
+    // Pieces of one byte up to an eighth of the body: a cut falls inside keys, strings,
+    // escapes, numbers and literals, and between members and messages.
+    const int longest = int(std::max<qsizetype>(2, input.size() / 8));
+    PromptLayoutBuilder builder;
+    qsizetype size = 0;
+    while (size < input.size()) {
+        size = std::min(input.size(), size + 1 + random.bounded(longest));
+        builder.feed(QByteArrayView(input).first(size));
+        QVERIFY(builder.scannedBytes() <= size);
+    }
+    const PromptLayout layout = builder.finish(input);
+    const PromptLayout whole = PromptLayout::scan(input);
+    const QString difference = layoutDifference(layout, whole);
+    QVERIFY2(difference.isEmpty(), qPrintable(difference));
+    const CacheInjector::Result fromPieces = CacheInjector::plan(layout, {true, ttl});
+    const CacheInjector::Result fromWhole = CacheInjector::plan(input, {true, ttl});
+    QCOMPARE(fromPieces.markersAdded, fromWhole.markersAdded);
+    QCOMPARE(fromPieces.clientMarkers, fromWhole.clientMarkers);
+    QCOMPARE(fromPieces.skipped, fromWhole.skipped);
+    QCOMPARE(fromPieces.ownsCacheReads, fromWhole.ownsCacheReads);
+    QCOMPARE(fromPieces.insertions.size(), fromWhole.insertions.size());
+    for (qsizetype i = 0; i < fromPieces.insertions.size(); ++i) {
+        QCOMPARE(fromPieces.insertions.at(i).offset, fromWhole.insertions.at(i).offset);
+        QCOMPARE(fromPieces.insertions.at(i).bytes, fromWhole.insertions.at(i).bytes);
+    }
+    if (layout.status == PromptLayout::Status::NotJson
+        || layout.status == PromptLayout::Status::NotObject)
+        return;
+    const RequestFacts facts = UsageExtractor::requestFacts(builder.factMembers(input));
+    const RequestFacts wholeFacts = UsageExtractor::requestFacts(input);
+    QCOMPARE(facts.model, wholeFacts.model);
+    QCOMPARE(facts.sessionId, wholeFacts.sessionId);
+    QCOMPARE(facts.project, wholeFacts.project);
+    QCOMPARE(facts.isStream, wholeFacts.isStream);
+    QCOMPARE(facts.speed, wholeFacts.speed);
+}
+
+void CacheInjectorTest::takesLayoutWhileBodyArrives()
+{
+    // A long Claude Code conversation: by the time most of it is in, most of it is scanned,
+    // and what is left for the last byte is the part after the last whole message.
+    QByteArray messages;
+    for (int i = 0; i < 400; ++i) {
+        if (i > 0)
+            messages.append(',');
+        messages.append(i % 2 == 0 ? R"({"role":"user","content":[{"type":"tool_result",)"
+                                     R"("tool_use_id":"t","content":")"
+                                   : R"({"role":"assistant","content":[{"type":"text","text":")");
+        messages.append(filler(1500)).append(R"("}]})");
+    }
+    const QByteArray input = R"({"model":"claude-sonnet-4-5","messages":[)" + messages
+        + R"(],"system":[{"type":"text","text":")" + filler(4000)
+        + R"("}],"metadata":{"user_id":"user_ab_account__session_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},"max_tokens":32000,"stream":true})";
+    PromptLayoutBuilder builder;
+    const qsizetype cut = input.size() * 9 / 10;
+    for (qsizetype size = 65536; size < cut; size += 65536)
+        builder.feed(QByteArrayView(input).first(size));
+    builder.feed(QByteArrayView(input).first(cut));
+    QVERIFY2(builder.scannedBytes() > cut - 4000,
+             qPrintable(QString::number(builder.scannedBytes())));
+    const PromptLayout layout = builder.finish(input);
+    QCOMPARE(layout.status, PromptLayout::Status::Ok);
+    QCOMPARE(layout.messages.size(), 400);
+    QVERIFY(layoutDifference(layout, PromptLayout::scan(input)).isEmpty());
+    const RequestFacts facts = UsageExtractor::requestFacts(builder.factMembers(input));
+    QCOMPARE(facts.model, QStringLiteral("claude-sonnet-4-5"));
+    QCOMPARE(facts.sessionId, QByteArray("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"));
+    QVERIFY(facts.isStream);
+    // Markers go where they would for the whole body.
+    const CacheInjector::Result result = CacheInjector::plan(layout, {});
+    QCOMPARE(result.markersAdded, CacheInjector::plan(input, {}).markersAdded);
+    QVERIFY(result.markersAdded > 0);
+}
+
 void CacheInjectorTest::keepsPropertiesOnFixtures()
 {
     const QStringList names = fixtureBodies();
@@ -1240,6 +1368,7 @@ void CacheInjectorTest::keepsPropertiesOnFixtures()
         const QByteArray input = readFixture(name);
         for (Ttl ttl : {Ttl::FiveMinutes, Ttl::OneHour}) {
             checkProperties(input, ttl);
+            checkPiecewise(input, ttl, random);
             if (QTest::currentTestFailed())
                 return;
         }
@@ -1267,6 +1396,7 @@ void CacheInjectorTest::keepsPropertiesOnGeneratedBodies()
     for (int i = 0; i < 3000; ++i) {
         const QByteArray input = generator.next();
         checkProperties(input, i % 3 == 0 ? Ttl::OneHour : Ttl::FiveMinutes);
+        checkPiecewise(input, Ttl::FiveMinutes, random);
         if (QTest::currentTestFailed()) {
             qWarning("generated body %d:\n%s", i, input.constData());
             return;
@@ -1278,6 +1408,11 @@ void CacheInjectorTest::keepsPropertiesOnGeneratedBodies()
         const CacheInjector::Result result = inject(broken);
         QVERIFY2(result.body == broken, broken.constData());
         QCOMPARE(result.markersAdded, 0);
+        checkPiecewise(broken, Ttl::FiveMinutes, random);
+        if (QTest::currentTestFailed()) {
+            qWarning("broken body %d:\n%s", i, broken.constData());
+            return;
+        }
     }
     qInfo("%d bodies checked, %d got markers (%d beside client markers), %d strings wrapped, "
           "%d markers with the other ttl, %d broken copies left alone",
