@@ -159,62 +159,119 @@ std::optional<qint64> optionalValue(const QSqlQuery &query, int index)
     return query.value(index).toLongLong();
 }
 
-// A row's values in the order of columnList().
-QList<QVariant> rowValues(const RequestRecord &row, const QString &instance)
+// A row's values in the order of columnList(), each handed to the sink by kind: an integer
+// or a boolean, an integer or NULL, a text (NOT NULL: a null string is ""), or bytes
+// (NULL when empty: most rows have no error body and no logged bodies).
+template<typename Sink>
+void forEachValue(const RequestRecord &row, const QString &instance, Sink &sink)
 {
-    QList<QVariant> values;
-    values.reserve(kColumnCount);
-    const auto bind = [&values](QVariant value) { values.append(std::move(value)); };
     // A record always has its start time; should one lack it, the time it is written is the
     // best estimate, and keeps it out of the way of retention.
-    bind(row.startedAt.isValid() ? row.startedAt.toMSecsSinceEpoch()
-                                 : QDateTime::currentMSecsSinceEpoch());
-    bind(text(instance));
-    bind(text(row.requestId));
-    bind(text(row.sessionId));
-    bind(text(row.project));
-    bind(text(row.virtualKeyAlias));
-    bind(text(row.billingTag));
-    bind(text(row.provider));
-    bind(text(row.upstreamKeyAlias));
-    bind(text(row.method));
-    bind(text(row.target));
-    bind(text(row.model));
-    bind(row.isStreaming);
-    bind(row.status);
-    bind(text(row.errorType));
-    bind(text(row.error));
-    bind(row.usage.inputTokens);
-    bind(row.usage.outputTokens);
-    bind(row.usage.cacheWrite5mTokens);
-    bind(row.usage.cacheWrite1hTokens);
-    bind(row.usage.cacheReadTokens);
-    bind(row.usage.webSearchRequests);
-    bind(row.usage.webFetchRequests);
-    bind(text(row.usage.serviceTier));
-    bind(text(row.usage.speed));
-    bind(text(row.usage.inferenceGeo));
-    bind(text(row.usage.stopReason));
-    bind(nullable(row.costPicoUsd));
-    bind(nullable(row.costWithoutCachePicoUsd));
-    bind(row.cacheMarkersAdded);
-    bind(row.cacheMarkersClient);
-    bind(row.cacheReadsByTollgate);
-    bind(text(row.surface));
-    bind(row.ttfbUs < 0 ? QVariant() : QVariant(row.ttfbUs));
-    bind(row.totalUs);
-    bind(row.requestBytes);
-    bind(row.responseBytes);
-    bind(text(row.userAgent));
-    bind(row.isBatch);
-    bind(row.isIncomplete);
-    bind(bytes(row.requestHeaders));
-    bind(bytes(row.responseHeaders));
-    bind(bytes(row.errorBody));
-    bind(bytes(row.storedRequestBody));
-    bind(bytes(row.storedResponseBody));
-    return values;
+    sink.integer(row.startedAt.isValid() ? row.startedAt.toMSecsSinceEpoch()
+                                         : QDateTime::currentMSecsSinceEpoch());
+    sink.text(instance);
+    sink.text(row.requestId);
+    sink.text(row.sessionId);
+    sink.text(row.project);
+    sink.text(row.virtualKeyAlias);
+    sink.text(row.billingTag);
+    sink.text(row.provider);
+    sink.text(row.upstreamKeyAlias);
+    sink.text(row.method);
+    sink.text(row.target);
+    sink.text(row.model);
+    sink.integer(row.isStreaming);
+    sink.integer(row.status);
+    sink.text(row.errorType);
+    sink.text(row.error);
+    sink.integer(row.usage.inputTokens);
+    sink.integer(row.usage.outputTokens);
+    sink.integer(row.usage.cacheWrite5mTokens);
+    sink.integer(row.usage.cacheWrite1hTokens);
+    sink.integer(row.usage.cacheReadTokens);
+    sink.integer(row.usage.webSearchRequests);
+    sink.integer(row.usage.webFetchRequests);
+    sink.text(row.usage.serviceTier);
+    sink.text(row.usage.speed);
+    sink.text(row.usage.inferenceGeo);
+    sink.text(row.usage.stopReason);
+    sink.nullableInteger(row.costPicoUsd);
+    sink.nullableInteger(row.costWithoutCachePicoUsd);
+    sink.integer(row.cacheMarkersAdded);
+    sink.integer(row.cacheMarkersClient);
+    sink.integer(row.cacheReadsByTollgate);
+    sink.text(row.surface);
+    sink.nullableInteger(row.ttfbUs < 0 ? std::nullopt : std::optional<qint64>(row.ttfbUs));
+    sink.integer(row.totalUs);
+    sink.integer(row.requestBytes);
+    sink.integer(row.responseBytes);
+    sink.text(row.userAgent);
+    sink.integer(row.isBatch);
+    sink.integer(row.isIncomplete);
+    sink.bytes(row.requestHeaders);
+    sink.bytes(row.responseHeaders);
+    sink.bytes(row.errorBody);
+    sink.bytes(row.storedRequestBody);
+    sink.bytes(row.storedResponseBody);
 }
+
+// The values as QVariants, for Qt's binding.
+struct VariantSink
+{
+    QList<QVariant> values;
+    // Booleans stay booleans: PostgreSQL's boolean columns take no integer.
+    template<typename Integer>
+    void integer(Integer value)
+    {
+        values.append(QVariant::fromValue(value));
+    }
+    void nullableInteger(const std::optional<qint64> &value) { values.append(nullable(value)); }
+    void text(const QString &value) { values.append(tollgate::text(value)); }
+    void text(const QByteArray &value) { values.append(tollgate::text(value)); }
+    void bytes(const QByteArray &value) { values.append(tollgate::bytes(value)); }
+};
+
+#ifdef TOLLGATE_HAVE_SQLITE_API
+// The values bound straight to SQLite's statement, as Qt's binding would store them.
+struct SqliteSink
+{
+    SqliteRowWriter &writer;
+    template<typename Integer>
+    void integer(Integer value)
+    {
+        writer.bindInteger(qint64(value));
+    }
+    void nullableInteger(const std::optional<qint64> &value)
+    {
+        if (value)
+            writer.bindInteger(*value);
+        else
+            writer.bindNull();
+    }
+    void text(const QString &value)
+    {
+        if (value.contains(QChar(0)))
+            writer.bindText(tollgate::text(value).toString());
+        else
+            writer.bindText(value);
+    }
+    // UTF-8 as it is when it is valid and has no NUL; else as Qt would decode it.
+    void text(const QByteArray &value)
+    {
+        if (QUtf8StringView(value).isValidUtf8() && !value.contains('\0'))
+            writer.bindUtf8(value);
+        else
+            text(QString::fromUtf8(value));
+    }
+    void bytes(const QByteArray &value)
+    {
+        if (value.isEmpty())
+            writer.bindNull();
+        else
+            writer.bindBlob(value);
+    }
+};
+#endif
 
 void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QString &instance)
 {
@@ -222,7 +279,10 @@ void bindRow(QSqlQuery &query, int first, const RequestRecord &row, const QStrin
     // more than looking the name up.
     const QStringList &names = placeholders();
     int index = first;
-    for (const QVariant &value : rowValues(row, instance))
+    VariantSink sink;
+    sink.values.reserve(kColumnCount);
+    forEachValue(row, instance, sink);
+    for (const QVariant &value : std::as_const(sink.values))
         query.bindValue(names[index++], value);
 }
 
@@ -705,12 +765,11 @@ bool LedgerStore::insertRows(const QList<RequestRecord> &records, qsizetype firs
                     << QStringLiteral("request log: rows go through Qt's binding: %1").arg(why);
         }
         if (writer) {
-            QList<QVariant> values;
-            values.reserve(count * kColumnCount);
+            SqliteSink sink {*writer};
             for (int i = 0; i < count; ++i)
-                values.append(rowValues(records.at(first + i), m_instance));
+                forEachValue(records.at(first + i), m_instance, sink);
             QString why;
-            if (writer->write(values, &why))
+            if (writer->run(&why))
                 return true;
             return fail(error, QStringLiteral("cannot insert into the request log"), why);
         }

@@ -2,7 +2,7 @@
 
 #include <QSqlDatabase>
 #include <QSqlDriver>
-#include <QVarLengthArray>
+#include <QStringEncoder>
 #include <dlfcn.h>
 #include <sqlite3.h>
 
@@ -27,19 +27,6 @@ bool driverUsesThisSqlite(const QSqlDriver *driver)
     void *theirs = dlsym(plugin, "sqlite3_prepare_v2");
     dlclose(plugin);
     return theirs == reinterpret_cast<void *>(&sqlite3_prepare_v2);
-}
-
-// NULL as Qt's SQL module decides it (QSqlResultPrivate::isVariantNull): no value, or a null
-// string or byte array inside one.
-bool isNullValue(const QVariant &value)
-{
-    if (value.isNull())
-        return true;
-    if (value.typeId() == QMetaType::QString)
-        return static_cast<const QString *>(value.constData())->isNull();
-    if (value.typeId() == QMetaType::QByteArray)
-        return static_cast<const QByteArray *>(value.constData())->isNull();
-    return false;
 }
 
 } // namespace
@@ -85,48 +72,58 @@ SqliteRowWriter::~SqliteRowWriter()
     sqlite3_finalize(m_statement);
 }
 
-// The statement is reset after every run, so each write starts from a fresh one; every
-// value is bound again, so no earlier binding is left over. Values are bound in place
-// (SQLITE_STATIC): the list, and the UTF-8 of its strings kept here, outlive the step, which
-// spares SQLite a copy of every text (request and response headers are kilobytes a row).
-bool SqliteRowWriter::write(const QList<QVariant> &values, QString *error)
+void SqliteRowWriter::check(int result)
 {
-    QVarLengthArray<QByteArray, 64> texts;
-    texts.reserve(values.size());
-    int result = SQLITE_OK;
-    for (int i = 0; i < values.size() && result == SQLITE_OK; ++i) {
-        const QVariant &value = values.at(i);
-        const int column = i + 1;
-        if (isNullValue(value)) {
-            result = sqlite3_bind_null(m_statement, column);
-            continue;
-        }
-        switch (value.typeId()) {
-        case QMetaType::Bool:
-        case QMetaType::Int:
-        case QMetaType::LongLong:
-        case QMetaType::UInt:
-        case QMetaType::ULongLong:
-            result = sqlite3_bind_int64(m_statement, column, value.toLongLong());
-            break;
-        case QMetaType::Double:
-            result = sqlite3_bind_double(m_statement, column, value.toDouble());
-            break;
-        case QMetaType::QByteArray: {
-            // The variant's own bytes: toByteArray() shares them.
-            const QByteArray &bytes = texts.emplace_back(value.toByteArray());
-            result = sqlite3_bind_blob64(m_statement, column, bytes.constData(),
-                                         sqlite3_uint64(bytes.size()), SQLITE_STATIC);
-            break;
-        }
-        default: {
-            const QByteArray &text = texts.emplace_back(value.toString().toUtf8());
-            result = sqlite3_bind_text64(m_statement, column, text.constData(),
-                                         sqlite3_uint64(text.size()), SQLITE_STATIC, SQLITE_UTF8);
-            break;
-        }
-        }
-    }
+    if (m_result == SQLITE_OK)
+        m_result = result;
+}
+
+void SqliteRowWriter::bindNull()
+{
+    check(sqlite3_bind_null(m_statement, nextColumn()));
+}
+
+void SqliteRowWriter::bindInteger(qint64 value)
+{
+    check(sqlite3_bind_int64(m_statement, nextColumn(), value));
+}
+
+// In place (SQLITE_STATIC): request and response headers are kilobytes a row, and SQLite
+// would copy every one of them otherwise.
+void SqliteRowWriter::bindUtf8(QByteArrayView utf8)
+{
+    // A null view would bind NULL: the columns these go to are NOT NULL.
+    check(sqlite3_bind_text64(m_statement, nextColumn(), utf8.isNull() ? "" : utf8.data(),
+                              sqlite3_uint64(utf8.size()), SQLITE_STATIC, SQLITE_UTF8));
+}
+
+void SqliteRowWriter::bindText(QStringView text)
+{
+    if (m_textsUsed == m_texts.size())
+        m_texts.emplace_back();
+    QByteArray &utf8 = m_texts[m_textsUsed++];
+    // Within the capacity an earlier row left, with no allocation.
+    const qsizetype most = text.size() * 3;
+    if (utf8.capacity() < most)
+        utf8.reserve(most);
+    utf8.resize(most);
+    QStringEncoder encoder(QStringEncoder::Utf8, QStringConverter::Flag::Stateless);
+    char *end = encoder.appendToBuffer(utf8.data(), text);
+    utf8.resize(end - utf8.constData());
+    bindUtf8(utf8);
+}
+
+void SqliteRowWriter::bindBlob(QByteArrayView bytes)
+{
+    check(sqlite3_bind_blob64(m_statement, nextColumn(), bytes.data(), sqlite3_uint64(bytes.size()),
+                              SQLITE_STATIC));
+}
+
+// The statement is reset after every run, so each run starts from a fresh one; every value
+// is bound again, so no earlier binding is left over.
+bool SqliteRowWriter::run(QString *error)
+{
+    int result = m_result;
     if (result == SQLITE_OK) {
         result = sqlite3_step(m_statement);
         if (result == SQLITE_DONE)
@@ -134,9 +131,11 @@ bool SqliteRowWriter::write(const QList<QVariant> &values, QString *error)
     }
     if (result != SQLITE_OK)
         *error = QString::fromUtf8(sqlite3_errmsg(m_db));
-    // Before `texts` goes: a reset statement no longer reads its bindings, and the next
-    // write binds every value again.
+    // Before the texts are reused: a reset statement no longer reads its bindings.
     sqlite3_reset(m_statement);
+    m_column = 0;
+    m_result = SQLITE_OK;
+    m_textsUsed = 0;
     return result == SQLITE_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <QString>
 #include <QVariant>
 #include <memory>
+#include <vector>
 
 class QSqlDatabase;
 struct sqlite3;
@@ -28,15 +29,30 @@ public:
     SqliteRowWriter(const SqliteRowWriter &) = delete;
     SqliteRowWriter &operator=(const SqliteRowWriter &) = delete;
 
-    // Binds the values in order (as Qt's driver would: null, integers, text, blobs) and
-    // runs the statement once. False with *error on failure.
-    bool write(const QList<QVariant> &values, QString *error);
+    // Bind the next placeholder's value. Texts and blobs are bound in place: a view must stay
+    // valid until run(). A QString's UTF-8 is kept here until then.
+    void bindNull();
+    void bindInteger(qint64 value);
+    void bindUtf8(QByteArrayView utf8);
+    void bindText(QStringView text);
+    void bindBlob(QByteArrayView bytes);
+    // Runs the statement once with the values bound since the last run, then forgets them.
+    // False with *error on failure (a bind's failure included).
+    bool run(QString *error);
 
 private:
     SqliteRowWriter(sqlite3 *db, sqlite3_stmt *statement);
+    int nextColumn() { return ++m_column; }
+    void check(int result);
 
     sqlite3 *m_db;
     sqlite3_stmt *m_statement;
+    int m_column = 0; // placeholders bound so far
+    int m_result = 0; // SQLITE_OK, or the first bind's failure
+    // The UTF-8 of the QStrings bound since the last run: one buffer per text, kept until
+    // the run, and reused after it (steady state: no allocation per row).
+    std::vector<QByteArray> m_texts;
+    std::size_t m_textsUsed = 0;
 };
 
 } // namespace tollgate
