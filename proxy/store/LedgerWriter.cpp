@@ -183,7 +183,11 @@ void LedgerWriter::account(const QList<RequestRecord> &records)
     const SecretRedactor redactor(m_settings.secrets);
     const UsageAccountant accountant(m_settings.prices, redactor, m_settings.bodyLogCapBytes,
                                      &m_settings.providerPrices);
-    QList<RequestRecord> rows = records;
+    // The rows travel in the queued call's own copy of the list. Once the proxy has let go of
+    // its reference (it does as it sends them) nothing else can see them: they are accounted in
+    // place, not copied row by row and then freed twice over.
+    QList<RequestRecord> rows =
+        records.isDetached() ? std::move(const_cast<QList<RequestRecord> &>(records)) : records;
     for (RequestRecord &row : rows)
         accountant.account(row);
     if (m_settings.metrics)
