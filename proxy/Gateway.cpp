@@ -312,10 +312,23 @@ void Gateway::applyQueuedConfig()
 
 void Gateway::forLiveServers(const std::function<void(ProxyServer *)> &call)
 {
+    bool isSent = false;
     for (ProxyServer *server : {m_server.data(), m_successor.data()}) {
-        if (server)
+        if (server) {
             QMetaObject::invokeMethod(server, [server, call] { call(server); });
+            isSent = true;
+        }
     }
+    if (!isSent)
+        return;
+    // Calls to the proxy thread run in order: once this one answers, the change is in force.
+    ++m_changesSent;
+    QMetaObject::invokeMethod(m_relay, [gateway = QPointer<Gateway>(this)] {
+        QMetaObject::invokeMethod(gateway, [gateway] {
+            if (gateway)
+                ++gateway->m_changesApplied;
+        });
+    });
 }
 
 void Gateway::setVirtualKeys(const QList<VirtualKey> &namedKeys)
@@ -422,6 +435,7 @@ void Gateway::onServerStartFailed(const QString &error)
 void Gateway::onServerStopped()
 {
     shutDownThread();
+    m_changesApplied = m_changesSent; // what did not reach it went with it
     // Queued behind the proxy's last records: stopped() comes once they are in the log.
     QMetaObject::invokeMethod(m_ledger, &LedgerWriter::flush, Qt::QueuedConnection);
 }

@@ -64,6 +64,10 @@ public:
     quint16 port() const { return m_port; }
     const GatewayConfig &config() const { return m_config; }
 
+    // Changes (keys, policy) sent to the proxy thread that it has not applied yet: a request
+    // sent once there are none meets all of them.
+    bool hasChangesInFlight() const { return m_changesApplied != m_changesSent; }
+
 signals:
     void started(quint16 port);
     void startFailed(const QString &error);
@@ -95,6 +99,8 @@ private:
     void onSuccessorStarted(quint16 port);
     void onSuccessorFailed(const QString &error);
     void applyQueuedConfig();
+    quint64 m_changesSent = 0;
+    quint64 m_changesApplied = 0;
     // call on the proxy thread with the server that serves new requests, and with the one
     // about to take over from it, if any.
     void forLiveServers(const std::function<void(ProxyServer *)> &call);

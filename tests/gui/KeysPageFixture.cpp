@@ -55,10 +55,12 @@ MockResponse answer(const MockRequest &request)
     return response;
 }
 
-TestClient::Response post(quint16 port, const QByteArray &virtualKey, const QByteArray &model)
+TestClient::Response post(Gateway &gateway, const QByteArray &virtualKey, const QByteArray &model)
 {
+    if (!QTest::qWaitFor([&gateway] { return !gateway.hasChangesInFlight(); }, 5000))
+        return {};
     TestClient client;
-    client.connectTo(port);
+    client.connectTo(gateway.port());
     client.send("POST", "/v1/messages",
                 {{"x-api-key", virtualKey},
                  {"anthropic-version", "2023-06-01"},

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "Gateway.h"
 #include "MockUpstream.h"
 #include "TestClient.h"
 
@@ -48,8 +49,9 @@ QDateTime resetTime();
 // count_tokens; adds the key's anthropic-ratelimit-* headers, refuses revokedKey().
 MockResponse answer(const MockRequest &request);
 
-// A Messages request through the gateway with this virtual key.
-TestClient::Response post(quint16 port, const QByteArray &virtualKey,
+// A Messages request through the gateway with this virtual key, once the proxy applied the
+// changes the page sent it (keys are set on the proxy thread a moment after they are saved).
+TestClient::Response post(Gateway &gateway, const QByteArray &virtualKey,
                           const QByteArray &model = "claude-sonnet-4-6");
 
 QPushButton *button(QWidget *page, const QString &objectName);

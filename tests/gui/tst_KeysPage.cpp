@@ -150,8 +150,8 @@ void tst_KeysPage::showsEachKeysHeadroomAndThePoolTotal()
     QVERIFY(m_page->poolText().contains(QStringLiteral("not reported")));
 
     // Round robin: one request on each key.
-    QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
-    QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
     refreshNow();
     const int ci = upstreamRow(QStringLiteral("ci"));
     QCOMPARE(cell(model, work, UpstreamKeysModel::LastStatusColumn), QStringLiteral("200"));
@@ -173,7 +173,7 @@ void tst_KeysPage::refreshesOnlyWhileVisible()
     startGateway();
     openPage();
     QVERIFY(m_page->isRefreshing());
-    QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
     QVERIFY(m_harness->waitForRecords(1));
     // No click needed: the page catches up by itself within its interval.
     const int row = upstreamRow(m_harness->records().constFirst().upstreamKeyAlias);
@@ -210,7 +210,7 @@ void tst_KeysPage::turnedOffKeyShowsOffAndRequestsUseTheOther()
 
     m_mock->clear();
     for (int i = 0; i < 4; ++i)
-        QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
+        QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
     QCOMPARE(m_mock->requests().size(), 4);
     for (const MockRequest &request : m_mock->requests())
         QCOMPARE(request.header("x-api-key"), ciKey());
@@ -222,8 +222,8 @@ void tst_KeysPage::turnedOffKeyShowsOffAndRequestsUseTheOther()
                  QStringLiteral("healthy"));
     QCOMPARE(toggle->text(), QStringLiteral("Turn &off"));
     m_mock->clear();
-    QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
-    QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
     QCOMPARE(m_mock->requests().size(), 2);
     QVERIFY(m_mock->requests().at(0).header("x-api-key")
             != m_mock->requests().at(1).header("x-api-key"));
@@ -238,7 +238,7 @@ void tst_KeysPage::keyTheUpstreamRejectsShowsAsDisabledWithTheReason()
     });
     openPage();
     // The refused key's request fails over to the other key: the client never sees the 401.
-    QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
     refreshNow();
     QAbstractItemModel *model = m_page->upstreamModel();
     const int old = upstreamRow(QStringLiteral("old"));
@@ -381,8 +381,8 @@ void tst_KeysPage::virtualKeysShowLimitsBudgetAndSpend()
     QCOMPARE(cell(model, b, VirtualKeysModel::BudgetColumn), QStringLiteral("none"));
     QTRY_COMPARE(cell(model, b, VirtualKeysModel::TodayColumn), QStringLiteral("$1.00"));
 
-    QCOMPARE(post(m_harness->port(), alice.secret).status, 200);
-    QCOMPARE(post(m_harness->port(), bob.secret).status, 200);
+    QCOMPARE(post(m_harness->gateway(), alice.secret).status, 200);
+    QCOMPARE(post(m_harness->gateway(), bob.secret).status, 200);
     QVERIFY(m_harness->waitForRecords(2));
     refreshNow();
     // alice's budget counts as the proxy does; bob's spend comes from the log and the run.

@@ -247,8 +247,8 @@ void tst_KeysPageKeychain::addStoresTheKeyInTheKeychainTheSettingsAndTheProxy()
 
     // The running proxy has it: round robin sends one of two requests with it.
     m_mock->clear();
-    QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
-    QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
     QStringList used;
     for (const MockRequest &request : m_mock->requests())
         used.append(QString::fromLatin1(request.header("x-api-key")));
@@ -285,7 +285,7 @@ void tst_KeysPageKeychain::removingAnUpstreamKeyAsksAndTakesItOutEverywhere()
     QVERIFY(!settings().contains(QLatin1String("upstream_keys")));
     m_mock->clear();
     for (int i = 0; i < 3; ++i)
-        QCOMPARE(post(m_harness->port(), GatewayHarness::virtualKey()).status, 200);
+        QCOMPARE(post(m_harness->gateway(), GatewayHarness::virtualKey()).status, 200);
     for (const MockRequest &request : m_mock->requests())
         QCOMPARE(request.header("x-api-key"), ciKey());
 }
@@ -333,7 +333,7 @@ void tst_KeysPageKeychain::createdVirtualKeyIsShownOnceAndWorks()
              QStringLiteral("$5.00 a day"));
 
     // The proxy takes it at once, with its tag.
-    QCOMPARE(post(m_harness->port(), secret).status, 200);
+    QCOMPARE(post(m_harness->gateway(), secret).status, 200);
     QVERIFY(m_harness->waitForRecords(1));
     QCOMPARE(m_harness->records().constLast().virtualKeyAlias, QStringLiteral("alice"));
     QCOMPARE(m_harness->records().constLast().billingTag, QStringLiteral("team-a"));
@@ -350,7 +350,7 @@ void tst_KeysPageKeychain::rotatingGivesANewSecretAndTheOldOneStopsWorking()
     openPage();
     const QByteArray old = createAndSelectVirtualKey(QStringLiteral("alice"));
     QVERIFY(!old.isEmpty());
-    QCOMPARE(post(m_harness->port(), old).status, 200);
+    QCOMPARE(post(m_harness->gateway(), old).status, 200);
     button(m_page, QStringLiteral("rotateVirtual"))->click();
     QMessageBox *box = visibleChild<QMessageBox>(m_page);
     QVERIFY(box);
@@ -361,8 +361,8 @@ void tst_KeysPageKeychain::rotatingGivesANewSecretAndTheOldOneStopsWorking()
     QVERIFY(renewed != old);
     QVERIFY(m_page->statusText().contains(QStringLiteral("the old secret no longer works")));
     QCOMPARE(keychain(KeyStore::Kind::Virtual, QStringLiteral("alice")), renewed);
-    QCOMPARE(post(m_harness->port(), old).status, 401);
-    QCOMPARE(post(m_harness->port(), renewed).status, 200);
+    QCOMPARE(post(m_harness->gateway(), old).status, 401);
+    QCOMPARE(post(m_harness->gateway(), renewed).status, 200);
 }
 
 void tst_KeysPageKeychain::editingChangesWhatTheKeyMayDo()
@@ -383,8 +383,8 @@ void tst_KeysPageKeychain::editingChangesWhatTheKeyMayDo()
     const int row = rowOf(m_page->virtualModel(), QStringLiteral("alice"));
     QCOMPARE(cell(m_page->virtualModel(), row, VirtualKeysModel::ModelsColumn),
              QStringLiteral("claude-haiku-*"));
-    QCOMPARE(post(m_harness->port(), secret, "claude-sonnet-4-6").status, 403);
-    QCOMPARE(post(m_harness->port(), secret, "claude-haiku-4-5").status, 200);
+    QCOMPARE(post(m_harness->gateway(), secret, "claude-sonnet-4-6").status, 403);
+    QCOMPARE(post(m_harness->gateway(), secret, "claude-haiku-4-5").status, 200);
     QVERIFY(!visibleChild<NewSecretDialog>(m_page)); // same key, nothing new to show
 
     // Turned off: its clients are refused, and the table says so.
@@ -395,7 +395,7 @@ void tst_KeysPageKeychain::editingChangesWhatTheKeyMayDo()
     dialog->okButton()->click();
     QTRY_COMPARE(cell(m_page->virtualModel(), row, VirtualKeysModel::EnabledColumn),
                  QStringLiteral("off"));
-    QCOMPARE(post(m_harness->port(), secret, "claude-haiku-4-5").status, 401);
+    QCOMPARE(post(m_harness->gateway(), secret, "claude-haiku-4-5").status, 401);
     QCOMPARE(settings()
                  .value(QLatin1String("virtual_keys"))
                  .toObject()
@@ -419,7 +419,7 @@ void tst_KeysPageKeychain::removedVirtualKeyIsRefused()
     clickButton(box, QStringLiteral("Remove"));
     QTRY_COMPARE(rowOf(m_page->virtualModel(), QStringLiteral("alice")), -1);
     QTRY_VERIFY(!m_page->isBusy());
-    QCOMPARE(post(m_harness->port(), secret).status, 401);
+    QCOMPARE(post(m_harness->gateway(), secret).status, 401);
     QCOMPARE(keychain(KeyStore::Kind::Virtual, QStringLiteral("alice")), std::nullopt);
     QVERIFY(!settings().contains(QLatin1String("virtual_keys")));
 }
@@ -449,7 +449,7 @@ void tst_KeysPageKeychain::firstStartOffersToImportTheEnvironmentKeyOnce()
              QJsonArray({QStringLiteral("imported")}));
     QVERIFY(desktopSettings->hasOfferedKeyImport());
     m_mock->clear();
-    QCOMPARE(post(app->gateway()->port(), GatewayHarness::virtualKey()).status, 200);
+    QCOMPARE(post(*app->gateway(), GatewayHarness::virtualKey()).status, 200);
     QCOMPARE(m_mock->requests().constLast().header("x-api-key"), workKey());
     app->stopProxy();
     QTRY_COMPARE(app->trayState().proxy(), TrayState::Proxy::Off);
