@@ -515,7 +515,9 @@ void Exchange::upstreamComplete()
     m_context.pool->release(connection);
     if (m_bridge.isActive())
         finishBridgedResponse();
-    // Finish first: ending the response may start the client's next pipelined request.
+    // The client has the whole answer before the request log's bookkeeping; the exchange is
+    // finished before the response is, which may start the client's next pipelined request.
+    m_client->endResponseBody();
     finish(Outcome::Complete);
     m_client->finishResponse();
 }

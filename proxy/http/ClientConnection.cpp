@@ -321,6 +321,16 @@ void ClientConnection::writeBody(const QByteArray &data)
     m_out.append(data).append("\r\n", 2);
 }
 
+void ClientConnection::endResponseBody()
+{
+    if (m_state != State::Responding)
+        return;
+    if (m_isChunkedResponse)
+        m_out.append("0\r\n\r\n", 5);
+    m_isChunkedResponse = false; // the body has ended: nothing more is framed as a chunk
+    flush();
+}
+
 void ClientConnection::finishResponse(bool forceClose)
 {
     if (m_state != State::Responding)

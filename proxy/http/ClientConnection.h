@@ -88,6 +88,9 @@ public:
     void beginResponse(QByteArray head, Framing framing);
     void writeBody(const QByteArray &data);
     void flush();
+    // Sends the response's last bytes now (a chunked body's last chunk, and whatever is
+    // queued), so that bookkeeping before finishResponse() does not keep the client waiting.
+    void endResponseBody();
     void finishResponse(bool forceClose = false);
     // Ends the connection now: a truncated body must not look complete to the client.
     void abortResponse();
