@@ -91,7 +91,11 @@ quint32 EpollEventDispatcher::wantedEvents(const Watch &watch) const
 void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
 {
     const int fd = int(notifier->socket());
-    Watch &watch = m_watches[fd];
+    if (fd < 0)
+        return;
+    if (size_t(fd) >= m_watches.size())
+        m_watches.resize(size_t(fd) + 1);
+    Watch &watch = m_watches[size_t(fd)];
     switch (notifier->type()) {
     case QSocketNotifier::Read:
         watch.read = notifier;
@@ -112,10 +116,10 @@ void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
 void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
 {
     const int fd = int(notifier->socket());
-    auto it = m_watches.find(fd);
-    if (it == m_watches.end())
+    Watch *found = watchOf(fd);
+    if (!found)
         return;
-    Watch &watch = it->second;
+    Watch &watch = *found;
     if (watch.read == notifier)
         watch.read = nullptr;
     else if (watch.write == notifier)
@@ -136,10 +140,10 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
 
 void EpollEventDispatcher::applyChange(int fd)
 {
-    auto it = m_watches.find(fd);
-    if (it == m_watches.end())
+    Watch *found = watchOf(fd);
+    if (!found)
         return;
-    Watch &watch = it->second;
+    Watch &watch = *found;
     watch.isDirty = false;
     const quint32 wanted = wantedEvents(watch);
     epoll_event event = {};
@@ -148,7 +152,7 @@ void EpollEventDispatcher::applyChange(int fd)
     if (wanted == 0) {
         if (watch.isInKernel)
             epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, &event);
-        m_watches.erase(it);
+        watch = Watch();
         return;
     }
     if (!watch.isInKernel) {
@@ -176,10 +180,10 @@ int EpollEventDispatcher::activateSocket(int fd, quint32 events)
     // Each notifier is looked up again: the previous one's slot may have changed them.
     int activated = 0;
     const auto send = [&](QSocketNotifier *Watch::*member) {
-        auto it = m_watches.find(fd);
-        if (it == m_watches.end())
+        const Watch *watch = watchOf(fd);
+        if (!watch)
             return;
-        if (QSocketNotifier *notifier = it->second.*member) {
+        if (QSocketNotifier *notifier = watch->*member) {
             QEvent event(QEvent::SockAct);
             QCoreApplication::sendEvent(notifier, &event);
             ++activated;

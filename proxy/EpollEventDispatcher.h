@@ -2,7 +2,6 @@
 
 #include <QAbstractEventDispatcher>
 #include <atomic>
-#include <unordered_map>
 #include <vector>
 
 namespace tollgate {
@@ -46,6 +45,7 @@ private:
         quint32 kernelEvents = 0; // what epoll has for this fd
         bool isInKernel = false;
         bool isDirty = false;
+        bool isUsed() const { return read || write || exception || isInKernel || isDirty; }
     };
 
     struct Timer
@@ -67,7 +67,15 @@ private:
     int m_epoll = -1;
     int m_wakeFd = -1;
     Qt::HANDLE m_ownerThread = nullptr;
-    std::unordered_map<int, Watch> m_watches;
+    // Indexed by descriptor: the kernel hands out the lowest free numbers, so the table stays
+    // as long as the most sockets open at once, and a lookup per event is one index.
+    std::vector<Watch> m_watches;
+    Watch *watchOf(int fd)
+    {
+        return fd >= 0 && size_t(fd) < m_watches.size() && m_watches[size_t(fd)].isUsed()
+            ? &m_watches[size_t(fd)]
+            : nullptr;
+    }
     std::vector<int> m_dirty;
     std::vector<Timer> m_timers;
     std::atomic<bool> m_isWakeUpPending {false}; // eventfd written, not yet read
