@@ -271,8 +271,14 @@ void Gateway::onSuccessorStarted(quint16 port)
     if (!m_successor)
         return; // stopped meanwhile
     if (m_server) {
-        // It drains on its own and deletes itself; its records still reach the ledger.
-        disconnect(m_server, nullptr, this, nullptr);
+        // It drains on its own and deletes itself, on the proxy thread, maybe already: only
+        // that thread can tell, so it is cut off from this gateway there. Its records still
+        // reach the ledger.
+        QMetaObject::invokeMethod(m_relay,
+                                  [previous = m_server, gateway = QPointer<Gateway>(this)] {
+                                      if (previous && gateway)
+                                          QObject::disconnect(previous, nullptr, gateway, nullptr);
+                                  });
         m_draining.removeIf([](const QPointer<ProxyServer> &server) { return !server; });
         m_draining.append(m_server);
     }
@@ -310,20 +316,20 @@ void Gateway::applyQueuedConfig()
     reconfigure(next);
 }
 
+// Through the relay, which knows on the proxy thread which servers are alive: the one
+// being taken over may delete itself there at any moment. The current server and the one
+// starting or taking over get the call; one draining away does not need it.
 void Gateway::forLiveServers(const std::function<void(ProxyServer *)> &call)
 {
-    bool isSent = false;
-    for (ProxyServer *server : {m_server.data(), m_successor.data()}) {
-        if (server) {
-            QMetaObject::invokeMethod(server, [server, call] { call(server); });
-            isSent = true;
-        }
-    }
-    if (!isSent)
+    if (!m_relay || (!m_server && !m_successor))
         return;
-    // Calls to the proxy thread run in order: once this one answers, the change is in force.
     ++m_changesSent;
-    QMetaObject::invokeMethod(m_relay, [gateway = QPointer<Gateway>(this)] {
+    QMetaObject::invokeMethod(m_relay, [relay = m_relay, call, gateway = QPointer<Gateway>(this)] {
+        if (relay->current)
+            call(relay->current);
+        if (relay->incoming && relay->incoming != relay->current)
+            call(relay->incoming);
+        // Answered once the change is in force.
         QMetaObject::invokeMethod(gateway, [gateway] {
             if (gateway)
                 ++gateway->m_changesApplied;
@@ -382,8 +388,11 @@ void Gateway::setCacheInjection(const CacheInjector::Policy &policy)
 
 void Gateway::requestKeyStatus()
 {
-    if (m_server)
-        QMetaObject::invokeMethod(m_server, &ProxyServer::requestKeyStatus);
+    if (m_relay && m_server)
+        QMetaObject::invokeMethod(m_relay, [relay = m_relay] {
+            if (relay->current)
+                relay->current->requestKeyStatus();
+        });
 }
 
 void Gateway::stop()
