@@ -417,12 +417,17 @@ void Gateway::stop()
     others.append(m_successor);
     m_draining.clear();
     m_successor = nullptr;
-    for (const QPointer<ProxyServer> &server : std::as_const(others)) {
-        if (!server)
-            continue;
-        disconnect(server, nullptr, this, nullptr);
-        QMetaObject::invokeMethod(server, &ProxyServer::stop, Qt::QueuedConnection);
-    }
+    // A draining server deletes itself on the proxy thread once it is done, so these are
+    // reached there, where their pointers can be trusted.
+    QMetaObject::invokeMethod(m_relay, [others, gateway = QPointer<Gateway>(this)] {
+        for (const QPointer<ProxyServer> &server : others) {
+            if (!server)
+                continue;
+            if (gateway)
+                QObject::disconnect(server, nullptr, gateway, nullptr);
+            server->stop();
+        }
+    });
     QMetaObject::invokeMethod(m_server, &ProxyServer::stop, Qt::QueuedConnection);
 }
 
