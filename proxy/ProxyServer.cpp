@@ -38,15 +38,24 @@ constexpr quint64 kWatchedBodyBytes = 128 * 1024;
 // it arrives: it is left, with the rest of the body, to the scan once the body is in.
 constexpr qsizetype kLongestArrivingMessage = 256 * 1024;
 
-// The request log's facts from the layout builder's copy of the few members they come from,
-// when the body was found to be one JSON object; else from the whole body.
-RequestFacts factsOf(const PromptLayout &layout, const PromptLayoutBuilder &builder,
-                     const QByteArray &body)
+// What a large Messages body needs before it goes: its cache markers, and the request log's
+// facts while it is at hand (markers change none of them).
+struct PreparedBody
 {
-    if (layout.status == PromptLayout::Status::NotJson
-        || layout.status == PromptLayout::Status::NotObject)
-        return UsageExtractor::requestFacts(body);
-    return UsageExtractor::requestFacts(builder.factMembers(body));
+    CacheInjector::Result markers;
+    RequestFacts facts;
+};
+
+// The builder has taken what arrived of the body so far. The facts come from its copy of the
+// few members they are read from when the body was one JSON object, else from the whole body.
+PreparedBody prepareBody(PromptLayoutBuilder &builder, const QByteArray &body,
+                         const CacheInjector::Policy &policy)
+{
+    const PromptLayout layout = builder.finish(body);
+    const bool isObject = layout.status != PromptLayout::Status::NotJson
+        && layout.status != PromptLayout::Status::NotObject;
+    return {CacheInjector::plan(layout, policy),
+            UsageExtractor::requestFacts(isObject ? builder.factMembers(body) : body)};
 }
 
 bool isBatchPath(const QByteArray &path)
@@ -572,16 +581,14 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     const qsizetype unscanned = pending.request.body.size()
         - (layoutBuilder ? layoutBuilder->scannedBytes() : qsizetype(0));
     if (unscanned <= kInlineInjectionBytes) {
-        QByteArray &body = pending.request.body;
         if (layoutBuilder) {
-            const PromptLayout layout = layoutBuilder->finish(body);
-            pending.record.requestFacts =
-                RequestFacts::ready(factsOf(layout, *layoutBuilder, body));
-            Exchange::applyCacheMarkers(CacheInjector::plan(layout, m_config.cacheInjection), body,
-                                        pending.record);
+            const PreparedBody prepared =
+                prepareBody(*layoutBuilder, pending.request.body, m_config.cacheInjection);
+            applyPreparedBody(pending, prepared.markers, prepared.facts);
         } else {
-            Exchange::applyCacheMarkers(CacheInjector::plan(body, m_config.cacheInjection), body,
-                                        pending.record);
+            Exchange::applyCacheMarkers(
+                CacheInjector::plan(pending.request.body, m_config.cacheInjection),
+                pending.request.body, pending.record);
         }
         startExchange(connection, std::move(pending));
         return;
@@ -595,21 +602,16 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     m_injecting.insert(connection, waiting);
     const std::shared_ptr<const PendingExchange> held = waiting;
     m_workers->start([this, connection, held, policy, layoutBuilder] {
-        const QByteArray &body = held->request.body;
         PromptLayoutBuilder whole;
-        PromptLayoutBuilder &builder = layoutBuilder ? *layoutBuilder : whole;
-        const PromptLayout layout = builder.finish(body);
-        CacheInjector::Result result = CacheInjector::plan(layout, policy);
-        // The request log's facts while the body is at hand: markers change none of them, and
-        // the exchange then holds the only reference to a buffer of megabytes, freed the
-        // moment it ends rather than after a read that would overlap the client's next
-        // request.
-        RequestFacts facts = factsOf(layout, builder, body);
+        // The facts are read here too: the exchange then holds the only reference to a buffer
+        // of megabytes, freed the moment it ends rather than after a read that would overlap
+        // the client's next request.
+        PreparedBody prepared =
+            prepareBody(layoutBuilder ? *layoutBuilder : whole, held->request.body, policy);
         // Safe: the server waits for its workers before it goes (stop()).
-        QMetaObject::invokeMethod(
-            this, [this, connection, result = std::move(result), facts = std::move(facts)] {
-                onInjected(connection, result, facts);
-            });
+        QMetaObject::invokeMethod(this, [this, connection, prepared = std::move(prepared)] {
+            onInjected(connection, prepared.markers, prepared.facts);
+        });
     });
 }
 
@@ -692,9 +694,15 @@ void ProxyServer::onInjected(ClientConnection *connection, const CacheInjector::
     const std::shared_ptr<PendingExchange> pending = m_injecting.take(connection);
     if (!pending)
         return; // the client left meanwhile (connectionClosed logged it)
-    Exchange::applyCacheMarkers(result, pending->request.body, pending->record);
-    pending->record.requestFacts = RequestFacts::ready(facts);
+    applyPreparedBody(*pending, result, facts);
     startExchange(connection, std::move(*pending));
+}
+
+void ProxyServer::applyPreparedBody(PendingExchange &pending, const CacheInjector::Result &markers,
+                                    const RequestFacts &facts)
+{
+    Exchange::applyCacheMarkers(markers, pending.request.body, pending.record);
+    pending.record.requestFacts = RequestFacts::ready(facts);
 }
 
 void ProxyServer::startExchange(ClientConnection *connection, PendingExchange &&pending)

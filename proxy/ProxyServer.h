@@ -156,6 +156,9 @@ private:
     bool wantsCacheInjection(const PendingExchange &pending) const;
     void onInjected(ClientConnection *connection, const CacheInjector::Result &result,
                     const RequestFacts &facts);
+    // A large body's markers spliced in, and its facts noted for the request log.
+    static void applyPreparedBody(PendingExchange &pending, const CacheInjector::Result &markers,
+                                  const RequestFacts &facts);
     void startExchange(ClientConnection *connection, PendingExchange &&pending);
     void onAccepted(qintptr descriptor);
     // The first reason this virtual-key request may not go upstream, answered; false when

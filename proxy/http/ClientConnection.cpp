@@ -335,9 +335,7 @@ void ClientConnection::finishResponse(bool forceClose)
 {
     if (m_state != State::Responding)
         return;
-    if (m_isChunkedResponse)
-        m_out.append("0\r\n\r\n", 5);
-    flush();
+    endResponseBody();
     if (forceClose || m_closeAfterResponse) {
         m_state = State::Closing;
         m_stateSinceUs = monotonicUs();

@@ -342,12 +342,8 @@ QString refusalFor(const PromptLayout &layout, int clientMarkers)
 
 CacheInjector::Result CacheInjector::plan(QByteArrayView body, const Policy &policy)
 {
-    if (!policy.isEnabled) {
-        Result result;
-        result.skipped = QStringLiteral("disabled");
-        return result;
-    }
-    return plan(PromptLayout::scan(body), policy);
+    // Disabled: no scan; plan() says so.
+    return plan(policy.isEnabled ? PromptLayout::scan(body) : PromptLayout(), policy);
 }
 
 CacheInjector::Result CacheInjector::plan(const PromptLayout &layout, const Policy &policy)

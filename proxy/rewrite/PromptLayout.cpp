@@ -109,7 +109,6 @@ public:
 private:
     bool scanTools();
     bool scanSystem();
-    bool scanMessages();
     bool scanContent(PromptLayout::Message &message);
     bool scanBlock(Section section, bool withNestedContent, Block &block);
     bool scanBlockField(std::string_view key, Section section, bool withNestedContent,
@@ -199,8 +198,8 @@ bool Scanner::scanRootField(std::string_view key)
         return scanTools();
     if (key == "system")
         return scanSystem();
-    if (key == "messages")
-        return scanMessages();
+    // "messages" comes here only when it is not an array (PromptLayoutBuilder walks an array
+    // one element at a time): passed over, and reported as "no messages array".
     if (key == "max_tokens") {
         m_layout.hasMaxTokens = true;
         return true;
@@ -263,18 +262,6 @@ bool Scanner::scanSystem()
                            if (!block.hasCacheControlKey && !block.isAttribution)
                                m_layout.lastSystemBlock = block.spot;
                        }));
-}
-
-bool Scanner::scanMessages()
-{
-    // Anything but an array is reported as "no messages array".
-    return scanSection(Section::Messages, [this]() {
-        PromptLayout::Message message;
-        if (!scanMessage(message))
-            return false;
-        m_layout.messages.append(message);
-        return true;
-    });
 }
 
 bool Scanner::scanMessage(PromptLayout::Message &message)
