@@ -181,7 +181,6 @@ void Gateway::start(const GatewayConfig &config)
     m_server = newServer(config);
     connect(m_server, &ProxyServer::started, this, &Gateway::onServerStarted);
     connect(m_server, &ProxyServer::startFailed, this, &Gateway::onServerStartFailed);
-    connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
     m_relay->incoming = m_server; // before it lives on the proxy thread
     m_relay->moveToThread(&m_thread);
     // Queued to the proxy thread, in the order the ledger sent them.
@@ -286,7 +285,6 @@ void Gateway::onSuccessorStarted(quint16 port)
     m_successor = nullptr;
     disconnect(m_server, &ProxyServer::started, this, &Gateway::onSuccessorStarted);
     disconnect(m_server, &ProxyServer::startFailed, this, &Gateway::onSuccessorFailed);
-    connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
     m_config = m_successorConfig;
     m_port = port;
     QMetaObject::invokeMethod(m_ledger, [ledger = m_ledger.data(), settings = m_successorLedger] {
@@ -398,37 +396,33 @@ void Gateway::requestKeyStatus()
 void Gateway::stop()
 {
     m_queuedConfig.reset();
-    // The server whose stopped() ends the run: the current one or, when that one drained
-    // away before the one taking over listened, the one taking over.
-    if (!m_server && m_successor) {
-        disconnect(m_successor, nullptr, this, nullptr);
-        m_server = m_successor;
-        m_successor = nullptr;
-        connect(m_server, &ProxyServer::stopped, this, &Gateway::onServerStopped);
-    }
-    if (!m_server) {
-        emit stopped();
+    if (!m_relay) {
+        emit stopped(); // not running
         return;
     }
+    if (m_isStopping)
+        return; // stopped() is on its way
     m_isStopping = true;
-    // Posted first: the servers taken over, and the one taking over, close their sockets
-    // before the current one says stopped().
-    QList<QPointer<ProxyServer>> others = m_draining;
-    others.append(m_successor);
+    // Which servers are still alive, and which of them listens, only the proxy thread can
+    // tell: one that was taken over drains and deletes itself there, maybe before this thread
+    // heard that the one taking over listens. So all of them are stopped there, and the run
+    // ends once every one has closed its sockets and handed its last records to the ledger.
+    QList<QPointer<ProxyServer>> servers = m_draining;
+    servers.append(m_successor);
+    servers.append(m_server);
     m_draining.clear();
-    m_successor = nullptr;
-    // A draining server deletes itself on the proxy thread once it is done, so these are
-    // reached there, where their pointers can be trusted.
-    QMetaObject::invokeMethod(m_relay, [others, gateway = QPointer<Gateway>(this)] {
-        for (const QPointer<ProxyServer> &server : others) {
+    m_successor = nullptr; // a started() still on its way here changes nothing now
+    QMetaObject::invokeMethod(m_relay, [servers, gateway = QPointer<Gateway>(this)] {
+        for (const QPointer<ProxyServer> &server : servers) {
             if (!server)
                 continue;
             if (gateway)
                 QObject::disconnect(server, nullptr, gateway, nullptr);
             server->stop();
         }
+        if (gateway)
+            QMetaObject::invokeMethod(gateway, &Gateway::onServerStopped, Qt::QueuedConnection);
     });
-    QMetaObject::invokeMethod(m_server, &ProxyServer::stop, Qt::QueuedConnection);
 }
 
 void Gateway::onServerStarted(quint16 port)
@@ -448,6 +442,8 @@ void Gateway::onServerStartFailed(const QString &error)
 
 void Gateway::onServerStopped()
 {
+    if (!m_isStopping)
+        return; // the run ended before: its server could not listen
     shutDownThread();
     m_changesApplied = m_changesSent; // what did not reach it went with it
     // Queued behind the proxy's last records: stopped() comes once they are in the log.

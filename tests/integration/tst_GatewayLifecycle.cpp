@@ -7,6 +7,7 @@
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
 using namespace tollgate;
 using namespace tollgate::test;
@@ -27,6 +28,8 @@ private slots:
     void streamSlotsCarryOverToNewSettings();
     void settingsAppliedOverAndOverKeepServing();
     void settingsAppliedUnderLoadLoseNothing();
+    void stopWhileNewSettingsTakeOverStopsOnce_data();
+    void stopWhileNewSettingsTakeOverStopsOnce();
     void budgetUsedUpStaysUsedUpUnderNewSettings_data();
     void budgetUsedUpStaysUsedUpUnderNewSettings();
 };
@@ -442,6 +445,64 @@ void tst_GatewayLifecycle::settingsAppliedUnderLoadLoseNothing()
     for (const RequestRecord &record : gateway.records())
         QVERIFY2(record.error.isEmpty(), qPrintable(record.error));
     QCOMPARE(first.requests().size() + second.requests().size(), kStreams + sent);
+}
+
+void tst_GatewayLifecycle::stopWhileNewSettingsTakeOverStopsOnce_data()
+{
+    QTest::addColumn<int>("pauseMs");
+    QTest::addColumn<bool>("withStream");
+    // Stop in the same turn as the save; after the new server listens but before this
+    // thread heard of it (the old one has drained away, or is draining a stream).
+    QTest::newRow("same turn") << 0 << false;
+    QTest::newRow("old one drained away") << 200 << false;
+    QTest::newRow("old one draining a stream") << 200 << true;
+    QTest::newRow("same turn, stream open") << 0 << true;
+}
+
+// The tray's toggle right after Settings were saved: the proxy goes off once, whichever of
+// the two servers is then alive, and comes back on.
+void tst_GatewayLifecycle::stopWhileNewSettingsTakeOverStopsOnce()
+{
+    QFETCH(int, pauseMs);
+    QFETCH(bool, withStream);
+    MockUpstream mock;
+    QVERIFY(mock.listen());
+    GatewayHarness gateway;
+    QVERIFY(gateway.start(GatewayHarness::configFor(mock.baseUrl())));
+    const quint16 port = gateway.port();
+    TestClient stream;
+    if (withStream) {
+        mock.enqueue(MockUpstream::messageStream("claude-opus-4-8", 200, 50));
+        stream.connectTo(port);
+        stream.send("POST", "/v1/messages", GatewayHarness::clientHeaders(), streamRequest());
+        QVERIFY(stream.waitUntil([&] { return stream.partialResponse() != nullptr; }));
+    }
+    QSignalSpy stopped(&gateway.gateway(), &Gateway::stopped);
+    QSignalSpy reconfigured(&gateway.gateway(), &Gateway::reconfigured);
+    GatewayConfig config = GatewayHarness::configFor(mock.baseUrl());
+    config.port = port;
+    gateway.gateway().reconfigure(config);
+    // This thread does not look at its events meanwhile: the takeover runs on the proxy
+    // thread alone.
+    if (pauseMs > 0)
+        QThread::msleep(pauseMs);
+    gateway.gateway().stop();
+    QVERIFY(stopped.wait(3000));
+    QTest::qWait(100);
+    QCOMPARE(stopped.count(), 1);
+    QVERIFY(!gateway.gateway().isRunning());
+    if (withStream)
+        QVERIFY(stream.waitForClose(2000));
+    TestClient refused;
+    refused.connectTo(port);
+    QVERIFY(refused.waitForClose(2000));
+    QVERIFY(refused.responses().isEmpty());
+
+    GatewayConfig again = GatewayHarness::configFor(mock.baseUrl());
+    again.port = port;
+    QVERIFY(gateway.start(again));
+    QCOMPARE(statusOfPost(port), 200);
+    QVERIFY(gateway.stop());
 }
 
 void tst_GatewayLifecycle::budgetUsedUpStaysUsedUpUnderNewSettings_data()
