@@ -112,14 +112,18 @@ HostPolicy::Authority HostPolicy::parse(const QByteArray &text)
 
 HostPolicy::Verdict HostPolicy::check(const QByteArray &host) const
 {
+    if (!m_lastAllowed.isNull() && host == m_lastAllowed)
+        return Verdict::Allowed;
     const Authority authority = parse(host);
     if (!authority.isValid)
         return Verdict::Malformed;
-    if (m_anyPort.contains(authority.host))
+    if (m_anyPort.contains(authority.host)
+        || (authority.port >= 0
+            && m_withPort.contains(authority.host + QLatin1Char(':')
+                                   + QString::number(authority.port)))) {
+        m_lastAllowed = host;
         return Verdict::Allowed;
-    if (authority.port >= 0
-        && m_withPort.contains(authority.host + QLatin1Char(':') + QString::number(authority.port)))
-        return Verdict::Allowed;
+    }
     return Verdict::Refused;
 }
 

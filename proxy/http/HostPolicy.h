@@ -26,6 +26,8 @@ public:
     HostPolicy() = default;
     HostPolicy(const QHostAddress &listenAddress, const QStringList &allowedHosts);
 
+    // Not thread-safe: remembers the last accepted value (a client sends the same Host on
+    // every request), so each policy belongs to one thread.
     Verdict check(const QByteArray &host) const;
 
     // What is wrong with an allowed_hosts entry ("name", "1.2.3.4", "[::1]", each with an
@@ -44,6 +46,7 @@ private:
 
     QSet<QString> m_anyPort; // accepted with any port or none
     QSet<QString> m_withPort; // "host:port", accepted as given
+    mutable QByteArray m_lastAllowed; // the Host value last accepted, byte for byte
 };
 
 } // namespace tollgate

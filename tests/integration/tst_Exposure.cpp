@@ -58,6 +58,7 @@ private slots:
     void refusesToExposeWithoutConsent();
     void loopbackAnswersOnlyItsOwnNames_data();
     void loopbackAnswersOnlyItsOwnNames();
+    void hostAcceptedBeforeLetsNoOtherNameIn();
     void refusesForeignHostBeforeBodyOrKey();
     void remoteListenerAnswersAllowedHosts_data();
     void remoteListenerAnswersAllowedHosts();
@@ -179,6 +180,24 @@ void tst_Exposure::loopbackAnswersOnlyItsOwnNames()
     QVERIFY2(response.isAnthropicError(status), response.body.constData());
     QCOMPARE(m_mock->requests().size(), 0);
     QCOMPARE(log.linesWith({QStringLiteral("refused"), QString::number(status)}).size(), 1);
+}
+
+// Host is checked on every request, whatever the last one named: a page that got one
+// request through under 127.0.0.1 gets nothing under its own name afterwards.
+void tst_Exposure::hostAcceptedBeforeLetsNoOtherNameIn()
+{
+    QVERIFY(m_gateway->start(GatewayHarness::configFor(m_mock->baseUrl())));
+    const QByteArray port = QByteArray::number(m_gateway->port());
+    const QList<QPair<QByteArray, int>> sequence = {
+        {"127.0.0.1:" + port, 200},        {"attacker.example:" + port, 421},
+        {"attacker.example:" + port, 421}, {"127.0.0.1:" + port, 200},
+        {"127.0.0.1.nip.io:" + port, 421}, {"127.0.0.1:" + port + "x", 400},
+        {"127.0.0.1:" + port + "x", 400},  {"127.0.0.2:" + port, 421},
+        {"localhost:" + port, 200},        {"attacker.example:" + port, 421},
+    };
+    for (const auto &[host, status] : sequence)
+        QCOMPARE(send(withHost(host)).status, status);
+    QCOMPARE(m_mock->requests().size(), 3);
 }
 
 void tst_Exposure::refusesForeignHostBeforeBodyOrKey()
