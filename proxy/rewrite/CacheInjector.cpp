@@ -70,29 +70,6 @@ struct Candidate
     QString missing; // why there is no spot, when !spot.isValid()
 };
 
-// Index of the newest user message, and of the user turn before the assistant reply that
-// precedes it (the turn whose end carried last request's moving breakpoint); -1 when none.
-struct UserTurns
-{
-    qsizetype newest = -1;
-    qsizetype previous = -1;
-};
-
-UserTurns findUserTurns(const QList<PromptLayout::Message> &messages)
-{
-    UserTurns turns;
-    qsizetype at = messages.size() - 1;
-    while (at >= 0 && messages.at(at).role != Role::User)
-        --at;
-    turns.newest = at;
-    while (at >= 0 && messages.at(at).role != Role::Assistant)
-        --at;
-    while (at >= 0 && messages.at(at).role != Role::User)
-        --at;
-    turns.previous = at;
-    return turns;
-}
-
 Candidate turnCandidate(const PromptLayout &layout, Place place, qsizetype index)
 {
     Candidate candidate {place, Spot(), QString()};
@@ -126,7 +103,7 @@ QList<Candidate> candidatesFor(const PromptLayout &layout, int clientMarkers)
         candidates.append({Place::SystemPrompt, layout.lastSystemBlock,
                            QStringLiteral("no system block to mark")});
     }
-    const UserTurns turns = findUserTurns(layout.messages);
+    const PromptLayout::UserTurns turns = layout.userTurns();
     candidates.append(turnCandidate(layout, Place::NewestUserTurn, turns.newest));
     candidates.append(turnCandidate(layout, Place::PreviousUserTurn, turns.previous));
     return candidates;
@@ -379,6 +356,14 @@ CacheInjector::Result CacheInjector::inject(QByteArrayView body, const Policy &p
     result.body.append(body);
     spliceInPlace(result.body, result.insertions);
     return result;
+}
+
+qsizetype CacheInjector::maxInsertedBytes()
+{
+    Spot wrapped;
+    wrapped.offset = 0;
+    wrapped.stringEnd = 2;
+    return kMaxBreakpoints * insertedBytes(insertionsFor(wrapped, Ttl::OneHour));
 }
 
 void CacheInjector::spliceInPlace(QByteArray &body, const QList<Insertion> &insertions)

@@ -87,6 +87,9 @@ public:
     static Result plan(const PromptLayout &layout, const Policy &policy);
     // Applies plan()'s insertions to the body they were planned on, in its own buffer.
     static void spliceInPlace(QByteArray &body, const QList<Insertion> &insertions);
+    // The most bytes a plan can add to any body: every free breakpoint on a string it wraps,
+    // with the longer (1h) marker.
+    static qsizetype maxInsertedBytes();
 };
 
 } // namespace tollgate

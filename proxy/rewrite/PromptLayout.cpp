@@ -455,6 +455,22 @@ constexpr qsizetype kMinRetryBytes = 4096;
 
 } // namespace
 
+PromptLayout::UserTurns PromptLayout::userTurns() const
+{
+    using Role = Message::Role;
+    UserTurns turns;
+    qsizetype at = messages.size() - 1;
+    while (at >= 0 && messages.at(at).role != Role::User)
+        --at;
+    turns.newest = at;
+    while (at >= 0 && messages.at(at).role != Role::Assistant)
+        --at;
+    while (at >= 0 && messages.at(at).role != Role::User)
+        --at;
+    turns.previous = at;
+    return turns;
+}
+
 PromptLayoutBuilder::PromptLayoutBuilder() = default;
 
 void PromptLayoutBuilder::feed(QByteArrayView bodySoFar, qsizetype longestWait)
@@ -488,6 +504,36 @@ PromptLayout PromptLayoutBuilder::finish(QByteArrayView body)
     else
         layout.status = PromptLayout::Status::Ok;
     return layout;
+}
+
+qsizetype PromptLayoutBuilder::stableBytes() const
+{
+    if (m_phase == Phase::Start)
+        return 0;
+    const PromptLayout &layout = m_progress.layout;
+    qsizetype stable = m_checkpoint;
+    // The tools and the system prompt are whole once taken; they get markers only from a
+    // client that placed none, and a marker once seen stays.
+    if (layout.blockMarkers.isEmpty() && !layout.hasTopLevelMarker) {
+        for (const PromptLayout::Spot &spot : {layout.lastTool, layout.lastSystemBlock}) {
+            if (spot.isValid())
+                stable = std::min(stable, spot.offset);
+        }
+    }
+    // More messages move the newest user turn forward, and with it the assistant reply before
+    // it and the user turn before that: no message before today's previous user turn can
+    // become either. Of those from there on, the first unmarked user turn with a block that can
+    // carry a marker is the first that may get one. Without a previous turn yet, any may.
+    const qsizetype previous = layout.userTurns().previous;
+    for (qsizetype i = std::max<qsizetype>(previous, 0); i < layout.messages.size(); ++i) {
+        const PromptLayout::Message &message = layout.messages.at(i);
+        if (message.role == PromptLayout::Message::Role::User && !message.hasMarker
+            && message.lastEligible.isValid()) {
+            stable = std::min(stable, message.lastEligible.offset);
+            break;
+        }
+    }
+    return stable;
 }
 
 QByteArray PromptLayoutBuilder::factMembers(QByteArrayView body) const

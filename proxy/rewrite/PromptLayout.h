@@ -61,6 +61,16 @@ struct PromptLayout
 
     static PromptLayout scan(QByteArrayView body);
 
+    // Index of the newest user message, and of the user turn before the assistant reply that
+    // precedes it (the turn whose end carried the last request's moving breakpoint); -1 when
+    // none.
+    struct UserTurns
+    {
+        qsizetype newest = -1;
+        qsizetype previous = -1;
+    };
+    UserTurns userTurns() const;
+
     // The client's markers, in prefix order; the top-level ("automatic") one is separate.
     QList<Marker> markers() const;
     bool hasTopLevelMarker = false;
@@ -122,6 +132,11 @@ public:
     PromptLayout finish(QByteArrayView body);
     // How much of the body is taken: the rest is scanned by the next feed() or finish().
     qsizetype scannedBytes() const { return m_checkpoint; }
+    // How many of the first bytes of the body no cache marker can go into, whatever follows:
+    // they may be sent on before the rest has arrived. Markers go only to the last tool and
+    // the end of the system prompt (while the client has placed none) and to the newest and
+    // the previous user turn, which only move forward as messages arrive.
+    qsizetype stableBytes() const;
     // The top-level members the request log reads (model, stream, speed, metadata, system),
     // as a JSON object of their own bytes, in the body's order. Valid after finish() found
     // the body a JSON object.

@@ -667,6 +667,8 @@ private:
     int m_addedNextToClientMarkers = 0;
     int m_wrappedStrings = 0;
     int m_ttlsOtherThanPolicy = 0;
+    qint64 m_stableBytes = 0; // of bodies fed in pieces: what was stable before their end
+    qint64 m_piecewiseBytes = 0;
 
 private slots:
     void leavesBodyAloneWhenDisabled();
@@ -1290,10 +1292,13 @@ void CacheInjectorTest::checkPiecewise(const QByteArray &input, Ttl ttl, QRandom
     const int longest = int(std::max<qsizetype>(2, input.size() / 8));
     PromptLayoutBuilder builder;
     qsizetype size = 0;
+    qsizetype stable = 0; // the most the proxy may have sent on before the end
     while (size < input.size()) {
         size = std::min(input.size(), size + 1 + random.bounded(longest));
         builder.feed(QByteArrayView(input).first(size));
         QVERIFY(builder.scannedBytes() <= size);
+        QVERIFY(builder.stableBytes() <= builder.scannedBytes());
+        stable = std::max(stable, builder.stableBytes());
     }
     const PromptLayout layout = builder.finish(input);
     const PromptLayout whole = PromptLayout::scan(input);
@@ -1310,6 +1315,23 @@ void CacheInjectorTest::checkPiecewise(const QByteArray &input, Ttl ttl, QRandom
         QCOMPARE(fromPieces.insertions.at(i).offset, fromWhole.insertions.at(i).offset);
         QCOMPARE(fromPieces.insertions.at(i).bytes, fromWhole.insertions.at(i).bytes);
     }
+    // Whatever the ttl, no marker falls into what was stable before the last byte, and the
+    // room reserved for markers is enough.
+    for (Ttl anyTtl : {Ttl::FiveMinutes, Ttl::OneHour}) {
+        const CacheInjector::Result result = CacheInjector::plan(input, {true, anyTtl});
+        for (const CacheInjector::Insertion &insertion : result.insertions)
+            QVERIFY2(insertion.offset >= stable,
+                     qPrintable(QStringLiteral("marker at %1, stable %2 of %3")
+                                    .arg(insertion.offset)
+                                    .arg(stable)
+                                    .arg(input.size())));
+        qsizetype added = 0;
+        for (const CacheInjector::Insertion &insertion : result.insertions)
+            added += insertion.bytes.size();
+        QVERIFY(added <= CacheInjector::maxInsertedBytes());
+    }
+    m_stableBytes += stable;
+    m_piecewiseBytes += input.size();
     if (layout.status == PromptLayout::Status::NotJson
         || layout.status == PromptLayout::Status::NotObject)
         return;
@@ -1345,6 +1367,10 @@ void CacheInjectorTest::takesLayoutWhileBodyArrives()
     builder.feed(QByteArrayView(input).first(cut));
     QVERIFY2(builder.scannedBytes() > cut - 4000,
              qPrintable(QString::number(builder.scannedBytes())));
+    // All but the last user turns may go upstream already: those are where markers can go.
+    const qsizetype stable = builder.stableBytes();
+    QVERIFY2(stable > cut - 8000 && stable <= builder.scannedBytes(),
+             qPrintable(QStringLiteral("%1 of %2").arg(stable).arg(cut)));
     const PromptLayout layout = builder.finish(input);
     QCOMPARE(layout.status, PromptLayout::Status::Ok);
     QCOMPARE(layout.messages.size(), 400);
@@ -1357,6 +1383,8 @@ void CacheInjectorTest::takesLayoutWhileBodyArrives()
     const CacheInjector::Result result = CacheInjector::plan(layout, {});
     QCOMPARE(result.markersAdded, CacheInjector::plan(input, {}).markersAdded);
     QVERIFY(result.markersAdded > 0);
+    for (const CacheInjector::Insertion &insertion : result.insertions)
+        QVERIFY(insertion.offset >= stable);
 }
 
 void CacheInjectorTest::keepsPropertiesOnFixtures()
@@ -1388,6 +1416,8 @@ void CacheInjectorTest::keepsPropertiesOnGeneratedBodies()
     BodyGenerator generator(1234567);
     QRandomGenerator random(7654321);
     m_checkedBodies = 0;
+    m_stableBytes = 0;
+    m_piecewiseBytes = 0;
     m_bodiesWithAdditions = 0;
     m_addedNextToClientMarkers = 0;
     m_wrappedStrings = 0;
@@ -1418,6 +1448,9 @@ void CacheInjectorTest::keepsPropertiesOnGeneratedBodies()
           "%d markers with the other ttl, %d broken copies left alone",
           m_checkedBodies, m_bodiesWithAdditions, m_addedNextToClientMarkers, m_wrappedStrings,
           m_ttlsOtherThanPolicy, brokenBodies);
+    qInfo("fed in pieces: %lld of %lld bytes could go on before the last byte", m_stableBytes,
+          m_piecewiseBytes);
+    QVERIFY(m_stableBytes > m_piecewiseBytes / 10); // the marker property above is not idle
     // The corpus exercises both sides: bodies that get markers and bodies that are refused.
     QVERIFY2(m_bodiesWithAdditions > 1000, qPrintable(QString::number(m_bodiesWithAdditions)));
     QVERIFY(m_addedNextToClientMarkers > 300);
