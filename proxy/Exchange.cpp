@@ -13,6 +13,8 @@
 
 #include <QDateTime>
 #include <QLoggingCategory>
+#include <algorithm>
+#include <utility>
 
 namespace tollgate {
 
@@ -79,6 +81,91 @@ void Exchange::start()
     m_record.rawRequestHeaders = m_request.headers;
     m_record.surface = DialectBridge::surfaceName(m_plan.surface);
     beginProvider(0);
+}
+
+void Exchange::setArrivingBody(qsizetype upstreamBytes)
+{
+    m_arrivingBytes = upstreamBytes;
+    m_forwardedBytes = 0;
+}
+
+void Exchange::forwardBody(QByteArrayView bytes)
+{
+    if (m_arrivingBytes < 0 || m_isFinished || bytes.isEmpty())
+        return;
+    m_forwardedBytes += bytes.size();
+    if (m_upstream)
+        m_upstream->appendBody(bytes.data(), bytes.size());
+}
+
+void Exchange::completeBody(QByteArray body, const CacheInjector::Result *markers,
+                            const RequestFacts *facts)
+{
+    if (m_arrivingBytes < 0 || m_isFinished)
+        return;
+    const qsizetype announced = m_arrivingBytes;
+    m_arrivingBytes = -1;
+    if (markers) {
+        const bool fits = std::all_of(markers->insertions.begin(), markers->insertions.end(),
+                                      [this](const CacheInjector::Insertion &insertion) {
+                                          return insertion.offset >= m_forwardedBytes;
+                                      });
+        if (fits) {
+            applyCacheMarkers(*markers, body, m_record);
+        } else {
+            // Cannot happen (PromptLayoutBuilder::stableBytes() keeps them apart); should
+            // it, the body goes on unmarked rather than wrong.
+            qCWarning(lcExchange).noquote()
+                << QStringLiteral("request %1: cache markers planned inside bytes already sent; "
+                                  "none added")
+                       .arg(m_record.id);
+            m_record.cacheMarkersClient = markers->clientMarkers;
+        }
+    }
+    if (facts)
+        m_record.requestFacts = RequestFacts::ready(*facts);
+    m_request.body = std::move(body);
+    m_request.receivedAtUs = monotonicUs();
+    m_record.requestBody = m_request.body;
+    m_providerBody = m_request.body;
+    if (m_upstream) {
+        if (m_providerBody.size() > announced || m_forwardedBytes > m_providerBody.size()) {
+            // Again impossible (maxInsertedBytes() bounds the markers): resent whole.
+            m_upstream->abort();
+            m_upstream = nullptr;
+            m_failureWhileArriving =
+                UpstreamFailure {UpstreamConnection::Failure::Reset,
+                                 QStringLiteral("the body outgrew its announced length")};
+        } else {
+            const QByteArrayView rest = QByteArrayView(m_providerBody).sliced(m_forwardedBytes);
+            m_upstream->appendBody(rest.data(), rest.size());
+            // JSON allows whitespace after the value: the room left by markers not needed.
+            const QByteArray padding(announced - m_providerBody.size(), ' ');
+            m_upstream->appendBody(padding.constData(), padding.size());
+            m_upstream->resumeReading();
+        }
+    }
+    // A resend, after a failure or to another key, announces the body's own length.
+    m_upstreamHead = buildUpstreamHead();
+    if (m_failureWhileArriving) {
+        const UpstreamFailure failure = *std::exchange(m_failureWhileArriving, std::nullopt);
+        handleUpstreamFailure(failure);
+    }
+}
+
+QByteArray Exchange::refuseArriving(int status, const QString &message)
+{
+    const QByteArray requestId = QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
+    if (m_isFinished)
+        return requestId;
+    if (m_upstream) {
+        m_upstream->abort();
+        m_upstream = nullptr;
+    }
+    m_record.status = status;
+    m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
+    finish(Outcome::Failed, message);
+    return requestId;
 }
 
 void Exchange::applyCacheMarkers(const CacheInjector::Result &result, QByteArray &body,
@@ -206,8 +293,9 @@ QByteArray Exchange::buildUpstreamHead() const
     const bool methodHasBody = (m_bridge.isActive() && m_bridge.upstreamMethod() == "POST")
         || m_request.method == "POST" || m_request.method == "PUT" || m_request.method == "PATCH";
     if (methodHasBody || !m_providerBody.isEmpty())
-        HeaderList::write(out, QByteArrayLiteral("Content-Length"),
-                          QByteArray::number(m_providerBody.size()));
+        HeaderList::write(
+            out, QByteArrayLiteral("Content-Length"),
+            QByteArray::number(m_arrivingBytes >= 0 ? m_arrivingBytes : m_providerBody.size()));
     out.append("\r\n", 2);
     return out;
 }
@@ -339,6 +427,8 @@ void Exchange::sendUpstream(bool freshConnection)
     const UpstreamTarget &target = provider().target;
     m_upstream = freshConnection ? pool->connectNew(target) : pool->acquire(target);
     m_upstream->send(m_upstreamHead, m_providerBody, this);
+    if (m_arrivingBytes >= 0)
+        m_upstream->pauseReading(); // nothing is answered before the request is whole
 }
 
 void Exchange::upstreamHead(const HttpParser &head)
@@ -510,6 +600,12 @@ void Exchange::onClientDrained()
 
 void Exchange::upstreamComplete()
 {
+    if (m_arrivingBytes >= 0) {
+        // Reading waits for the whole request: only a connection that ended can get here.
+        upstreamFailed(UpstreamConnection::Failure::Reset,
+                       QStringLiteral("the connection ended before the request was sent"));
+        return;
+    }
     UpstreamConnection *connection = m_upstream;
     m_upstream = nullptr;
     m_context.pool->release(connection);
@@ -526,8 +622,21 @@ void Exchange::upstreamFailed(UpstreamConnection::Failure failure, const QString
 {
     UpstreamConnection *connection = m_upstream;
     m_upstream = nullptr;
-    const bool wasReused = connection && connection->isReused();
-    const bool hadResponseBytes = connection && connection->hasResponseBytes();
+    const UpstreamFailure what {failure, message, connection && connection->isReused(),
+                                connection && connection->hasResponseBytes()};
+    if (m_arrivingBytes >= 0) {
+        m_failureWhileArriving = what; // retried or answered with the whole body
+        return;
+    }
+    handleUpstreamFailure(what);
+}
+
+void Exchange::handleUpstreamFailure(const UpstreamFailure &what)
+{
+    const UpstreamConnection::Failure failure = what.failure;
+    const QString &message = what.message;
+    const bool wasReused = what.wasReused;
+    const bool hadResponseBytes = what.hadResponseBytes;
     if (!m_client->hasResponseStarted()) {
         // A kept-alive connection the vendor closed while it sat idle: nothing of this
         // request was processed, so one more try on a new connection is safe.

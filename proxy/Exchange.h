@@ -54,7 +54,22 @@ public:
              RequestRecord record, const Context &context, Plan plan, QObject *parent = nullptr);
     ~Exchange() override;
 
+    // Before start(): the body is still arriving and goes upstream as it does, behind a head
+    // that announces upstreamBytes (the body's length plus room for cache markers, filled
+    // with trailing whitespace where none are needed). forwardBody() passes on each part no
+    // marker can go into; completeBody() the rest once it is all in. The vendor's answer is
+    // read only after that, and a failure meanwhile is handled then, with the whole body.
+    void setArrivingBody(qsizetype upstreamBytes);
     void start();
+    void forwardBody(QByteArrayView bytes);
+    // The whole body as the client sent it, with the markers planned for it and its facts
+    // when the request gets markers.
+    void completeBody(QByteArray body, const CacheInjector::Result *markers,
+                      const RequestFacts *facts);
+    bool isBodyArriving() const { return m_arrivingBytes >= 0; }
+    bool isFinished() const { return m_isFinished; }
+    // The client's body broke off or timed out before its end: the row says why.
+    QByteArray refuseArriving(int status, const QString &message);
     // The client went away: stop the upstream request at once.
     void clientGone();
     // The gateway is stopping.
@@ -92,6 +107,14 @@ private:
     void upstreamReadProcessed() override;
     void upstreamComplete() override;
     void upstreamFailed(UpstreamConnection::Failure failure, const QString &message) override;
+    struct UpstreamFailure
+    {
+        UpstreamConnection::Failure failure = UpstreamConnection::Failure::Reset;
+        QString message;
+        bool wasReused = false;
+        bool hadResponseBytes = false;
+    };
+    void handleUpstreamFailure(const UpstreamFailure &failure);
     void failBeforeResponse(int status, const QString &message);
     void failMidResponse(const QByteArray &errorType, const QString &message);
     void abandon(const QString &reason, bool closeClient);
@@ -120,6 +143,9 @@ private:
     bool m_isEncoded = false;
     bool m_isLengthFramed = false;
     bool m_isFinished = false;
+    qsizetype m_arrivingBytes = -1; // see setArrivingBody(); -1 once the body is whole
+    qsizetype m_forwardedBytes = 0; // of the arriving body, passed on so far
+    std::optional<UpstreamFailure> m_failureWhileArriving;
 };
 
 } // namespace tollgate

@@ -37,6 +37,10 @@ constexpr quint64 kWatchedBodyBytes = 128 * 1024;
 // A single message (or top-level member) longer than this is not scanned again and again as
 // it arrives: it is left, with the rest of the body, to the scan once the body is in.
 constexpr qsizetype kLongestArrivingMessage = 256 * 1024;
+// Messages bodies from this size on, announced by Content-Length, go upstream while they
+// arrive (ProxyServer::m_arriving); resending megabytes after the last byte costs
+// milliseconds that a streaming proxy does not add.
+constexpr quint64 kStreamedBodyBytes = 256 * 1024;
 
 // What a large Messages body needs before it goes: its cache markers, and the request log's
 // facts while it is at hand (markers change none of them).
@@ -392,6 +396,7 @@ void ProxyServer::stop()
     if (m_server)
         m_server->close();
     m_held.clear();
+    m_arriving.clear();
     if (m_holdTimer)
         m_holdTimer->stop();
     const QList<Exchange *> exchanges = m_exchanges.values();
@@ -424,22 +429,137 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *connecti
                                                       const HttpParser &head)
 {
     m_bodyLayouts.remove(connection);
+    m_arriving.remove(connection);
     ClientConnection::HeadDecision decision = headDecision(head);
+    if (decision.refuseStatus != 0 || head.method() != "POST"
+        || pathOf(head.target()) != "/v1/messages")
+        return decision;
     if ((head.isChunked() || head.contentLength() >= kWatchedBodyBytes)
-        && decision.refuseStatus == 0 && m_config.cacheInjection.isEnabled
-        && head.method() == "POST" && pathOf(head.target()) == "/v1/messages") {
+        && m_config.cacheInjection.isEnabled) {
         decision.watchesBody = true;
         m_bodyLayouts.insert(connection, std::make_shared<PromptLayoutBuilder>());
+    }
+    // Without routing rules a Messages request goes to the Anthropic provider as it is: no
+    // model to read first, no translation of the whole body.
+    if (!head.isChunked() && head.hasContentLength() && head.contentLength() >= kStreamedBodyBytes
+        && m_routes.rules().isEmpty()) {
+        decision.watchesBody = true;
+        ArrivingBody arriving;
+        arriving.head.method = head.method();
+        arriving.head.target = head.target();
+        arriving.head.httpMinor = head.httpMinor();
+        arriving.head.headers = head.headers();
+        arriving.length = qsizetype(head.contentLength());
+        m_arriving.insert(connection, std::move(arriving));
     }
     return decision;
 }
 
 void ProxyServer::bodyArrived(ClientConnection *connection, QByteArrayView bodySoFar)
 {
-    const auto found = m_bodyLayouts.constFind(connection);
-    if (found == m_bodyLayouts.constEnd())
+    PromptLayoutBuilder *builder = m_bodyLayouts.value(connection).get();
+    if (builder)
+        builder->feed(bodySoFar, kLongestArrivingMessage);
+    const auto found = m_arriving.find(connection);
+    if (found == m_arriving.end())
         return;
-    (*found)->feed(bodySoFar, kLongestArrivingMessage);
+    if (!found->isTried) {
+        found->isTried = true;
+        if (!dispatchEarly(connection, *found)) {
+            m_arriving.remove(connection); // held, refused or answered: the usual way, or none
+            return;
+        }
+    }
+    ArrivingBody &arriving = m_arriving[connection];
+    Exchange *exchange = arriving.exchange;
+    if (!exchange || exchange->isFinished() || !exchange->isBodyArriving()) {
+        m_arriving.remove(connection);
+        return;
+    }
+    const qsizetype stable = arriving.injects && builder
+        ? std::min(builder->stableBytes(), bodySoFar.size())
+        : bodySoFar.size();
+    if (stable > arriving.forwarded) {
+        exchange->forwardBody(bodySoFar.sliced(arriving.forwarded, stable - arriving.forwarded));
+        arriving.forwarded = stable;
+    }
+}
+
+// The checks handleRequest() makes, for a request whose body has only begun to arrive; true
+// when it went upstream. Not taken (false, nothing answered) when the ledger holds requests
+// back or the key may use only some models (read from the whole body): the request then goes
+// the usual way once it is in. Otherwise a refusal is answered at once, and the connection
+// closes after it.
+bool ProxyServer::dispatchEarly(ClientConnection *connection, ArrivingBody &arriving)
+{
+    if (m_backlog && (!m_held.isEmpty() || m_backlog->isHigh()))
+        return false;
+    HttpRequest request = arriving.head;
+    request.receivedAtUs = monotonicUs(); // the last byte's time replaces it
+    qsizetype keyIndex = -1;
+    const ClientAuthenticator::Result auth =
+        m_authenticator.authenticate(request.headers, &keyIndex);
+    std::shared_ptr<VirtualKeyState> state;
+    if (auth == ClientAuthenticator::Result::VirtualKey)
+        state = m_credentialStates.value(keyIndex);
+    if (state && !state->key.models.isEmpty())
+        return false;
+    if (m_anthropic->provider.kind != Provider::Kind::Anthropic)
+        return false;
+    connection->dispatchEarly();
+    const QString tag = billingTagFor(request.headers, state.get());
+    if (state && refuseVirtualKeyRequest(connection, request, *state, tag))
+        return false;
+    if (!state && refusePassthroughSpend(connection, request, tag))
+        return false;
+    RequestRecord record = newRecord(request.method, request.target, request.headers, state.get());
+    record.requestBytes = arriving.length;
+    record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
+    if (!state)
+        record.virtualKeyAlias = QStringLiteral("passthrough");
+    PendingExchange pending {std::move(request), auth, std::move(record), state, {}, true};
+    if (!planRoute(connection, pending, DialectBridge::Surface::Anthropic))
+        return false;
+    arriving.injects = wantsCacheInjection(pending, arriving.length);
+    const qsizetype upstreamBytes =
+        arriving.length + (arriving.injects ? CacheInjector::maxInsertedBytes() : 0);
+    Exchange *exchange = startExchange(connection, std::move(pending), upstreamBytes);
+    arriving.exchange = exchange;
+    return !exchange->isFinished();
+}
+
+void ProxyServer::completeArriving(ClientConnection *connection, HttpRequest &&request,
+                                   const ArrivingBody &arriving,
+                                   const std::shared_ptr<PromptLayoutBuilder> &layoutBuilder)
+{
+    Exchange *exchange = arriving.exchange;
+    if (!exchange || exchange->isFinished())
+        return; // answered before the body was in; the connection closes
+    if (!arriving.injects || !layoutBuilder) {
+        exchange->completeBody(std::move(request.body), nullptr, nullptr);
+        return;
+    }
+    const qsizetype unscanned = request.body.size() - layoutBuilder->scannedBytes();
+    if (unscanned <= kInlineInjectionBytes) {
+        const PreparedBody prepared =
+            prepareBody(*layoutBuilder, request.body, m_config.cacheInjection);
+        exchange->completeBody(std::move(request.body), &prepared.markers, &prepared.facts);
+        return;
+    }
+    // What is left to scan is one long message: on a worker, as for a body held whole. The
+    // worker only reads the body; nothing touches it until the result is back.
+    const auto body = std::make_shared<QByteArray>(std::move(request.body));
+    const CacheInjector::Policy policy = m_config.cacheInjection;
+    const QPointer<Exchange> target = exchange;
+    m_workers->start([this, body, policy, layoutBuilder, target] {
+        PreparedBody prepared = prepareBody(*layoutBuilder, *body, policy);
+        // Safe: the server waits for its workers before it goes (stop()).
+        QMetaObject::invokeMethod(this, [body, target, prepared = std::move(prepared)] {
+            if (target) // gone with its client meanwhile; the worker is done with the body
+                target->completeBody(std::move(*body), &prepared.markers, &prepared.facts);
+        });
+    });
+    Q_UNUSED(connection)
 }
 
 ClientConnection::HeadDecision ProxyServer::headDecision(const HttpParser &head)
@@ -498,6 +618,10 @@ ClientConnection::HeadDecision ProxyServer::headDecision(const HttpParser &head)
 void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&request)
 {
     const std::shared_ptr<PromptLayoutBuilder> layoutBuilder = m_bodyLayouts.take(connection);
+    if (const ArrivingBody arriving = m_arriving.take(connection); arriving.exchange) {
+        completeArriving(connection, std::move(request), arriving, layoutBuilder);
+        return;
+    }
     const QByteArray path = request.path();
     if (request.method == "HEAD") {
         // Claude Code probes HEAD / (its docs name HEAD /api/hello): answer at once.
@@ -552,19 +676,8 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     const QString tag = billingTagFor(request.headers, state.get());
     if (state && refuseVirtualKeyRequest(connection, request, *state, tag))
         return;
-    if (!state && m_spend.hasCaps()) {
-        if (const auto refusal = m_spend.check(QStringLiteral("passthrough"), tag,
-                                               QDateTime::currentMSecsSinceEpoch())) {
-            RequestRecord refused = newRecord(request.method, request.target, request.headers);
-            refused.virtualKeyAlias = QStringLiteral("passthrough");
-            const RateLimiter::Reply reply =
-                refusal->guard.reply(refusal->verdict, requestIdFor(refused));
-            emitLocalRecord(std::move(refused), reply.status, request.receivedAtUs,
-                            refusal->guard.message(refusal->verdict));
-            connection->sendResponse(reply.toHttpResponse(), false);
-            return;
-        }
-    }
+    if (!state && refusePassthroughSpend(connection, request, tag))
+        return;
     RequestRecord record = newRecord(request.method, request.target, request.headers, state.get());
     record.requestBytes = request.body.size();
     record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
@@ -574,7 +687,7 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     if (!planRoute(connection, pending,
                    isChat ? DialectBridge::Surface::OpenAi : DialectBridge::Surface::Anthropic))
         return;
-    if (!wantsCacheInjection(pending)) {
+    if (!wantsCacheInjection(pending, pending.request.body.size())) {
         startExchange(connection, std::move(pending));
         return;
     }
@@ -675,14 +788,31 @@ bool ProxyServer::planRoute(ClientConnection *connection, PendingExchange &pendi
     return true;
 }
 
-bool ProxyServer::wantsCacheInjection(const PendingExchange &pending) const
+bool ProxyServer::refusePassthroughSpend(ClientConnection *connection, const HttpRequest &request,
+                                         const QString &tag)
+{
+    if (!m_spend.hasCaps())
+        return false;
+    const auto refusal =
+        m_spend.check(QStringLiteral("passthrough"), tag, QDateTime::currentMSecsSinceEpoch());
+    if (!refusal)
+        return false;
+    RequestRecord refused = newRecord(request.method, request.target, request.headers);
+    refused.virtualKeyAlias = QStringLiteral("passthrough");
+    const RateLimiter::Reply reply = refusal->guard.reply(refusal->verdict, requestIdFor(refused));
+    emitLocalRecord(std::move(refused), reply.status, request.receivedAtUs,
+                    refusal->guard.message(refusal->verdict));
+    connection->sendResponse(reply.toHttpResponse(), false);
+    return true;
+}
+
+bool ProxyServer::wantsCacheInjection(const PendingExchange &pending, qsizetype bodyBytes) const
 {
     // Messages requests to an Anthropic-dialect provider only: never count_tokens, batches
     // or anything else.
     if (!m_config.cacheInjection.isEnabled || !pending.injectsCache
         || pending.request.method != "POST" || pending.request.path() != "/v1/messages"
-        || pending.request.body.isEmpty()
-        || pending.plan.surface != DialectBridge::Surface::Anthropic
+        || bodyBytes == 0 || pending.plan.surface != DialectBridge::Surface::Anthropic
         || pending.plan.providers.first()->provider.kind != Provider::Kind::Anthropic)
         return false;
     return !pending.state || pending.state->key.injectsCache;
@@ -705,7 +835,8 @@ void ProxyServer::applyPreparedBody(PendingExchange &pending, const CacheInjecto
     pending.record.requestFacts = RequestFacts::ready(facts);
 }
 
-void ProxyServer::startExchange(ClientConnection *connection, PendingExchange &&pending)
+Exchange *ProxyServer::startExchange(ClientConnection *connection, PendingExchange &&pending,
+                                     qsizetype arrivingBytes)
 {
     Exchange::Context context;
     context.config = &m_config;
@@ -719,7 +850,10 @@ void ProxyServer::startExchange(ClientConnection *connection, PendingExchange &&
     if (pending.state)
         m_limitedExchanges.insert(exchange, pending.state);
     connect(exchange, &Exchange::finished, this, &ProxyServer::onExchangeFinished);
+    if (arrivingBytes >= 0)
+        exchange->setArrivingBody(arrivingBytes);
     exchange->start();
+    return exchange;
 }
 
 // Holds the request back while the ledger is far behind, and while earlier requests are
@@ -939,6 +1073,11 @@ QByteArray ProxyServer::requestRefused(ClientConnection *connection, const HttpP
                                        int status, const QString &message)
 {
     logRefusal(connection, head, status, message);
+    // A body that broke off or stalled after the request went upstream: its own row says so.
+    if (const ArrivingBody arriving = m_arriving.take(connection); arriving.exchange) {
+        m_bodyLayouts.remove(connection);
+        return arriving.exchange->refuseArriving(status, message);
+    }
     // A refused virtual key (disabled) is still named in the log, with its tag; a request
     // for another host never gets as far as its key.
     qsizetype keyIndex = -1;
@@ -1198,6 +1337,7 @@ void ProxyServer::connectionClosed(ClientConnection *connection)
 {
     m_connections.remove(connection);
     m_bodyLayouts.remove(connection);
+    m_arriving.remove(connection);
     if (const std::shared_ptr<PendingExchange> pending = m_injecting.take(connection)) {
         // Gone while its body was being prepared: logged, and its stream slot is free.
         if (pending->state)

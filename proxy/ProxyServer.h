@@ -153,13 +153,32 @@ private:
     // Where the request goes (providers, model, dialect); false when it was answered instead.
     bool planRoute(ClientConnection *connection, PendingExchange &pending,
                    DialectBridge::Surface surface);
-    bool wantsCacheInjection(const PendingExchange &pending) const;
+    bool wantsCacheInjection(const PendingExchange &pending, qsizetype bodyBytes) const;
     void onInjected(ClientConnection *connection, const CacheInjector::Result &result,
                     const RequestFacts &facts);
     // A large body's markers spliced in, and its facts noted for the request log.
     static void applyPreparedBody(PendingExchange &pending, const CacheInjector::Result &markers,
                                   const RequestFacts &facts);
-    void startExchange(ClientConnection *connection, PendingExchange &&pending);
+    // arrivingBytes >= 0: the body is still arriving (Exchange::setArrivingBody()).
+    Exchange *startExchange(ClientConnection *connection, PendingExchange &&pending,
+                            qsizetype arrivingBytes = -1);
+    // A passthrough request over its budget, answered; false when it may go on.
+    bool refusePassthroughSpend(ClientConnection *connection, const HttpRequest &request,
+                                const QString &tag);
+    // A large Messages body that goes upstream while it arrives (see m_arriving).
+    struct ArrivingBody
+    {
+        HttpRequest head; // the request without its body
+        qsizetype length = 0; // of the body, as the client announced it
+        bool isTried = false; // dispatchEarly() was tried
+        bool injects = false;
+        QPointer<Exchange> exchange;
+        qsizetype forwarded = 0;
+    };
+    bool dispatchEarly(ClientConnection *connection, ArrivingBody &arriving);
+    void completeArriving(ClientConnection *connection, HttpRequest &&request,
+                          const ArrivingBody &arriving,
+                          const std::shared_ptr<PromptLayoutBuilder> &layoutBuilder);
     void onAccepted(qintptr descriptor);
     // The first reason this virtual-key request may not go upstream, answered; false when
     // it may (its stream slot is then taken).
@@ -235,6 +254,9 @@ private:
     QHash<ClientConnection *, std::shared_ptr<PendingExchange>> m_injecting;
     // The prompt layout of large Messages bodies, taken while they arrive.
     QHash<ClientConnection *, std::shared_ptr<PromptLayoutBuilder>> m_bodyLayouts;
+    // Large Messages bodies sent on as they arrive: all but the part where cache markers may
+    // still go leaves before the last byte is in, as a streaming proxy would send it.
+    QHash<ClientConnection *, ArrivingBody> m_arriving;
     bool m_waitsForSpend = false;
     bool m_isStarting = false; // start() called, waiting for seedSpend()
     QTimer *m_sweepTimer = nullptr;

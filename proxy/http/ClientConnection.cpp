@@ -141,6 +141,7 @@ bool ClientConnection::stepParser()
         m_stateSinceUs = monotonicUs();
         m_isHeadChecked = false;
         m_watchesBody = false;
+        m_isDispatchedEarly = false;
     }
     const qsizetype consumed = m_parser.feed(m_pending.constData(), m_pending.size());
     if (consumed >= m_pending.size())
@@ -289,8 +290,21 @@ void ClientConnection::flush()
     m_out.resize(0);
 }
 
+// An answer to a request whose body has not all arrived (a local refusal of a request that was
+// handed on early): the rest of the body is not read, so the connection ends after it.
+void ClientConnection::answerBeforeBodyEnds()
+{
+    if (m_state != State::Reading || !m_isDispatchedEarly)
+        return;
+    m_state = State::Responding;
+    m_stateSinceUs = monotonicUs();
+    m_closeAfterResponse = true;
+    m_hasResponseStarted = false;
+}
+
 void ClientConnection::beginResponse(QByteArray head, Framing framing)
 {
+    answerBeforeBodyEnds();
     if (m_state != State::Responding)
         return;
     m_hasResponseStarted = true;
@@ -361,6 +375,7 @@ void ClientConnection::setHandler(Handler *handler, const Limits &limits)
 
 void ClientConnection::sendResponse(const QByteArray &bytes, bool closeAfter)
 {
+    answerBeforeBodyEnds();
     if (m_state != State::Responding)
         return;
     m_hasResponseStarted = true;

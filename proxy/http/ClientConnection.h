@@ -98,6 +98,10 @@ public:
     void sendResponse(const QByteArray &bytes, bool closeAfter);
 
     bool hasResponseStarted() const { return m_hasResponseStarted; }
+    // The request was handed on while its body still arrives (see bodyArrived()): an answer
+    // may then come before the body's last byte, and the connection closes after it, since
+    // the rest of the body is not read.
+    void dispatchEarly() { m_isDispatchedEarly = true; }
     qint64 bytesToWrite() const;
     // Called once the client has taken the queued output (back-pressure for upstream reads).
     void setDrainedCallback(std::function<void()> callback);
@@ -113,6 +117,8 @@ public:
 
 private:
     enum class State { Idle, Reading, Responding, Closing, Closed };
+
+    void answerBeforeBodyEnds();
 
     void onReadyRead();
     qint64 bodyBytesToReadInPlace() const;
@@ -138,6 +144,7 @@ private:
     bool m_isHeadChecked = false;
     bool m_adaptsResponses = false; // for the request in progress
     bool m_watchesBody = false; // for the request in progress
+    bool m_isDispatchedEarly = false; // the request in progress, before its body's end
     bool m_hasResponseStarted = false;
     bool m_isChunkedResponse = false;
     bool m_closeAfterResponse = false;

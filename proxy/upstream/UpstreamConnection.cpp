@@ -60,6 +60,24 @@ void UpstreamConnection::send(const QByteArray &head, const QByteArray &body, Li
     startConnecting();
 }
 
+void UpstreamConnection::appendBody(const char *data, qsizetype size)
+{
+    if (m_isShutDown || size <= 0)
+        return;
+    if (!m_isConnected) {
+        // Kept for the next address, or for the end of the TLS handshake; a plain stream
+        // that has the request already queues this behind it.
+        m_requestBody.append(data, size);
+        if (m_plain && m_isRequestHandedOver)
+            m_plain->write(data, size);
+        return;
+    }
+    if (m_plain)
+        m_plain->write(data, size);
+    else if (m_tls)
+        m_tls->write(data, size);
+}
+
 void UpstreamConnection::startConnecting()
 {
     if (refusesUnresolvableName())
@@ -134,6 +152,8 @@ void UpstreamConnection::connectPlain()
     connect(m_plain, &TcpStream::connected, this, &UpstreamConnection::onConnected);
     connect(m_plain, &TcpStream::readyRead, this, &UpstreamConnection::onPlainReadyRead);
     connect(m_plain, &TcpStream::closed, this, &UpstreamConnection::onPlainClosed);
+    if (m_isPaused)
+        m_plain->setReadEnabled(false); // paused before there was a stream to pause
     // Handed over now: the stream sends it as soon as the connection allows.
     m_isRequestHandedOver = true; // before write(): it may report the connection at once
     // Kept until connected: should this address fail, the next one gets it again. Passed

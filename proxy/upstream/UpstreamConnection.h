@@ -42,6 +42,9 @@ public:
     // Sends one request, its head and its body (shared, never copied into one buffer);
     // connects first when needed.
     void send(const QByteArray &head, const QByteArray &body, Listener *listener);
+    // More of the body of the request send() began, for a body that goes out as it arrives
+    // (its head announced the whole length).
+    void appendBody(const char *data, qsizetype size);
     // The listener is gone (client left, timeout): the connection cannot be reused.
     void abort();
 

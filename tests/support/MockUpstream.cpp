@@ -664,6 +664,7 @@ void MockUpstream::clear()
     m_requests.clear();
     m_queue.clear();
     m_connectionCount = 0;
+    m_bytesReceived = 0;
     m_server->clearHandshakeFailures();
     m_cacheReports.clear();
 }
@@ -736,7 +737,9 @@ void MockUpstream::onReadyRead(QTcpSocket *socket)
     Connection *conn = m_connections.value(socket);
     if (!conn)
         return;
-    conn->in += socket->readAll();
+    const QByteArray bytes = socket->readAll();
+    m_bytesReceived += bytes.size();
+    conn->in += bytes;
     QPointer<QTcpSocket> guard(socket);
 
     while (guard && !conn->closed) {

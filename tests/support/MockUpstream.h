@@ -154,8 +154,10 @@ public:
 
     const QList<MockRequest> &requests() const { return m_requests; }
     int connectionCount() const { return m_connectionCount; } // accepted so far
+    // Request bytes read so far, heads and bodies, of requests whole or not yet.
+    qint64 bytesReceived() const { return m_bytesReceived; }
     int openConnections() const; // connected right now
-    // Forgets requests, queued responses, connectionCount, tlsHandshakeFailures and
+    // Forgets requests, queued responses, connectionCount, bytesReceived, tlsHandshakeFailures and
     // cacheReports; keeps the handler and the prompt-cache entries.
     void clear();
 
@@ -198,6 +200,7 @@ private:
     Handler m_handler;
     QList<MockResponse> m_queue;
     QList<MockRequest> m_requests;
+    qint64 m_bytesReceived = 0;
     int m_connectionCount = 0;
     std::unique_ptr<PromptCache> m_promptCache; // null until enablePromptCache()
     QList<MockCacheReport> m_cacheReports;
