@@ -15,6 +15,9 @@ constexpr qint64 kReadChunkBytes = 64 * 1024;
 // At most this much is read from one client per wakeup, so that one fast upload does not
 // hold up the other connections.
 constexpr qint64 kReadBudgetBytes = 4 * 1024 * 1024;
+// A body the handler watches is read in steps of this size: what it takes of each step (its
+// scan, and what it sends on) overlaps with the rest still arriving.
+constexpr qint64 kWatchedReadBytes = 512 * 1024;
 // The Anthropic API's paths and queries are short; a longer target is refused (414).
 constexpr qsizetype kMaxTargetBytes = 16 * 1024;
 // Each of these many body bytes received adds a second to the body timeout.
@@ -62,7 +65,8 @@ void ClientConnection::onReadyRead()
         if (m_state == State::Closed || m_state == State::Closing)
             return;
         const qint64 bodyLeft = bodyBytesToReadInPlace();
-        const qint64 wanted = bodyLeft > 0 ? std::min(bodyLeft, budget) : kReadChunkBytes;
+        const qint64 step = m_watchesBody ? kWatchedReadBytes : budget;
+        const qint64 wanted = bodyLeft > 0 ? std::min({bodyLeft, budget, step}) : kReadChunkBytes;
         const qint64 n = bodyLeft > 0 ? readBodyInPlace(wanted) : readPending();
         // Short: nothing more for now, or the connection ended. A complete request is answered
         // before anything after it is read.
