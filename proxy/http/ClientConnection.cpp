@@ -296,14 +296,15 @@ void ClientConnection::flush()
 
 // An answer to a request whose body has not all arrived (a local refusal of a request that was
 // handed on early): the rest of the body is not read, so the connection ends after it.
-void ClientConnection::answerBeforeBodyEnds()
+bool ClientConnection::answerBeforeBodyEnds()
 {
     if (m_state != State::Reading || !m_isDispatchedEarly)
-        return;
+        return false;
     m_state = State::Responding;
     m_stateSinceUs = monotonicUs();
     m_closeAfterResponse = true;
     m_hasResponseStarted = false;
+    return true;
 }
 
 void ClientConnection::beginResponse(QByteArray head, Framing framing)
@@ -379,11 +380,20 @@ void ClientConnection::setHandler(Handler *handler, const Limits &limits)
 
 void ClientConnection::sendResponse(const QByteArray &bytes, bool closeAfter)
 {
-    answerBeforeBodyEnds();
+    const bool isEarly = answerBeforeBodyEnds();
     if (m_state != State::Responding)
         return;
     m_hasResponseStarted = true;
-    m_out.append(m_adaptsResponses ? m_handler->adaptResponse(bytes) : bytes);
+    QByteArray response = m_adaptsResponses ? m_handler->adaptResponse(bytes) : bytes;
+    if (isEarly) {
+        // The client is told the connection ends here, with the rest of its body unread.
+        const qsizetype headEnd = response.indexOf("\r\n\r\n");
+        if (headEnd >= 0
+            && !QByteArrayView(response).first(headEnd).toByteArray().toLower().contains(
+                "\r\nconnection:"))
+            response.insert(headEnd + 2, "Connection: close\r\n");
+    }
+    m_out.append(response);
     m_isChunkedResponse = false;
     finishResponse(closeAfter);
 }

@@ -118,7 +118,7 @@ public:
 private:
     enum class State { Idle, Reading, Responding, Closing, Closed };
 
-    void answerBeforeBodyEnds();
+    bool answerBeforeBodyEnds();
 
     void onReadyRead();
     qint64 bodyBytesToReadInPlace() const;

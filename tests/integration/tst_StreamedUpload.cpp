@@ -1,0 +1,306 @@
+// A large Messages body goes upstream while it arrives, and whatever happens before its last
+// byte (a rate limit, a refused key, a client that leaves or stalls, a vendor that cannot be
+// reached, a TLS handshake still under way) ends the way it ends for a body held whole.
+#include "GatewayHarness.h"
+#include "MockUpstream.h"
+#include "SdkBodies.h"
+#include "TestCertificate.h"
+#include "TestClient.h"
+#include "rewrite/CacheInjector.h"
+
+#include <QJsonDocument>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace tollgate;
+using namespace tollgate::test;
+
+namespace {
+const QByteArray kKeyA = "sk-ant-api03-key-a-0123456789";
+const QByteArray kKeyB = "sk-ant-api03-key-b-0123456789";
+constexpr qsizetype kPiece = 64 * 1024;
+
+TestClient::Headers headersFor(const QByteArray &body)
+{
+    TestClient::Headers headers = GatewayHarness::clientHeaders();
+    headers.append({"content-length", QByteArray::number(body.size())});
+    return headers;
+}
+
+// The head and the body up to `end`, a piece at a time, each read before the next is sent.
+void sendUpTo(TestClient &client, const QByteArray &body, qsizetype end)
+{
+    client.sendRaw(TestClient::request("POST", "/v1/messages", headersFor(body)));
+    for (qsizetype at = 0; at < end; at += kPiece) {
+        client.sendRaw(body.mid(at, std::min(kPiece, end - at)));
+        QTest::qWait(1);
+    }
+}
+
+void sendRest(TestClient &client, const QByteArray &body, qsizetype from)
+{
+    for (qsizetype at = from; at < body.size(); at += kPiece) {
+        client.sendRaw(body.mid(at, kPiece));
+        QTest::qWait(1);
+    }
+}
+
+MockResponse rateLimited()
+{
+    MockResponse response;
+    response.status = 429;
+    response.headers = {{"retry-after", "30"}, {"content-type", "application/json"}};
+    response.body = MockUpstream::errorBody("rate_limit_error", "from the mock");
+    return response;
+}
+} // namespace
+
+class tst_StreamedUpload final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void cleanup();
+
+    void sendsTheBodyOnBeforeItsEnd();
+    void sendsABodyWithoutMarkersAsItCame();
+    void movesToAnotherKeyWithTheWholeBody();
+    void stopsTheUpstreamWhenTheClientLeaves();
+    void answersARefusalBeforeTheBodyEnds();
+    void logsABodyThatStallsOnce();
+    void answersAnUnreachableVendorOnceTheBodyIsIn();
+    void sendsOnOverTls();
+
+private:
+    bool start(const std::function<void(GatewayConfig &)> &adjust = {});
+
+    MockUpstream *m_mock = nullptr;
+    GatewayHarness *m_gateway = nullptr;
+    QByteArray m_body;
+};
+
+void tst_StreamedUpload::init()
+{
+    m_mock = new MockUpstream(this);
+    m_gateway = new GatewayHarness(this);
+    // 1.3 MiB: Tollgate marks the system prompt (after the messages, as the keys sort), the
+    // newest and the previous user turn.
+    if (m_body.isEmpty())
+        m_body = sdkConversation(300, 300);
+    QVERIFY(m_body.size() > 1024 * 1024);
+}
+
+void tst_StreamedUpload::cleanup()
+{
+    QVERIFY(m_gateway->stop());
+    delete m_gateway;
+    delete m_mock;
+}
+
+bool tst_StreamedUpload::start(const std::function<void(GatewayConfig &)> &adjust)
+{
+    if (!m_mock->isTls() && m_mock->port() == 0 && !m_mock->listen())
+        return false;
+    GatewayConfig config = GatewayHarness::configFor(m_mock->baseUrl());
+    if (adjust)
+        adjust(config);
+    return m_gateway->start(config);
+}
+
+void tst_StreamedUpload::sendsTheBodyOnBeforeItsEnd()
+{
+    QVERIFY(start());
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    const qsizetype cut = m_body.size() - kPiece;
+    sendUpTo(client, m_body, cut);
+    // All but the last user turns (a few KiB) is upstream before the last piece is sent.
+    QTRY_VERIFY_WITH_TIMEOUT(m_mock->bytesReceived() > cut - 20'000, 5000);
+    QVERIFY(m_mock->requests().isEmpty());
+    QVERIFY(client.responses().isEmpty());
+    sendRest(client, m_body, cut);
+    QVERIFY(client.waitForResponses(1, 10'000));
+    QCOMPARE(client.responses().first().status, 200);
+    // The markers of the whole body, then spaces for those it did not need.
+    const CacheInjector::Result expected = CacheInjector::inject(m_body, {});
+    QCOMPARE(expected.markersAdded, 3);
+    const MockRequest &sent = m_mock->requests().first();
+    const qsizetype announced = m_body.size() + CacheInjector::maxInsertedBytes();
+    QCOMPARE(sent.header("content-length"), QByteArray::number(announced));
+    QCOMPARE(sent.body.size(), announced);
+    QVERIFY(sent.body.first(expected.body.size()) == expected.body);
+    QCOMPARE(sent.body.sliced(expected.body.size()),
+             QByteArray(announced - expected.body.size(), ' '));
+    QVERIFY(QJsonDocument::fromJson(sent.body).isObject());
+    QVERIFY(m_gateway->waitForRecords(1));
+    const RequestRecord &row = m_gateway->records().first();
+    QCOMPARE(row.status, 200);
+    QCOMPARE(row.cacheMarkersAdded, 3);
+    QCOMPARE(row.requestBytes, m_body.size());
+    QCOMPARE(row.model, QStringLiteral("claude-sonnet-4-5"));
+    QVERIFY(row.isComplete);
+    // Timed from the last byte in, as for any request.
+    QVERIFY2(row.totalUs < 2'000'000, qPrintable(QString::number(row.totalUs)));
+}
+
+void tst_StreamedUpload::sendsABodyWithoutMarkersAsItCame()
+{
+    QVERIFY(start([](GatewayConfig &config) { config.cacheInjection.isEnabled = false; }));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    const qsizetype cut = m_body.size() - kPiece;
+    sendUpTo(client, m_body, cut);
+    // No markers to wait for: every byte goes on as it comes.
+    QTRY_VERIFY_WITH_TIMEOUT(m_mock->bytesReceived() >= cut, 5000);
+    sendRest(client, m_body, cut);
+    QVERIFY(client.waitForResponses(1, 10'000));
+    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(m_mock->requests().first().header("content-length"),
+             QByteArray::number(m_body.size()));
+    QVERIFY(m_mock->requests().first().body == m_body);
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().cacheMarkersAdded, 0);
+    QCOMPARE(m_gateway->records().first().model, QStringLiteral("claude-sonnet-4-5"));
+}
+
+// A 429 on the first key comes once the request is whole; the next key gets the body with its
+// markers and its own length.
+void tst_StreamedUpload::movesToAnotherKeyWithTheWholeBody()
+{
+    QVERIFY(start([](GatewayConfig &config) {
+        config.upstreamKey.clear();
+        config.upstreamKeys = {{QStringLiteral("a"), kKeyA}, {QStringLiteral("b"), kKeyB}};
+    }));
+    m_mock->setHandler([](const MockRequest &request) {
+        return request.header("x-api-key") == kKeyA ? rateLimited() : MockUpstream::messageJson();
+    });
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    sendUpTo(client, m_body, m_body.size());
+    QVERIFY(client.waitForResponses(1, 10'000));
+    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(m_mock->requests().size(), 2);
+    const CacheInjector::Result expected = CacheInjector::inject(m_body, {});
+    const MockRequest &first = m_mock->requests().at(0);
+    const MockRequest &second = m_mock->requests().at(1);
+    QCOMPARE(first.header("x-api-key"), kKeyA);
+    QCOMPARE(first.body.size(), m_body.size() + CacheInjector::maxInsertedBytes());
+    QCOMPARE(second.header("x-api-key"), kKeyB);
+    QCOMPARE(second.header("content-length"), QByteArray::number(expected.body.size()));
+    QVERIFY(second.body == expected.body);
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().status, 200);
+    QCOMPARE(m_gateway->records().first().upstreamKeyAlias, QStringLiteral("b"));
+    QCOMPARE(m_gateway->records().first().cacheMarkersAdded, 3);
+}
+
+void tst_StreamedUpload::stopsTheUpstreamWhenTheClientLeaves()
+{
+    QVERIFY(start());
+    QSignalSpy upstreamGone(m_mock, &MockUpstream::clientDisconnected);
+    {
+        TestClient client;
+        client.connectTo(m_gateway->port());
+        sendUpTo(client, m_body, m_body.size() / 2);
+        QTRY_VERIFY_WITH_TIMEOUT(m_mock->bytesReceived() > m_body.size() / 4, 5000);
+    } // the client closes its connection halfway
+    QVERIFY(upstreamGone.count() > 0 || upstreamGone.wait(3000));
+    QVERIFY(m_mock->requests().isEmpty());
+    QVERIFY(m_gateway->waitForRecords(1));
+    QTest::qWait(100);
+    QCOMPARE(m_gateway->records().size(), 1);
+    QCOMPARE(m_gateway->records().first().error, QStringLiteral("client disconnected"));
+}
+
+// No upstream key: the answer comes as soon as the request is dispatched, and the connection
+// closes after it, since the rest of the body is not read.
+void tst_StreamedUpload::answersARefusalBeforeTheBodyEnds()
+{
+    QVERIFY(start([](GatewayConfig &config) {
+        config.upstreamKey.clear();
+        config.upstreamKeys.clear();
+    }));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    sendUpTo(client, m_body, 4 * kPiece);
+    QVERIFY(client.waitForResponses(1, 5000));
+    const TestClient::Response &response = client.responses().first();
+    QCOMPARE(response.status, 401);
+    QVERIFY(response.isAnthropicError(401));
+    QCOMPARE(response.header("connection").toLower(), QByteArray("close"));
+    QVERIFY(client.waitForClose(3000));
+    QCOMPARE(m_mock->bytesReceived(), 0);
+    QVERIFY(m_gateway->waitForRecords(1));
+    QTest::qWait(100);
+    QCOMPARE(m_gateway->records().size(), 1);
+    QCOMPARE(m_gateway->records().first().status, 401);
+}
+
+// A body that stops halfway is answered 408 once, in one row, and the vendor's request is
+// dropped.
+void tst_StreamedUpload::logsABodyThatStallsOnce()
+{
+    QVERIFY(start([](GatewayConfig &config) {
+        config.headerReadTimeoutMs = 400;
+        config.bodyReadTimeoutMs = 400;
+    }));
+    QSignalSpy upstreamGone(m_mock, &MockUpstream::clientDisconnected);
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    sendUpTo(client, m_body, m_body.size() / 2);
+    QVERIFY(client.waitForResponses(1, 5000));
+    QCOMPARE(client.responses().first().status, 408);
+    QVERIFY(client.waitForClose(3000));
+    QVERIFY(upstreamGone.count() > 0 || upstreamGone.wait(3000));
+    QVERIFY(m_mock->requests().isEmpty());
+    QVERIFY(m_gateway->waitForRecords(1));
+    QTest::qWait(100);
+    QCOMPARE(m_gateway->records().size(), 1);
+    QCOMPARE(m_gateway->records().first().status, 408);
+    QVERIFY(m_gateway->records().first().error.contains(QStringLiteral("Timed out")));
+}
+
+// Nothing listens upstream: the failed connect waits for the body, then gets its 502.
+void tst_StreamedUpload::answersAnUnreachableVendorOnceTheBodyIsIn()
+{
+    QVERIFY(m_mock->listen());
+    const QByteArray closed = m_mock->baseUrl();
+    delete m_mock;
+    m_mock = new MockUpstream(this);
+    GatewayConfig config = GatewayHarness::configFor(closed);
+    QVERIFY(m_gateway->start(config));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    sendUpTo(client, m_body, m_body.size() - kPiece);
+    QTest::qWait(50);
+    QVERIFY(client.responses().isEmpty());
+    sendRest(client, m_body, m_body.size() - kPiece);
+    QVERIFY(client.waitForResponses(1, 5000));
+    QCOMPARE(client.responses().first().status, 502);
+    QVERIFY(client.responses().first().isAnthropicError(502));
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().status, 502);
+}
+
+// Over TLS the body waits for the handshake, then follows it.
+void tst_StreamedUpload::sendsOnOverTls()
+{
+    const TestCertificate certificate;
+    QVERIFY(m_mock->listenTls(certificate.serverCertificate(), certificate.serverKey()));
+    QVERIFY(start([&certificate](GatewayConfig &config) {
+        config.upstreamCaFile = certificate.caCertificatePath();
+    }));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    sendUpTo(client, m_body, m_body.size());
+    QVERIFY(client.waitForResponses(1, 10'000));
+    QCOMPARE(client.responses().first().status, 200);
+    const CacheInjector::Result expected = CacheInjector::inject(m_body, {});
+    const QByteArray &sent = m_mock->requests().first().body;
+    QCOMPARE(sent.size(), m_body.size() + CacheInjector::maxInsertedBytes());
+    QVERIFY(sent.first(expected.body.size()) == expected.body);
+}
+
+QTEST_GUILESS_MAIN(tst_StreamedUpload)
+#include "tst_StreamedUpload.moc"
