@@ -104,7 +104,6 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
     if (m_arrivingBytes < 0 || m_isFinished)
         return;
     const qsizetype announced = m_arrivingBytes;
-    m_arrivingBytes = -1;
     if (markers) {
         const bool fits = std::all_of(markers->insertions.begin(), markers->insertions.end(),
                                       [this](const CacheInjector::Insertion &insertion) {
@@ -133,18 +132,22 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
             // Again impossible (maxInsertedBytes() bounds the markers): resent whole.
             m_upstream->abort();
             m_upstream = nullptr;
-            m_failureWhileArriving =
-                UpstreamFailure {UpstreamConnection::Failure::Reset,
-                                 QStringLiteral("the body outgrew its announced length")};
+            m_failureWhileArriving = UpstreamFailure {
+                UpstreamConnection::Failure::Reset,
+                QStringLiteral("the body outgrew its announced length"), false, false, true};
         } else {
+            // A failure while these go is still one before the vendor had the whole body.
             const QByteArrayView rest = QByteArrayView(m_providerBody).sliced(m_forwardedBytes);
             m_upstream->appendBody(rest.data(), rest.size());
             // JSON allows whitespace after the value: the room left by markers not needed.
             const QByteArray padding(announced - m_providerBody.size(), ' ');
-            m_upstream->appendBody(padding.constData(), padding.size());
-            m_upstream->resumeReading();
+            if (m_upstream)
+                m_upstream->appendBody(padding.constData(), padding.size());
         }
     }
+    m_arrivingBytes = -1;
+    if (m_upstream)
+        m_upstream->resumeReading();
     // A resend, after a failure or to another key, announces the body's own length.
     m_upstreamHead = buildUpstreamHead();
     if (m_failureWhileArriving) {
@@ -626,6 +629,7 @@ void Exchange::upstreamFailed(UpstreamConnection::Failure failure, const QString
                                 connection && connection->hasResponseBytes()};
     if (m_arrivingBytes >= 0) {
         m_failureWhileArriving = what; // retried or answered with the whole body
+        m_failureWhileArriving->beforeBodyEnd = true;
         return;
     }
     handleUpstreamFailure(what);
@@ -638,9 +642,10 @@ void Exchange::handleUpstreamFailure(const UpstreamFailure &what)
     const bool wasReused = what.wasReused;
     const bool hadResponseBytes = what.hadResponseBytes;
     if (!m_client->hasResponseStarted()) {
-        // A kept-alive connection the vendor closed while it sat idle: nothing of this
-        // request was processed, so one more try on a new connection is safe.
-        if (wasReused && !hadResponseBytes && !m_hasRetried
+        // A kept-alive connection the vendor closed while it sat idle, or one that ended
+        // before the body it was sent had all arrived: nothing of this request was processed,
+        // so one more try on a new connection is safe.
+        if ((wasReused || what.beforeBodyEnd) && !hadResponseBytes && !m_hasRetried
             && failure == UpstreamConnection::Failure::Reset) {
             m_hasRetried = true;
             sendUpstream(true);

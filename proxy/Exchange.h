@@ -113,6 +113,7 @@ private:
         QString message;
         bool wasReused = false;
         bool hadResponseBytes = false;
+        bool beforeBodyEnd = false; // while the body still arrived: the vendor never had it all
     };
     void handleUpstreamFailure(const UpstreamFailure &failure);
     void failBeforeResponse(int status, const QString &message);

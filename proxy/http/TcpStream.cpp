@@ -108,6 +108,7 @@ void TcpStream::write(const QByteArray &head, const QByteArray &body)
         const qint64 n =
             transmitTwo(m_descriptor, head.constData(), head.size(), body.constData(), body.size());
         if (n < 0 && !wouldBlock()) {
+            m_hasWriteFailed = true;
             return; // the peer is gone; the read side reports it as the end of the connection
         }
         const qint64 sent = qMax<qint64>(n, 0);
@@ -165,6 +166,7 @@ void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
             // The peer is gone; the read side reports it as the end of the connection.
             m_out.clear();
             m_outOffset = 0;
+            m_hasWriteFailed = true;
             return;
         }
         keepFrom(n > 0 ? n : 0);
@@ -190,6 +192,7 @@ void TcpStream::sendQueued()
             if (wouldBlock())
                 return;
             m_outNext.clear();
+            m_hasWriteFailed = true;
             break;
         }
         m_outOffset += qsizetype(n);

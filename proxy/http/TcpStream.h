@@ -45,6 +45,9 @@ public:
     // megabytes the kernel does not take at once is kept by reference, also while connecting.
     void write(const QByteArray &head, const QByteArray &body);
     qint64 bytesToWrite() const { return m_out.size() - m_outOffset + m_outNext.size(); }
+    // A send failed for good (the peer reset or closed the connection): what was queued is
+    // dropped. The read side reports the end too, unless reading is disabled.
+    bool hasWriteFailed() const { return m_hasWriteFailed; }
 
     // Ends the connection once everything written has gone out; input that still
     // arrives is read and dropped meanwhile, so the peer sees our answer rather than a
@@ -81,6 +84,7 @@ private:
     bool m_isReadEnabled = true;
     bool m_isClosing = false;
     bool m_isWriteShutDown = false;
+    bool m_hasWriteFailed = false;
 };
 
 } // namespace tollgate

@@ -72,10 +72,16 @@ void UpstreamConnection::appendBody(const char *data, qsizetype size)
             m_plain->write(data, size);
         return;
     }
-    if (m_plain)
+    if (m_plain) {
         m_plain->write(data, size);
-    else if (m_tls)
+        // Reading waits while a body arrives, so a vendor that hung up shows here first.
+        if (m_plain->hasWriteFailed())
+            fail(Failure::Reset,
+                 QStringLiteral("the upstream closed the connection while the "
+                                "request body was being sent"));
+    } else if (m_tls) {
         m_tls->write(data, size);
+    }
 }
 
 void UpstreamConnection::startConnecting()

@@ -10,6 +10,8 @@
 
 #include <QJsonDocument>
 #include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTest>
 
 using namespace tollgate;
@@ -70,6 +72,7 @@ private slots:
     void answersARefusalBeforeTheBodyEnds();
     void logsABodyThatStallsOnce();
     void answersAnUnreachableVendorOnceTheBodyIsIn();
+    void resendsWhenTheVendorHangsUpMidBody();
     void sendsOnOverTls();
 
 private:
@@ -281,6 +284,61 @@ void tst_StreamedUpload::answersAnUnreachableVendorOnceTheBodyIsIn()
     QVERIFY(client.responses().first().isAnthropicError(502));
     QVERIFY(m_gateway->waitForRecords(1));
     QCOMPARE(m_gateway->records().first().status, 502);
+}
+
+// The vendor resets the connection a third of the way in (a timeout or a restart on its side):
+// nothing of the request was processed, so once the body is in it goes again, whole, on a new
+// connection, and the client never sees the first try.
+void tst_StreamedUpload::resendsWhenTheVendorHangsUpMidBody()
+{
+    QTcpServer vendor;
+    QVERIFY(vendor.listen(QHostAddress::LocalHost));
+    int connections = 0;
+    QByteArray retried; // the second connection's bytes
+    qint64 firstSeen = 0; // the first connection's
+    const QByteArray answer = MockUpstream::messageJson().body;
+    connect(&vendor, &QTcpServer::newConnection, this, [&] {
+        while (QTcpSocket *socket = vendor.nextPendingConnection()) {
+            const int index = connections++;
+            connect(socket, &QTcpSocket::readyRead, socket, [&, socket, index] {
+                const QByteArray bytes = socket->readAll();
+                if (index == 0) {
+                    firstSeen += bytes.size();
+                    if (firstSeen > m_body.size() / 3)
+                        socket->abort();
+                    return;
+                }
+                retried += bytes;
+                const qsizetype headEnd = retried.indexOf("\r\n\r\n");
+                const qsizetype at = retried.toLower().indexOf("content-length: ");
+                if (headEnd < 0 || at < 0)
+                    return;
+                const qsizetype length =
+                    retried.mid(at + 16, retried.indexOf('\r', at) - at - 16).toLongLong();
+                if (retried.size() < headEnd + 4 + length)
+                    return;
+                socket->write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                              "content-length: "
+                              + QByteArray::number(answer.size()) + "\r\n\r\n" + answer);
+            });
+        }
+    });
+    QVERIFY(m_gateway->start(
+        GatewayHarness::configFor("http://127.0.0.1:" + QByteArray::number(vendor.serverPort()))));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    sendUpTo(client, m_body, m_body.size());
+    QVERIFY(client.waitForResponses(1, 10'000));
+    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(client.responses().first().body, answer);
+    QCOMPARE(connections, 2);
+    const CacheInjector::Result expected = CacheInjector::inject(m_body, {});
+    QVERIFY(retried.endsWith(expected.body));
+    const QByteArray exactLength =
+        "\r\nContent-Length: " + QByteArray::number(expected.body.size()) + "\r\n";
+    QVERIFY(retried.contains(exactLength));
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().status, 200);
 }
 
 // Over TLS the body waits for the handshake, then follows it.
