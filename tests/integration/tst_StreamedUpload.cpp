@@ -67,6 +67,7 @@ private slots:
 
     void sendsTheBodyOnBeforeItsEnd();
     void sendsABodyWithoutMarkersAsItCame();
+    void answersThePipelinedRequestAfterIt();
     void movesToAnotherKeyWithTheWholeBody();
     void stopsTheUpstreamWhenTheClientLeaves();
     void answersARefusalBeforeTheBodyEnds();
@@ -165,6 +166,27 @@ void tst_StreamedUpload::sendsABodyWithoutMarkersAsItCame()
     QVERIFY(m_gateway->waitForRecords(1));
     QCOMPARE(m_gateway->records().first().cacheMarkersAdded, 0);
     QCOMPARE(m_gateway->records().first().model, QStringLiteral("claude-sonnet-4-5"));
+}
+
+// The next request, sent right behind the body on the same connection, is read once the
+// first is answered and gets its own answer.
+void tst_StreamedUpload::answersThePipelinedRequestAfterIt()
+{
+    QVERIFY(start());
+    const QByteArray small = R"({"model":"claude-sonnet-4-5","max_tokens":8,)"
+                             R"("messages":[{"role":"user","content":"hi"}]})";
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    sendUpTo(client, m_body, m_body.size() - kPiece);
+    client.sendRaw(m_body.sliced(m_body.size() - kPiece)
+                   + TestClient::request("POST", "/v1/messages", headersFor(small)) + small);
+    QVERIFY(client.waitForResponses(2, 10'000));
+    QCOMPARE(client.responses().at(0).status, 200);
+    QCOMPARE(client.responses().at(1).status, 200);
+    QCOMPARE(m_mock->requests().size(), 2);
+    QVERIFY(m_mock->requests().at(0).body.size() > m_body.size());
+    QCOMPARE(m_mock->requests().at(1).body, small);
+    QVERIFY(m_gateway->waitForRecords(2));
 }
 
 // A 429 on the first key comes once the request is whole; the next key gets the body with its
