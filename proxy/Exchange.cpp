@@ -137,8 +137,7 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
                 QStringLiteral("the body outgrew its announced length"), false, false, true};
         } else {
             // A failure while these go is still one before the vendor had the whole body.
-            const QByteArrayView rest = QByteArrayView(m_providerBody).sliced(m_forwardedBytes);
-            m_upstream->appendBody(rest.data(), rest.size());
+            m_upstream->appendBody(m_providerBody, m_forwardedBytes);
             // JSON allows whitespace after the value: the room left by markers not needed.
             const QByteArray padding(announced - m_providerBody.size(), ' ');
             if (m_upstream)

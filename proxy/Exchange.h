@@ -67,6 +67,8 @@ public:
     void completeBody(QByteArray body, const CacheInjector::Result *markers,
                       const RequestFacts *facts);
     bool isBodyArriving() const { return m_arrivingBytes >= 0; }
+    // Body bytes passed on that the vendor's connection has not taken yet.
+    qint64 upstreamBacklog() const { return m_upstream ? m_upstream->bytesToWrite() : 0; }
     bool isFinished() const { return m_isFinished; }
     // The client's body broke off or timed out before its end: the row says why.
     QByteArray refuseArriving(int status, const QString &message);

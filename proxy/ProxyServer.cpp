@@ -41,6 +41,8 @@ constexpr qsizetype kLongestArrivingMessage = 256 * 1024;
 // arrive (ProxyServer::m_arriving); resending megabytes after the last byte costs
 // milliseconds that a streaming proxy does not add.
 constexpr quint64 kStreamedBodyBytes = 256 * 1024;
+// More of such a body is passed on only while the vendor's connection holds less than this.
+constexpr qint64 kForwardBacklogBytes = 512 * 1024;
 
 // What a large Messages body needs before it goes: its cache markers, and the request log's
 // facts while it is at hand (markers change none of them).
@@ -479,7 +481,9 @@ void ProxyServer::bodyArrived(ClientConnection *connection, QByteArrayView bodyS
     const qsizetype stable = arriving.injects && builder
         ? std::min(builder->stableBytes(), bodySoFar.size())
         : bodySoFar.size();
-    if (stable > arriving.forwarded) {
+    // A vendor slower than the client: what it has not taken waits in the body rather than
+    // in a second copy, and goes at a later read or with the last byte.
+    if (stable > arriving.forwarded && exchange->upstreamBacklog() < kForwardBacklogBytes) {
         exchange->forwardBody(bodySoFar.sliced(arriving.forwarded, stable - arriving.forwarded));
         arriving.forwarded = stable;
     }

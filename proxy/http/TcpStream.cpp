@@ -100,6 +100,11 @@ void TcpStream::write(const QByteArray &data)
     send(data.constData(), data.size(), &data);
 }
 
+void TcpStream::write(const QByteArray &data, qsizetype from)
+{
+    send(data.constData() + from, data.size() - from, &data);
+}
+
 void TcpStream::write(const QByteArray &head, const QByteArray &body)
 {
     if (m_descriptor >= 0 && !m_isConnecting && bytesToWrite() == 0 && !m_isWriteShutDown
@@ -116,12 +121,11 @@ void TcpStream::write(const QByteArray &head, const QByteArray &body)
             return;
         // The rest waits, shared: what is left of the head, then the body.
         if (sent < head.size()) {
-            m_out = head;
-            m_outOffset = qsizetype(sent);
-            m_outNext = body;
+            enqueue(head.constData() + sent, head.size() - sent, &head);
+            enqueue(body.constData(), body.size(), &body);
         } else {
-            m_out = body;
-            m_outOffset = qsizetype(sent - head.size());
+            enqueue(body.constData() + (sent - head.size()), body.size() - (sent - head.size()),
+                    &body);
         }
         m_writeNotifier->setEnabled(true);
         return;
@@ -136,17 +140,13 @@ void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
 {
     if (m_descriptor < 0 || size <= 0 || m_isWriteShutDown)
         return;
-    const auto keepFrom = [&](qint64 sent) {
-        m_out = shared ? *shared : QByteArray(data + sent, qsizetype(size - sent));
-        m_outOffset = shared ? qsizetype(sent) : 0;
-    };
     if (bytesToWrite() == 0 && m_isConnecting) {
         // On loopback and fast links the handshake is often done by now: try at once
         // instead of waiting a loop pass for writability. Any failure just waits for it.
         const qint64 n = transmit(m_descriptor, data, size);
         if (n > 0) {
             if (n < size)
-                keepFrom(n);
+                enqueue(data + n, size - n, shared);
             markConnected();
             return;
         }
@@ -155,7 +155,7 @@ void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
         // onWritable(), which fires for the failed socket.
         if (n < 0 && !wouldBlock() && !isNotConnectedYet(lastError()))
             m_connectError = lastError();
-        keepFrom(0);
+        enqueue(data, size, shared);
         return;
     }
     if (bytesToWrite() == 0 && !m_isConnecting) {
@@ -164,41 +164,60 @@ void TcpStream::send(const char *data, qint64 size, const QByteArray *shared)
             return;
         if (n < 0 && !wouldBlock()) {
             // The peer is gone; the read side reports it as the end of the connection.
-            m_out.clear();
-            m_outOffset = 0;
             m_hasWriteFailed = true;
             return;
         }
-        keepFrom(n > 0 ? n : 0);
-    } else if (m_outNext.isEmpty() && shared) {
-        m_outNext = *shared; // behind what waits, still without a copy
+        const qint64 sent = n > 0 ? n : 0;
+        enqueue(data + sent, size - sent, shared);
     } else {
-        (m_outNext.isEmpty() ? m_out : m_outNext).append(data, qsizetype(size));
+        enqueue(data, size, shared); // behind what waits
     }
     if (!m_isConnecting)
         m_writeNotifier->setEnabled(true);
 }
 
+// Bytes of `shared` (data points into it) are kept by reference; others are copied, onto the
+// last copy of our own when there is one.
+void TcpStream::enqueue(const char *data, qint64 size, const QByteArray *shared)
+{
+    if (size <= 0)
+        return;
+    m_queuedBytes += size;
+    if (shared) {
+        m_queue.push_back({*shared, qsizetype(data - shared->constData()), false});
+        return;
+    }
+    if (!m_queue.empty() && m_queue.back().isOwn) {
+        m_queue.back().bytes.append(data, qsizetype(size));
+        return;
+    }
+    m_queue.push_back({QByteArray(data, qsizetype(size)), 0, true});
+}
+
+void TcpStream::clearQueue()
+{
+    m_queue.clear();
+    m_queuedBytes = 0;
+}
+
 void TcpStream::sendQueued()
 {
-    while (bytesToWrite() > 0) {
-        if (m_outOffset == m_out.size()) {
-            m_out = std::exchange(m_outNext, QByteArray());
-            m_outOffset = 0;
-        }
-        const qint64 n =
-            transmit(m_descriptor, m_out.constData() + m_outOffset, m_out.size() - m_outOffset);
+    while (!m_queue.empty()) {
+        Chunk &front = m_queue.front();
+        const qint64 n = transmit(m_descriptor, front.bytes.constData() + front.offset,
+                                  front.bytes.size() - front.offset);
         if (n < 0) {
             if (wouldBlock())
                 return;
-            m_outNext.clear();
+            clearQueue();
             m_hasWriteFailed = true;
             break;
         }
-        m_outOffset += qsizetype(n);
+        front.offset += qsizetype(n);
+        m_queuedBytes -= n;
+        if (front.offset == front.bytes.size())
+            m_queue.pop_front();
     }
-    m_out.clear();
-    m_outOffset = 0;
     m_writeNotifier->setEnabled(false);
 }
 
@@ -270,9 +289,7 @@ void TcpStream::close()
 {
     if (m_descriptor < 0)
         return;
-    m_out.clear();
-    m_outOffset = 0;
-    m_outNext.clear();
+    clearQueue();
     finishClose();
 }
 

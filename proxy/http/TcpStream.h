@@ -4,6 +4,7 @@
 #include <QHostAddress>
 #include <QObject>
 #include <QString>
+#include <deque>
 
 class QSocketNotifier;
 
@@ -41,10 +42,12 @@ public:
     // The same; what the kernel does not take at once is kept by reference (the array is
     // shared, not copied), which spares a copy of most of a request body of megabytes.
     void write(const QByteArray &data);
+    // The array's bytes from `from` on, kept by reference the same way.
+    void write(const QByteArray &data, qsizetype from);
     // A request's head and its body: neither is copied into the other, and a body of
     // megabytes the kernel does not take at once is kept by reference, also while connecting.
     void write(const QByteArray &head, const QByteArray &body);
-    qint64 bytesToWrite() const { return m_out.size() - m_outOffset + m_outNext.size(); }
+    qint64 bytesToWrite() const { return m_queuedBytes; }
     // A send failed for good (the peer reset or closed the connection): what was queued is
     // dropped. The read side reports the end too, unless reading is disabled.
     bool hasWriteFailed() const { return m_hasWriteFailed; }
@@ -75,9 +78,19 @@ private:
     qintptr m_descriptor;
     QSocketNotifier *m_readNotifier = nullptr;
     QSocketNotifier *m_writeNotifier = nullptr;
-    QByteArray m_out;
-    qsizetype m_outOffset = 0;
-    QByteArray m_outNext; // goes out after m_out: a body shared while its head waited
+    // Output the kernel has not taken yet, in order: arrays shared with the caller (a request
+    // body of megabytes is never copied) from an offset, and copies of our own, which later
+    // small writes are appended to.
+    struct Chunk
+    {
+        QByteArray bytes;
+        qsizetype offset = 0; // where the unsent part begins
+        bool isOwn = false; // a copy made here: appending to it copies nobody's array
+    };
+    void enqueue(const char *data, qint64 size, const QByteArray *shared);
+    void clearQueue();
+    std::deque<Chunk> m_queue;
+    qint64 m_queuedBytes = 0;
     QString m_error;
     bool m_isConnecting = false;
     int m_connectError = 0; // a failed connect() reported by an early send()

@@ -84,6 +84,28 @@ void UpstreamConnection::appendBody(const char *data, qsizetype size)
     }
 }
 
+void UpstreamConnection::appendBody(const QByteArray &body, qsizetype from)
+{
+    if (!m_plain || !m_isConnected || m_isShutDown || from >= body.size()) {
+        appendBody(body.constData() + from, body.size() - from);
+        return;
+    }
+    m_plain->write(body, from);
+    if (m_plain->hasWriteFailed())
+        fail(Failure::Reset,
+             QStringLiteral("the upstream closed the connection while the "
+                            "request body was being sent"));
+}
+
+qint64 UpstreamConnection::bytesToWrite() const
+{
+    if (!m_isConnected)
+        return m_requestHead.size() + m_requestBody.size();
+    if (m_plain)
+        return m_plain->bytesToWrite();
+    return m_tls ? m_tls->bytesToWrite() : 0;
+}
+
 void UpstreamConnection::startConnecting()
 {
     if (refusesUnresolvableName())

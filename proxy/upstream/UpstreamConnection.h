@@ -45,6 +45,11 @@ public:
     // More of the body of the request send() began, for a body that goes out as it arrives
     // (its head announced the whole length).
     void appendBody(const char *data, qsizetype size);
+    // The last of it: body's bytes from `from` on, kept by reference where the connection does
+    // not take them at once.
+    void appendBody(const QByteArray &body, qsizetype from);
+    // Request bytes written but not yet taken by the connection.
+    qint64 bytesToWrite() const;
     // The listener is gone (client left, timeout): the connection cannot be reused.
     void abort();
 

@@ -47,6 +47,7 @@ private slots:
     void sendsHeadThenBodyWrittenWhileConnecting();
     void sendsHeadThenBodyOnAConnectedStream();
     void keepsLaterWritesBehindAQueuedBody();
+    void sendsTheTailOfASharedArray();
 
 private:
     // The accepted end of m_stream's connection.
@@ -120,6 +121,24 @@ void tst_TcpStream::keepsLaterWritesBehindAQueuedBody()
     const QByteArray more = pattern(1 << 20, 'e');
     m_stream->write(more); // shared, after that
     expectReceived(accept(), head + body + QByteArray(tail) + more);
+}
+
+// A body sent on as it arrived: its first part went out earlier; the rest of the same array
+// follows, from where it is, also when the kernel does not take it at once and when other
+// bytes still wait ahead of it.
+void tst_TcpStream::sendsTheTailOfASharedArray()
+{
+    QSignalSpy connected(m_stream, &TcpStream::connected);
+    QTcpSocket *peer = accept();
+    QVERIFY(connected.wait(5000));
+    const QByteArray body = pattern(6 << 20, 'f');
+    const qsizetype sentBefore = 1 << 20;
+    m_stream->write(body.constData(), sentBefore);
+    m_stream->write(body, sentBefore); // the kernel takes part; the rest is kept shared
+    QVERIFY(m_stream->bytesToWrite() > 0);
+    const QByteArray second = pattern(5 << 20, 'g');
+    m_stream->write(second, 3); // behind what waits: copied from its offset
+    expectReceived(peer, body + second.sliced(3));
 }
 
 QTEST_GUILESS_MAIN(tst_TcpStream)
