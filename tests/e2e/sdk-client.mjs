@@ -30,6 +30,20 @@ const count = await client.messages.countTokens({
 });
 out.countTokens = count;
 
+// A long conversation (about 1.5 MiB): Tollgate sends it on while it arrives.
+const turn = 'Here is the next part of the log to look at. '.repeat(70);
+const history = [];
+for (let i = 0; i < 400; ++i) {
+  history.push({ role: 'user', content: `${i}: ${turn}` });
+  history.push({ role: 'assistant', content: `Noted part ${i}.` });
+}
+history.push({ role: 'user', content: 'Sum it up.' });
+const long = client.messages.stream({ model: 'claude-opus-4-8', max_tokens: 64, messages: history });
+let longText = '';
+long.on('text', (delta) => { longText += delta; });
+const longFinal = await long.finalMessage();
+out.long = { text: longText, stopReason: longFinal.stop_reason, bytes: JSON.stringify(history).length };
+
 const wrong = new Anthropic({ apiKey: 'sk-ant-api03-not-a-virtual-key', maxRetries: 0 });
 try {
   await wrong.messages.create({ model: 'claude-opus-4-8', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] });

@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTest>
+#include <algorithm>
 
 using namespace tollgate;
 using namespace tollgate::test;
@@ -73,8 +74,22 @@ void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
     QCOMPARE(wrong.value(QLatin1String("name")).toString(), QStringLiteral("AuthenticationError"));
     QCOMPARE(wrong.value(QLatin1String("type")).toString(), QStringLiteral("authentication_error"));
 
-    // What the upstream saw: three calls with the SDK's own headers and the upstream key.
-    QCOMPARE(mock.requests().size(), 3);
+    // The long conversation went upstream while the SDK sent it, with room for markers
+    // announced: the vendor got valid JSON of the announced length, Tollgate's markers on
+    // the newest and the previous user turn, and the reply streamed back.
+    const QJsonObject longTurn = out.value(QLatin1String("long")).toObject();
+    QVERIFY(!longTurn.value(QLatin1String("text")).toString().isEmpty());
+    QCOMPARE(longTurn.value(QLatin1String("stopReason")).toString(), QStringLiteral("end_turn"));
+    const MockRequest &longRequest = mock.requests().at(3);
+    QVERIFY(longRequest.body.size() > 1024 * 1024);
+    QCOMPARE(longRequest.header("content-length"), QByteArray::number(longRequest.body.size()));
+    const QJsonObject longBody = QJsonDocument::fromJson(longRequest.body).object();
+    QCOMPARE(longBody.value(QLatin1String("messages")).toArray().size(), 801);
+    QCOMPARE(longRequest.body.count("\"cache_control\""), 2);
+    QVERIFY(longRequest.body.endsWith(' ')); // the room markers did not take
+
+    // What the upstream saw: four calls with the SDK's own headers and the upstream key.
+    QCOMPARE(mock.requests().size(), 4);
     QCOMPARE(mock.requests().at(2).target, QByteArray("/v1/messages/count_tokens"));
     for (const MockRequest &request : mock.requests()) {
         QCOMPARE(request.header("x-api-key"), GatewayHarness::upstreamKey());
@@ -82,7 +97,13 @@ void tst_AnthropicSdk::sdkCallsWorkThroughTollgate()
         QCOMPARE(request.header("x-stainless-lang"), QByteArray("js"));
         QVERIFY(!request.header("x-stainless-package-version").isEmpty());
     }
-    QVERIFY(gateway.waitForRecords(4));
+    QVERIFY(gateway.waitForRecords(5));
+    const auto longRow =
+        std::find_if(gateway.records().begin(), gateway.records().end(),
+                     [](const RequestRecord &row) { return row.requestBytes > 1024 * 1024; });
+    QVERIFY(longRow != gateway.records().end());
+    QCOMPARE(longRow->status, 200);
+    QCOMPARE(longRow->cacheMarkersAdded, 2);
 }
 
 QTEST_GUILESS_MAIN(tst_AnthropicSdk)
