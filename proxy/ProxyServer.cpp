@@ -459,7 +459,8 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *connecti
 
 void ProxyServer::bodyArrived(ClientConnection *connection, QByteArrayView bodySoFar)
 {
-    PromptLayoutBuilder *builder = m_bodyLayouts.value(connection).get();
+    // Held here: a refusal below may close the connection, which drops the maps' entries.
+    const std::shared_ptr<PromptLayoutBuilder> builder = m_bodyLayouts.value(connection);
     if (builder)
         builder->feed(bodySoFar, kLongestArrivingMessage);
     const auto found = m_arriving.find(connection);
@@ -472,7 +473,10 @@ void ProxyServer::bodyArrived(ClientConnection *connection, QByteArrayView bodyS
             return;
         }
     }
-    ArrivingBody &arriving = m_arriving[connection];
+    const auto still = m_arriving.find(connection);
+    if (still == m_arriving.end())
+        return;
+    ArrivingBody &arriving = *still;
     Exchange *exchange = arriving.exchange;
     if (!exchange || exchange->isFinished() || !exchange->isBodyArriving()) {
         m_arriving.remove(connection);
@@ -527,9 +531,14 @@ bool ProxyServer::dispatchEarly(ClientConnection *connection, ArrivingBody &arri
     arriving.injects = wantsCacheInjection(pending, arriving.length);
     const qsizetype upstreamBytes =
         arriving.length + (arriving.injects ? CacheInjector::maxInsertedBytes() : 0);
+    const bool injects = arriving.injects;
     Exchange *exchange = startExchange(connection, std::move(pending), upstreamBytes);
-    arriving.exchange = exchange;
-    return !exchange->isFinished();
+    if (exchange->isFinished())
+        return false; // answered at once; the connection may be gone, and `arriving` with it
+    ArrivingBody &still = m_arriving[connection];
+    still.exchange = exchange;
+    still.injects = injects;
+    return true;
 }
 
 void ProxyServer::completeArriving(ClientConnection *connection, HttpRequest &&request,
