@@ -1,6 +1,7 @@
 #include "SecretRedactor.h"
 
 #include <QRegularExpression>
+#include <cstring>
 
 namespace tollgate {
 
@@ -68,21 +69,35 @@ bool SecretRedactor::isCredentialHeader(const QByteArray &name)
 
 QByteArray SecretRedactor::maskedHeaderLines(const HeaderList &headers)
 {
+    // Every request's headers pass here: the lines are copied into one buffer sized up front,
+    // with no growing or per-line array. A masked value is at most 3 bytes longer than the
+    // value: an ellipsis of 3 bytes goes in, and an empty value becomes "…".
     qsizetype size = 0;
     for (const HeaderList::Field &f : headers.fields())
-        size += f.name.size() + f.value.size() + 4;
-    QByteArray out;
-    out.reserve(size); // masking mostly shortens a line
+        size += f.name.size() + f.value.size() + 4 + (isCredentialHeader(f.name) ? 3 : 0);
+    QByteArray out(size, Qt::Uninitialized);
+    char *at = out.data();
+    const auto put = [&at](QByteArrayView bytes) {
+        std::memcpy(at, bytes.data(), size_t(bytes.size()));
+        at += bytes.size();
+    };
     for (const HeaderList::Field &f : headers.fields()) {
-        QByteArray value = f.value;
-        if (isCredentialHeader(f.name)) {
-            const qsizetype space = value.indexOf(' ');
-            value = HeaderList::nameEquals(f.name, "x-api-key") || space < 0
-                ? mask(value.trimmed())
-                : value.left(space + 1) + mask(value.mid(space + 1).trimmed());
+        put(f.name);
+        put(": ");
+        if (!isCredentialHeader(f.name)) {
+            put(f.value);
+        } else {
+            const qsizetype space = f.value.indexOf(' ');
+            if (HeaderList::nameEquals(f.name, "x-api-key") || space < 0) {
+                put(mask(f.value.trimmed()));
+            } else {
+                put(QByteArrayView(f.value).first(space + 1));
+                put(mask(f.value.mid(space + 1).trimmed()));
+            }
         }
-        HeaderList::write(out, f.name, value);
+        put("\r\n");
     }
+    out.truncate(at - out.constData());
     return out;
 }
 

@@ -57,6 +57,20 @@ void tst_SecretRedactor::masksCredentialHeadersOnly()
                         "Authorization: Bearer sk-ant-oat01-…efgh\r\n"
                         "anthropic-beta: oauth-2025-04-20\r\n"
                         "Cookie: …cdef\r\n"));
+    // Values too short to show anything of: masked whole, even when the mask is the longer.
+    HeaderList tiny;
+    tiny.append("x-api-key", "");
+    tiny.append("Authorization", "x");
+    tiny.append("Authorization", "Bearer ab");
+    tiny.append("proxy-authorization", "Basic ");
+    tiny.append("accept", "*/*");
+    QCOMPARE(SecretRedactor::maskedHeaderLines(tiny),
+             QByteArray("x-api-key: …\r\n"
+                        "Authorization: …\r\n"
+                        "Authorization: Bearer …\r\n"
+                        "proxy-authorization: Basic …\r\n"
+                        "accept: */*\r\n"));
+    QVERIFY(SecretRedactor::maskedHeaderLines(HeaderList()).isEmpty());
 }
 
 void tst_SecretRedactor::redactsKnownAndKeyShapedSecretsFromText()
