@@ -157,17 +157,17 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
 
 QByteArray Exchange::refuseArriving(int status, const QString &message)
 {
-    const QByteArray requestId = QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
-    if (m_isFinished)
-        return requestId;
-    if (m_upstream) {
-        m_upstream->abort();
-        m_upstream = nullptr;
+    if (!m_isFinished) {
+        m_record.status = status;
+        m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
+        abandon(message, false);
     }
-    m_record.status = status;
-    m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
-    finish(Outcome::Failed, message);
-    return requestId;
+    return localRequestId();
+}
+
+QByteArray Exchange::localRequestId() const
+{
+    return QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
 }
 
 void Exchange::applyCacheMarkers(const CacheInjector::Result &result, QByteArray &body,
@@ -372,7 +372,7 @@ void Exchange::refuseWithoutKey()
         // Every key is cooling down after a 429/529: say when the first is back, within
         // the 60 s Claude Code waits for at most.
         const int seconds = RateLimiter::retryAfterSeconds(*m_nextKey.availableAtUs - now);
-        const QByteArray requestId = QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
+        const QByteArray requestId = localRequestId();
         const RateLimiter::Reply reply = RateLimiter::tooManyRequests(
             QStringLiteral("Every upstream API key is rate-limited or overloaded; the first "
                            "one is usable again in %1 s")
@@ -684,7 +684,7 @@ void Exchange::failBeforeResponse(int status, const QString &message)
 {
     m_record.status = status;
     m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
-    const QByteArray requestId = QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
+    const QByteArray requestId = localRequestId();
     finish(Outcome::Failed, message);
     m_client->sendResponse(ErrorResponse::httpResponse(status, message, requestId, false), false);
 }

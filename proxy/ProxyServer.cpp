@@ -500,39 +500,24 @@ void ProxyServer::bodyArrived(ClientConnection *connection, QByteArrayView bodyS
 // closes after it.
 bool ProxyServer::dispatchEarly(ClientConnection *connection, ArrivingBody &arriving)
 {
-    if (m_backlog && (!m_held.isEmpty() || m_backlog->isHigh()))
+    if (holdsRequests())
         return false;
     HttpRequest request = arriving.head;
     request.receivedAtUs = monotonicUs(); // the last byte's time replaces it
-    qsizetype keyIndex = -1;
-    const ClientAuthenticator::Result auth =
-        m_authenticator.authenticate(request.headers, &keyIndex);
-    std::shared_ptr<VirtualKeyState> state;
-    if (auth == ClientAuthenticator::Result::VirtualKey)
-        state = m_credentialStates.value(keyIndex);
-    if (state && !state->key.models.isEmpty())
+    const Credential credential = credentialOf(request.headers);
+    if (credential.state && !credential.state->key.models.isEmpty())
         return false;
     if (m_anthropic->provider.kind != Provider::Kind::Anthropic)
         return false;
     connection->dispatchEarly();
-    const QString tag = billingTagFor(request.headers, state.get());
-    if (state && refuseVirtualKeyRequest(connection, request, *state, tag))
+    const qsizetype length = arriving.length;
+    std::optional<PendingExchange> pending =
+        admit(connection, std::move(request), credential, length);
+    if (!pending || !planRoute(connection, *pending, DialectBridge::Surface::Anthropic))
         return false;
-    if (!state && refusePassthroughSpend(connection, request, tag))
-        return false;
-    RequestRecord record = newRecord(request.method, request.target, request.headers, state.get());
-    record.requestBytes = arriving.length;
-    record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
-    if (!state)
-        record.virtualKeyAlias = QStringLiteral("passthrough");
-    PendingExchange pending {std::move(request), auth, std::move(record), state, {}, true};
-    if (!planRoute(connection, pending, DialectBridge::Surface::Anthropic))
-        return false;
-    arriving.injects = wantsCacheInjection(pending, arriving.length);
-    const qsizetype upstreamBytes =
-        arriving.length + (arriving.injects ? CacheInjector::maxInsertedBytes() : 0);
-    const bool injects = arriving.injects;
-    Exchange *exchange = startExchange(connection, std::move(pending), upstreamBytes);
+    const bool injects = wantsCacheInjection(*pending, length);
+    Exchange *exchange = startExchange(connection, std::move(*pending),
+                                       length + (injects ? CacheInjector::maxInsertedBytes() : 0));
     if (exchange->isFinished())
         return false; // answered at once; the connection may be gone, and `arriving` with it
     ArrivingBody &still = m_arriving[connection];
@@ -604,11 +589,10 @@ ClientConnection::HeadDecision ProxyServer::headDecision(const HttpParser &head)
     if (method == "HEAD" || method == "OPTIONS" || !isApiPath(path))
         return decision;
     // Refuse a wrong key before reading a body of up to 256 MiB.
-    qsizetype keyIndex = -1;
-    const ClientAuthenticator::Result auth =
-        m_authenticator.authenticate(head.headers(), &keyIndex);
+    const Credential credential = credentialOf(head.headers());
+    const ClientAuthenticator::Result auth = credential.auth;
     if (auth == ClientAuthenticator::Result::VirtualKey) {
-        const auto state = m_credentialStates.value(keyIndex);
+        const auto &state = credential.state;
         if (state && !state->key.isEnabled) {
             decision.refuseStatus = 401;
             decision.message = QStringLiteral("The Tollgate virtual key \"%1\" is disabled "
@@ -680,23 +664,13 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
 
     if (holdForLedger(connection, request))
         return;
-    qsizetype keyIndex = -1;
-    const ClientAuthenticator::Result auth =
-        m_authenticator.authenticate(request.headers, &keyIndex);
-    std::shared_ptr<VirtualKeyState> state;
-    if (auth == ClientAuthenticator::Result::VirtualKey)
-        state = m_credentialStates.value(keyIndex);
-    const QString tag = billingTagFor(request.headers, state.get());
-    if (state && refuseVirtualKeyRequest(connection, request, *state, tag))
+    const Credential credential = credentialOf(request.headers);
+    const qsizetype length = request.body.size();
+    std::optional<PendingExchange> admitted =
+        admit(connection, std::move(request), credential, length);
+    if (!admitted)
         return;
-    if (!state && refusePassthroughSpend(connection, request, tag))
-        return;
-    RequestRecord record = newRecord(request.method, request.target, request.headers, state.get());
-    record.requestBytes = request.body.size();
-    record.isPassthroughAuth = auth == ClientAuthenticator::Result::Passthrough;
-    if (!state)
-        record.virtualKeyAlias = QStringLiteral("passthrough");
-    PendingExchange pending {std::move(request), auth, std::move(record), state, {}, true};
+    PendingExchange &pending = *admitted;
     if (!planRoute(connection, pending,
                    isChat ? DialectBridge::Surface::OpenAi : DialectBridge::Surface::Anthropic))
         return;
@@ -739,6 +713,36 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
             onInjected(connection, prepared.markers, prepared.facts);
         });
     });
+}
+
+ProxyServer::Credential ProxyServer::credentialOf(const HeaderList &headers) const
+{
+    qsizetype keyIndex = -1;
+    Credential credential;
+    credential.auth = m_authenticator.authenticate(headers, &keyIndex);
+    if (credential.auth == ClientAuthenticator::Result::VirtualKey)
+        credential.state = m_credentialStates.value(keyIndex);
+    return credential;
+}
+
+std::optional<ProxyServer::PendingExchange> ProxyServer::admit(ClientConnection *connection,
+                                                               HttpRequest &&request,
+                                                               const Credential &credential,
+                                                               qsizetype bodyBytes)
+{
+    const std::shared_ptr<VirtualKeyState> &state = credential.state;
+    const QString tag = billingTagFor(request.headers, state.get());
+    if (state && refuseVirtualKeyRequest(connection, request, *state, tag))
+        return std::nullopt;
+    if (!state && refusePassthroughSpend(connection, request, tag))
+        return std::nullopt;
+    RequestRecord record = newRecord(request.method, request.target, request.headers, state.get());
+    record.requestBytes = bodyBytes;
+    record.isPassthroughAuth = credential.auth == ClientAuthenticator::Result::Passthrough;
+    if (!state)
+        record.virtualKeyAlias = QStringLiteral("passthrough");
+    return PendingExchange {
+        std::move(request), credential.auth, std::move(record), state, {}, true};
 }
 
 bool ProxyServer::planRoute(ClientConnection *connection, PendingExchange &pending,
@@ -869,11 +873,16 @@ Exchange *ProxyServer::startExchange(ClientConnection *connection, PendingExchan
     return exchange;
 }
 
+bool ProxyServer::holdsRequests() const
+{
+    return m_backlog && (!m_held.isEmpty() || m_backlog->isHigh());
+}
+
 // Holds the request back while the ledger is far behind, and while earlier requests are
 // held (they keep their order). Time spent here counts in the request's TTFB.
 bool ProxyServer::holdForLedger(ClientConnection *connection, HttpRequest &request)
 {
-    if (!m_backlog || (m_held.isEmpty() && !m_backlog->isHigh()))
+    if (!holdsRequests())
         return false;
     m_held.append({connection, std::move(request)});
     if (!m_holdTimer) {
@@ -1093,12 +1102,9 @@ QByteArray ProxyServer::requestRefused(ClientConnection *connection, const HttpP
     }
     // A refused virtual key (disabled) is still named in the log, with its tag; a request
     // for another host never gets as far as its key.
-    qsizetype keyIndex = -1;
     std::shared_ptr<VirtualKeyState> state;
-    if (hostVerdict(head) == HostPolicy::Verdict::Allowed
-        && m_authenticator.authenticate(head.headers(), &keyIndex)
-            == ClientAuthenticator::Result::VirtualKey)
-        state = m_credentialStates.value(keyIndex);
+    if (hostVerdict(head) == HostPolicy::Verdict::Allowed)
+        state = credentialOf(head.headers()).state;
     RequestRecord record = newRecord(head.method(), head.target(), head.headers(), state.get());
     const QByteArray requestId = requestIdFor(record);
     emitLocalRecord(std::move(record), status, monotonicUs(), message);

@@ -22,6 +22,7 @@
 #include <QPointer>
 #include <QSet>
 #include <memory>
+#include <optional>
 
 class QThreadPool;
 class QTimer;
@@ -176,6 +177,20 @@ private:
         qsizetype forwarded = 0;
     };
     bool dispatchEarly(ClientConnection *connection, ArrivingBody &arriving);
+    // Who a request's credential names: a virtual key (with its state), a passthrough
+    // credential, or none.
+    struct Credential
+    {
+        ClientAuthenticator::Result auth = ClientAuthenticator::Result::Missing;
+        std::shared_ptr<VirtualKeyState> state; // null unless a virtual key's
+    };
+    Credential credentialOf(const HeaderList &headers) const;
+    // The checks every forwarded request passes from its credential on (the key's state,
+    // limits and budgets, the passthrough budget) and its log row; empty when it was answered.
+    std::optional<PendingExchange> admit(ClientConnection *connection, HttpRequest &&request,
+                                         const Credential &credential, qsizetype bodyBytes);
+    // The ledger is far behind, or requests are held already (they keep their order).
+    bool holdsRequests() const;
     void completeArriving(ClientConnection *connection, HttpRequest &&request,
                           const ArrivingBody &arriving,
                           const std::shared_ptr<PromptLayoutBuilder> &layoutBuilder);

@@ -74,11 +74,7 @@ void UpstreamConnection::appendBody(const char *data, qsizetype size)
     }
     if (m_plain) {
         m_plain->write(data, size);
-        // Reading waits while a body arrives, so a vendor that hung up shows here first.
-        if (m_plain->hasWriteFailed())
-            fail(Failure::Reset,
-                 QStringLiteral("the upstream closed the connection while the "
-                                "request body was being sent"));
+        failIfWriteFailed();
     } else if (m_tls) {
         m_tls->write(data, size);
     }
@@ -91,6 +87,12 @@ void UpstreamConnection::appendBody(const QByteArray &body, qsizetype from)
         return;
     }
     m_plain->write(body, from);
+    failIfWriteFailed();
+}
+
+// Reading waits while a body arrives, so a vendor that hung up shows on the write side first.
+void UpstreamConnection::failIfWriteFailed()
+{
     if (m_plain->hasWriteFailed())
         fail(Failure::Reset,
              QStringLiteral("the upstream closed the connection while the "

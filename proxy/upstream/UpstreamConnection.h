@@ -85,6 +85,7 @@ private:
     void onTlsDisconnected();
     void onTlsError();
     void writeRequest();
+    void failIfWriteFailed();
     void process(const char *data, qsizetype size);
     void handleEof();
     void finishExchange();
