@@ -6,6 +6,8 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <algorithm>
+#include <charconv>
 #include <limits>
 
 namespace tollgate {
@@ -48,15 +50,43 @@ QByteArray isoTimeWithMs(const QDateTime &time)
     return text;
 }
 
-QByteArray formatDuration(qint64 us)
+void appendNumber(QByteArray &text, qint64 value)
 {
-    if (us < 0)
-        return QByteArrayLiteral("-");
-    if (us < 10'000)
-        return QByteArray::number(double(us) / 1000.0, 'f', 2) + "ms";
-    if (us < 10'000'000)
-        return QByteArray::number(double(us) / 1000.0, 'f', 0) + "ms";
-    return QByteArray::number(double(us) / 1e6, 'f', 1) + "s";
+    char digits[24];
+    const std::to_chars_result end = std::to_chars(digits, digits + sizeof digits, value);
+    text.append(digits, qsizetype(end.ptr - digits));
+}
+
+// "whole.fraction" of value / 10^decimals, with exactly that many decimals.
+void appendFixed(QByteArray &text, qint64 value, int decimals)
+{
+    qint64 scale = 1;
+    for (int i = 0; i < decimals; ++i)
+        scale *= 10;
+    appendNumber(text, value / scale);
+    if (decimals == 0)
+        return;
+    text += '.';
+    const qint64 fraction = value % scale;
+    for (qint64 place = scale / 10; place > 0; place /= 10)
+        text += char('0' + fraction / place % 10);
+}
+
+// 1.23ms under 10 ms, 123ms under 10 s, 12.3s from there on; rounded to the nearest.
+void appendDuration(QByteArray &text, qint64 us)
+{
+    if (us < 0) {
+        text += '-';
+    } else if (us < 9'995) {
+        appendFixed(text, (us + 5) / 10, 2);
+        text += "ms";
+    } else if (us < 9'999'500) {
+        appendNumber(text, (us + 500) / 1000);
+        text += "ms";
+    } else {
+        appendFixed(text, (us + 50'000) / 100'000, 1);
+        text += 's';
+    }
 }
 } // namespace
 
@@ -198,8 +228,7 @@ void HeadlessRunner::onRequestFinished(const RequestRecord &record)
     // Records arrive in batches; their lines leave in one write after the batch.
     if (m_log.isEmpty())
         QMetaObject::invokeMethod(this, &HeadlessRunner::flushLog, Qt::QueuedConnection);
-    m_log += formatRecord(record);
-    m_log += '\n';
+    appendRecord(m_log, record);
 }
 
 void HeadlessRunner::flushLog()
@@ -209,37 +238,67 @@ void HeadlessRunner::flushLog()
     m_log.clear();
 }
 
-QByteArray HeadlessRunner::formatRecord(const RequestRecord &record)
+void HeadlessRunner::appendRecord(QByteArray &log, const RequestRecord &record)
 {
-    QByteArray line = isoTimeWithMs(record.startedAt);
-    line += ' ' + record.method + ' ' + record.target + ' ' + QByteArray::number(record.status);
+    // Appended in place, numbers without temporaries: on a busy proxy this runs for every
+    // request.
+    log += isoTimeWithMs(record.startedAt);
+    log += ' ';
+    log += record.method;
+    log += ' ';
+    log += record.target;
+    log += ' ';
+    appendNumber(log, record.status);
     if (record.isStreaming)
-        line += " sse";
-    line += " ttfb=" + formatDuration(record.ttfbUs) + " total=" + formatDuration(record.totalUs);
-    line += " in=" + QByteArray::number(record.requestBytes)
-        + " out=" + QByteArray::number(record.responseBytes);
-    if (!record.model.isEmpty())
-        line += " model=" + record.model.toUtf8();
+        log += " sse";
+    log += " ttfb=";
+    appendDuration(log, record.ttfbUs);
+    log += " total=";
+    appendDuration(log, record.totalUs);
+    log += " in=";
+    appendNumber(log, record.requestBytes);
+    log += " out=";
+    appendNumber(log, record.responseBytes);
+    if (!record.model.isEmpty()) {
+        log += " model=";
+        log += record.model.toUtf8();
+    }
     if (record.usage.hasUsage) {
         const Usage &u = record.usage;
-        line += " input=" + QByteArray::number(u.inputTokens)
-            + " output=" + QByteArray::number(u.outputTokens)
-            + " cache_write=" + QByteArray::number(u.cacheWriteTokens())
-            + " cache_read=" + QByteArray::number(u.cacheReadTokens);
-        line += record.costPicoUsd ? " cost=$" + PriceTable::formatUsd(*record.costPicoUsd).toUtf8()
-                                   : QByteArrayLiteral(" cost=unpriced");
+        log += " input=";
+        appendNumber(log, u.inputTokens);
+        log += " output=";
+        appendNumber(log, u.outputTokens);
+        log += " cache_write=";
+        appendNumber(log, u.cacheWriteTokens());
+        log += " cache_read=";
+        appendNumber(log, u.cacheReadTokens);
+        if (record.costPicoUsd) {
+            log += " cost=$";
+            log += PriceTable::formatUsd(*record.costPicoUsd).toUtf8();
+        } else {
+            log += " cost=unpriced";
+        }
     }
     if (record.isIncomplete)
-        line += " incomplete";
-    if (!record.sessionId.isEmpty())
-        line += " session=" + record.sessionId.left(36);
-    if (!record.billingTag.isEmpty())
-        line += " tag=" + record.billingTag.toUtf8();
+        log += " incomplete";
+    if (!record.sessionId.isEmpty()) {
+        log += " session=";
+        log += QByteArrayView(record.sessionId)
+                   .first(std::min<qsizetype>(record.sessionId.size(), 36));
+    }
+    if (!record.billingTag.isEmpty()) {
+        log += " tag=";
+        log += record.billingTag.toUtf8();
+    }
     if (record.isPassthroughAuth)
-        line += " auth=passthrough";
-    if (!record.error.isEmpty())
-        line += " error=\"" + record.error.toUtf8() + '"';
-    return line;
+        log += " auth=passthrough";
+    if (!record.error.isEmpty()) {
+        log += " error=\"";
+        log += record.error.toUtf8();
+        log += '"';
+    }
+    log += '\n';
 }
 
 } // namespace tollgate

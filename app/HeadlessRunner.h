@@ -22,7 +22,7 @@ public:
     // in flight (Gateway::reconfigure); one line says whether they are in use.
     void reconfigure(const GatewayConfig &config);
 
-    static QByteArray formatRecord(const RequestRecord &record);
+    static void appendRecord(QByteArray &log, const RequestRecord &record);
 
 private:
     void onStarted(quint16 port);

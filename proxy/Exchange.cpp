@@ -250,11 +250,16 @@ bool Exchange::beginProvider(int index)
 
 // On 429, 5xx or a failed connection before any byte reached the client, once the
 // provider's own keys are exhausted: the route's next provider.
-bool Exchange::tryNextProvider(int status, const QString &why)
+bool Exchange::canTryNextProvider(int status) const
 {
     if (m_providerIndex + 1 >= m_plan.providers.size() || m_client->hasResponseStarted())
         return false;
-    if (status != KeyPool::kConnectFailure && status != 429 && status < 500)
+    return status == KeyPool::kConnectFailure || status == 429 || status >= 500;
+}
+
+bool Exchange::tryNextProvider(int status, const QString &why)
+{
+    if (!canTryNextProvider(status))
         return false;
     qCInfo(lcExchange).noquote()
         << QStringLiteral("request %1: provider \"%2\" failed (%3), trying \"%4\"")
@@ -440,7 +445,8 @@ void Exchange::upstreamHead(const HttpParser &head)
         if (retryOnAnotherKey(status, head.headers()))
             return;
     }
-    if (tryNextProvider(status, QStringLiteral("HTTP %1").arg(status)))
+    if (canTryNextProvider(status)
+        && tryNextProvider(status, QStringLiteral("HTTP %1").arg(status)))
         return;
     m_record.ttfbUs = monotonicUs() - m_request.receivedAtUs;
     m_record.status = status;
@@ -800,7 +806,7 @@ void Exchange::finish(Outcome outcome, const QString &error)
     if (!m_record.requestBody.isEmpty()) {
         // The row goes to the request log with the body's facts, not the body.
         // (A large body the proxy scanned for cache markers comes with its facts already.)
-        if (!m_record.requestFacts.valid())
+        if (!m_record.requestFacts.isValid())
             m_record.requestFacts = RequestFacts::read(m_record.requestBody, m_context.workers);
         const qint64 bodyLogCap = m_context.config ? m_context.config->bodyLogCapBytes : 0;
         m_record.requestBody =

@@ -92,6 +92,8 @@ private:
 
     // Sends the request to the plan's provider at index; false when it was answered instead.
     bool beginProvider(int index);
+    // Whether a failure with this status moves on to the plan's next provider, and doing so.
+    bool canTryNextProvider(int status) const;
     bool tryNextProvider(int status, const QString &why);
     const ProviderRuntime &provider() const { return *m_plan.providers.at(m_providerIndex); }
     bool swapsCredential() const;

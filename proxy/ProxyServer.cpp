@@ -77,10 +77,17 @@ bool isApiPath(const QByteArray &path)
 // "/v1/../x" must not reach a different resource than it appears to name.
 bool hasDotSegment(const QByteArray &path)
 {
-    for (const QByteArray &segment : path.split('/')) {
+    const QByteArrayView whole(path);
+    qsizetype start = 0;
+    while (start <= whole.size()) {
+        qsizetype end = whole.indexOf('/', start);
+        if (end < 0)
+            end = whole.size();
+        const QByteArrayView segment = whole.sliced(start, end - start);
         if (segment == "." || segment == ".." || segment.compare("%2e%2e", Qt::CaseInsensitive) == 0
             || segment.compare("%2e", Qt::CaseInsensitive) == 0)
             return true;
+        start = end + 1;
     }
     return false;
 }

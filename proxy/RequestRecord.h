@@ -75,7 +75,7 @@ struct RequestRecord
     // requestFacts: model, session and project, read by the proxy as the exchange ended
     // (RequestFacts::read); the body then stays only as far as the opt-in body log keeps it.
     // Without them the ledger reads the facts from requestBody.
-    std::shared_future<RequestFacts> requestFacts;
+    PendingFacts requestFacts;
     QByteArray requestBody;
     ResponseObservation response;
     HeaderList rawRequestHeaders;

@@ -422,7 +422,12 @@ int HttpParser::onHeaderValue(http_parser *p, const char *at, size_t length)
     HttpParser *s = self(p);
     if (s->m_headers.isEmpty())
         return 0;
-    s->m_headers.fields().last().value.append(at, qsizetype(length));
+    QByteArray &value = s->m_headers.fields().last().value;
+    // Mostly in one piece: one exact allocation, not append's growth.
+    if (value.isEmpty())
+        value = QByteArray(at, qsizetype(length));
+    else
+        value.append(at, qsizetype(length));
     s->m_lastWasValue = true;
     return 0;
 }

@@ -1,5 +1,6 @@
 #include "JsonScan.h"
 
+#include <cmath>
 #include <simdjson.h>
 
 namespace tollgate::json {
@@ -116,6 +117,27 @@ bool Member::toBool(bool fallback)
     if (m_impl->value.get_bool().get(value) != simdjson::SUCCESS)
         return fallback;
     return value;
+}
+
+std::optional<qint64> Member::toInteger()
+{
+    ondemand::number number;
+    if (m_impl->value.get_number().get(number) != simdjson::SUCCESS)
+        return std::nullopt;
+    switch (number.get_number_type()) {
+    case ondemand::number_type::signed_integer:
+        return qint64(number.get_int64());
+    case ondemand::number_type::unsigned_integer:
+        return std::nullopt; // 2^63 or more
+    case ondemand::number_type::floating_point_number:
+        break;
+    }
+    // Whole doubles from -2^63 up to, not including, 2^63 convert exactly.
+    const double value = number.get_double();
+    constexpr double kLimit = 9223372036854775808.0;
+    if (!(value >= -kLimit && value < kLimit) || std::trunc(value) != value)
+        return std::nullopt;
+    return qint64(value);
 }
 
 QByteArray Member::rawJson()

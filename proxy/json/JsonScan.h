@@ -4,6 +4,7 @@
 #include <QByteArrayView>
 #include <QString>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 namespace tollgate::json {
@@ -34,6 +35,9 @@ public:
     // The string's unescaped UTF-8 text; empty for other types.
     QString toString();
     bool toBool(bool fallback = false);
+    // A number's value when it is a whole number within 64-bit range (5, 5.0 and 5e0
+    // alike, as QJsonValue::toInteger reads them); none for other numbers and other types.
+    std::optional<qint64> toInteger();
     // The value's own JSON text (objects and arrays only; empty otherwise), for
     // QJsonDocument to read a small part such as "usage" in full.
     QByteArray rawJson();

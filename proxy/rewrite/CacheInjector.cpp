@@ -308,10 +308,10 @@ QString refusalFor(const PromptLayout &layout, int clientMarkers)
     if (!isTtlOrderValid(MarkerSet(layout).all()))
         return QStringLiteral("the client's markers put a 1h entry after a 5m one");
     const int minimum = CacheMinimum::tokensFor(layout.model);
+    // Most small requests end here: built without QString::arg's format parsing.
     if (layout.promptBytes() / kBytesPerToken < minimum)
-        return QStringLiteral("below the minimum of %1 tokens for %2")
-            .arg(minimum)
-            .arg(modelName(layout));
+        return QStringLiteral("below the minimum of ") + QString::number(minimum)
+            + QStringLiteral(" tokens for ") + modelName(layout);
     return {};
 }
 

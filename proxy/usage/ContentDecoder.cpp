@@ -94,6 +94,8 @@ ContentDecoder::~ContentDecoder() = default;
 
 bool ContentDecoder::isIdentity(const QByteArray &contentEncoding)
 {
+    if (contentEncoding.isEmpty())
+        return true; // the usual answer: no Content-Encoding
     return realCodings(contentEncoding).isEmpty();
 }
 

@@ -7,24 +7,30 @@
 
 namespace tollgate {
 
-std::shared_future<RequestFacts> RequestFacts::read(const QByteArray &body, QThreadPool *workers)
+PendingFacts RequestFacts::read(const QByteArray &body, QThreadPool *workers)
 {
+    if (body.size() <= kInlineReadBytes || !workers)
+        return ready(UsageExtractor::requestFacts(body));
     auto promise = std::make_shared<std::promise<RequestFacts>>();
-    std::shared_future<RequestFacts> facts = promise->get_future().share();
-    if (body.size() <= kInlineReadBytes || !workers) {
-        promise->set_value(UsageExtractor::requestFacts(body));
-        return facts;
-    }
+    PendingFacts facts;
+    facts.m_later = promise->get_future().share();
     // The task holds the body (shared, not copied) until it has run, and no longer.
     workers->start([promise, body] { promise->set_value(UsageExtractor::requestFacts(body)); });
     return facts;
 }
 
-std::shared_future<RequestFacts> RequestFacts::ready(RequestFacts facts)
+PendingFacts RequestFacts::ready(RequestFacts facts)
 {
-    std::promise<RequestFacts> promise;
-    promise.set_value(std::move(facts));
-    return promise.get_future().share();
+    PendingFacts pending;
+    pending.m_facts = std::move(facts);
+    return pending;
+}
+
+bool PendingFacts::waitFor(std::chrono::milliseconds timeout) const
+{
+    if (m_facts)
+        return true;
+    return m_later.valid() && m_later.wait_for(timeout) == std::future_status::ready;
 }
 
 } // namespace tollgate

@@ -2,11 +2,15 @@
 
 #include <QByteArray>
 #include <QString>
+#include <chrono>
 #include <future>
+#include <optional>
 
 class QThreadPool;
 
 namespace tollgate {
+
+class PendingFacts;
 
 // What the request body says about who asked and how.
 struct RequestFacts
@@ -23,9 +27,29 @@ struct RequestFacts
     // once; a larger one on a worker of the pool, away from the forwarding thread. The
     // future is always fulfilled: a pool runs every task it was given before it goes.
     static constexpr qsizetype kInlineReadBytes = 64 * 1024;
-    static std::shared_future<RequestFacts> read(const QByteArray &body, QThreadPool *workers);
+    static PendingFacts read(const QByteArray &body, QThreadPool *workers);
     // Facts already read (by a worker that scanned the body for another reason anyway).
-    static std::shared_future<RequestFacts> ready(RequestFacts facts);
+    static PendingFacts ready(RequestFacts facts);
+};
+
+// Request facts known already, or still being read on a worker. Known facts are held as
+// they are: a std::promise fulfilled on the spot would cost the forwarding thread a futex
+// system call per request (the once-flag inside set_value wakes any waiters).
+class PendingFacts
+{
+public:
+    PendingFacts() = default;
+
+    bool isValid() const { return m_facts.has_value() || m_later.valid(); }
+    // Whether get() would return at once, after waiting at most `timeout`.
+    bool waitFor(std::chrono::milliseconds timeout) const;
+    // Waits for a worker still reading them. Only when isValid().
+    const RequestFacts &get() const { return m_facts ? *m_facts : m_later.get(); }
+
+private:
+    friend struct RequestFacts;
+    std::optional<RequestFacts> m_facts;
+    std::shared_future<RequestFacts> m_later;
 };
 
 } // namespace tollgate

@@ -21,7 +21,7 @@ bool UsageAccountant::isBatchResultsPath(const QByteArray &target)
 void UsageAccountant::account(RequestRecord &record) const
 {
     // Read by the proxy, on a worker for a large body: waits for it at most that long.
-    const RequestFacts facts = record.requestFacts.valid()
+    const RequestFacts facts = record.requestFacts.isValid()
         ? record.requestFacts.get()
         : UsageExtractor::requestFacts(record.requestBody);
     record.requestFacts = {};

@@ -48,17 +48,129 @@ qint64 countOf(const QJsonObject &object, const char *name)
     return std::max<qint64>(0, field(object, name).toInteger(0));
 }
 
-void overwriteCount(qint64 &target, const QJsonObject &object, const char *name)
+// The members of a usage object the request log reads, taken from a QJsonObject (a stream's
+// events) or from a scan (a whole response body) by the same rules: a count is there only
+// when its member is a JSON number (absent and null mean "not reported") and is then that
+// number if it is a whole, non-negative one, else 0; a label only when it is a string. Of
+// members named twice, the last one counts, as in a QJsonObject.
+struct UsageFields
 {
-    if (hasCount(object, name))
-        target = countOf(object, name);
+    std::optional<qint64> inputTokens;
+    std::optional<qint64> outputTokens;
+    std::optional<qint64> cacheReadTokens;
+    std::optional<qint64> cacheCreationTokens;
+    bool hasCacheCreationSplit = false; // "cache_creation" is an object
+    qint64 ephemeral5mTokens = 0;
+    qint64 ephemeral1hTokens = 0;
+    std::optional<qint64> webSearchRequests; // in "server_tool_use"
+    std::optional<qint64> webFetchRequests;
+    std::optional<QString> serviceTier;
+    std::optional<QString> speed;
+    std::optional<QString> inferenceGeo;
+};
+
+std::optional<qint64> countIn(const QJsonObject &object, const char *name)
+{
+    if (!hasCount(object, name))
+        return std::nullopt;
+    return countOf(object, name);
 }
 
-void overwriteText(QString &target, const QJsonObject &object, const char *name)
+std::optional<QString> textIn(const QJsonObject &object, const char *name)
 {
     const QJsonValue value = field(object, name);
-    if (value.isString())
-        target = value.toString();
+    if (!value.isString())
+        return std::nullopt;
+    return value.toString();
+}
+
+UsageFields usageFieldsOf(const QJsonObject &object)
+{
+    UsageFields fields;
+    fields.inputTokens = countIn(object, "input_tokens");
+    fields.outputTokens = countIn(object, "output_tokens");
+    fields.cacheReadTokens = countIn(object, "cache_read_input_tokens");
+    fields.cacheCreationTokens = countIn(object, "cache_creation_input_tokens");
+    const QJsonValue split = field(object, "cache_creation");
+    fields.hasCacheCreationSplit = split.isObject();
+    if (fields.hasCacheCreationSplit) {
+        fields.ephemeral5mTokens = countOf(split.toObject(), "ephemeral_5m_input_tokens");
+        fields.ephemeral1hTokens = countOf(split.toObject(), "ephemeral_1h_input_tokens");
+    }
+    const QJsonValue serverToolUse = field(object, "server_tool_use");
+    if (serverToolUse.isObject()) {
+        fields.webSearchRequests = countIn(serverToolUse.toObject(), "web_search_requests");
+        fields.webFetchRequests = countIn(serverToolUse.toObject(), "web_fetch_requests");
+    }
+    fields.serviceTier = textIn(object, "service_tier");
+    fields.speed = textIn(object, "speed");
+    fields.inferenceGeo = textIn(object, "inference_geo");
+    return fields;
+}
+
+std::optional<qint64> countIn(json::Member &member)
+{
+    if (member.type() != json::Member::Type::Number)
+        return std::nullopt;
+    return std::max<qint64>(0, member.toInteger().value_or(0));
+}
+
+std::optional<QString> textIn(json::Member &member)
+{
+    if (member.type() != json::Member::Type::String)
+        return std::nullopt;
+    return member.toString();
+}
+
+// The same from a scan of the usage object: no tree, no QString per member name. False
+// when the object is malformed, which leaves it unread as QJsonDocument would.
+bool readUsageFields(json::Member &usage, UsageFields &fields)
+{
+    if (usage.type() != json::Member::Type::Object)
+        return false;
+    bool isWellFormed = true; // an inner object's scan failing stops the outer one
+    const bool isScanned = usage.forEachMember([&](std::string_view name, json::Member &member) {
+        if (name == "input_tokens") {
+            fields.inputTokens = countIn(member);
+        } else if (name == "output_tokens") {
+            fields.outputTokens = countIn(member);
+        } else if (name == "cache_read_input_tokens") {
+            fields.cacheReadTokens = countIn(member);
+        } else if (name == "cache_creation_input_tokens") {
+            fields.cacheCreationTokens = countIn(member);
+        } else if (name == "cache_creation") {
+            fields.hasCacheCreationSplit = member.type() == json::Member::Type::Object;
+            fields.ephemeral5mTokens = 0;
+            fields.ephemeral1hTokens = 0;
+            if (fields.hasCacheCreationSplit)
+                isWellFormed = member.forEachMember([&](std::string_view key, json::Member &count) {
+                    if (key == "ephemeral_5m_input_tokens")
+                        fields.ephemeral5mTokens = countIn(count).value_or(0);
+                    else if (key == "ephemeral_1h_input_tokens")
+                        fields.ephemeral1hTokens = countIn(count).value_or(0);
+                    return true;
+                });
+        } else if (name == "server_tool_use") {
+            fields.webSearchRequests.reset();
+            fields.webFetchRequests.reset();
+            if (member.type() == json::Member::Type::Object)
+                isWellFormed = member.forEachMember([&](std::string_view key, json::Member &count) {
+                    if (key == "web_search_requests")
+                        fields.webSearchRequests = countIn(count);
+                    else if (key == "web_fetch_requests")
+                        fields.webFetchRequests = countIn(count);
+                    return true;
+                });
+        } else if (name == "service_tier") {
+            fields.serviceTier = textIn(member);
+        } else if (name == "speed") {
+            fields.speed = textIn(member);
+        } else if (name == "inference_geo") {
+            fields.inferenceGeo = textIn(member);
+        }
+        return isWellFormed;
+    });
+    return isScanned && isWellFormed;
 }
 
 // cache_creation_input_tokens is the 5m plus the 1h cache writes. When the total moves
@@ -74,21 +186,65 @@ void reconcileCacheWrites(Usage &usage, qint64 total)
     }
 }
 
-void applyServerToolUse(Usage &usage, const QJsonObject &object)
+void overwrite(qint64 &target, const std::optional<qint64> &count)
 {
-    const QJsonValue serverToolUse = field(object, "server_tool_use");
-    if (!serverToolUse.isObject())
-        return;
-    const QJsonObject counts = serverToolUse.toObject();
-    overwriteCount(usage.webSearchRequests, counts, "web_search_requests");
-    overwriteCount(usage.webFetchRequests, counts, "web_fetch_requests");
+    if (count)
+        target = *count;
 }
 
-void applyLabels(Usage &usage, const QJsonObject &object)
+void overwrite(QString &target, const std::optional<QString> &text)
 {
-    overwriteText(usage.serviceTier, object, "service_tier");
-    overwriteText(usage.speed, object, "speed");
-    overwriteText(usage.inferenceGeo, object, "inference_geo");
+    if (text)
+        target = *text;
+}
+
+void applyServerToolUseAndLabels(Usage &usage, const UsageFields &fields)
+{
+    overwrite(usage.webSearchRequests, fields.webSearchRequests);
+    overwrite(usage.webFetchRequests, fields.webFetchRequests);
+    overwrite(usage.serviceTier, fields.serviceTier);
+    overwrite(usage.speed, fields.speed);
+    overwrite(usage.inferenceGeo, fields.inferenceGeo);
+}
+
+// A full usage object: message_start's, or a whole response's.
+void applyUsage(Usage &usage, const UsageFields &fields)
+{
+    usage.hasUsage = true;
+    usage.inputTokens = fields.inputTokens.value_or(0);
+    usage.outputTokens = fields.outputTokens.value_or(0);
+    usage.cacheReadTokens = fields.cacheReadTokens.value_or(0);
+    // Only a full usage object has the TTL split of the cache writes; without one, every
+    // cache write is a 5m write.
+    if (fields.hasCacheCreationSplit) {
+        usage.cacheWrite5mTokens = fields.ephemeral5mTokens;
+        usage.cacheWrite1hTokens = fields.ephemeral1hTokens;
+    } else {
+        usage.cacheWrite5mTokens = fields.cacheCreationTokens.value_or(0);
+        usage.cacheWrite1hTokens = 0;
+    }
+    if (fields.cacheCreationTokens)
+        reconcileCacheWrites(usage, *fields.cacheCreationTokens);
+    applyServerToolUseAndLabels(usage, fields);
+}
+
+void applyUsage(Usage &usage, const QJsonObject &object)
+{
+    applyUsage(usage, usageFieldsOf(object));
+}
+
+// message_delta's counts are cumulative: each one present replaces the earlier value,
+// nothing is added (as the Anthropic SDKs accumulate them).
+void applyDeltaUsage(Usage &usage, const QJsonObject &object)
+{
+    const UsageFields fields = usageFieldsOf(object);
+    usage.hasUsage = true;
+    overwrite(usage.inputTokens, fields.inputTokens);
+    overwrite(usage.outputTokens, fields.outputTokens);
+    overwrite(usage.cacheReadTokens, fields.cacheReadTokens);
+    if (fields.cacheCreationTokens)
+        reconcileCacheWrites(usage, *fields.cacheCreationTokens);
+    applyServerToolUseAndLabels(usage, fields);
 }
 
 QString errorTypeOf(const QJsonObject &object)
@@ -350,7 +506,8 @@ ResponseUsage UsageExtractor::bodyUsage(const ResponseObservation &observation)
     QString type;
     QString errorType;
     QString stopReason;
-    QByteArray usage;
+    UsageFields usage;
+    bool hasUsage = false;
     json::forEachMember(observation.body, [&](std::string_view name, json::Member &value) {
         if (name == "type") {
             type = value.toString();
@@ -359,7 +516,8 @@ ResponseUsage UsageExtractor::bodyUsage(const ResponseObservation &observation)
         } else if (name == "stop_reason") {
             stopReason = value.toString();
         } else if (name == "usage") {
-            usage = value.rawJson();
+            usage = {};
+            hasUsage = readUsageFields(value, usage);
         } else if (name == "error") {
             value.forEachMember([&errorType](std::string_view key, json::Member &member) {
                 if (key == "type")
@@ -374,13 +532,10 @@ ResponseUsage UsageExtractor::bodyUsage(const ResponseObservation &observation)
         result.errorType = errorType.isEmpty() ? QStringLiteral("error") : errorType;
         return result; // an error is not billed: no usage
     }
-    if (!usage.isEmpty()) {
-        const QJsonDocument document = QJsonDocument::fromJson(usage);
-        if (document.isObject()) {
-            applyUsage(result.usage, document.object());
-            if (!stopReason.isNull())
-                result.usage.stopReason = stopReason;
-        }
+    if (hasUsage) {
+        applyUsage(result.usage, usage);
+        if (!stopReason.isNull())
+            result.usage.stopReason = stopReason;
     }
     return result;
 }
@@ -420,42 +575,6 @@ ResponseUsage UsageExtractor::batchUsage(const ResponseObservation &observation)
     if (result.usage.hasUsage)
         result.usage.serviceTier = QStringLiteral("batch"); // batch results bill at batch rates
     return result;
-}
-
-void UsageExtractor::applyUsage(Usage &usage, const QJsonObject &object)
-{
-    usage.hasUsage = true;
-    usage.inputTokens = countOf(object, "input_tokens");
-    usage.outputTokens = countOf(object, "output_tokens");
-    usage.cacheReadTokens = countOf(object, "cache_read_input_tokens");
-    // Only a full usage object has the TTL split of the cache writes; without one, every
-    // cache write is a 5m write.
-    const QJsonValue split = field(object, "cache_creation");
-    if (split.isObject()) {
-        usage.cacheWrite5mTokens = countOf(split.toObject(), "ephemeral_5m_input_tokens");
-        usage.cacheWrite1hTokens = countOf(split.toObject(), "ephemeral_1h_input_tokens");
-    } else {
-        usage.cacheWrite5mTokens = countOf(object, "cache_creation_input_tokens");
-        usage.cacheWrite1hTokens = 0;
-    }
-    if (hasCount(object, "cache_creation_input_tokens"))
-        reconcileCacheWrites(usage, countOf(object, "cache_creation_input_tokens"));
-    applyServerToolUse(usage, object);
-    applyLabels(usage, object);
-}
-
-void UsageExtractor::applyDeltaUsage(Usage &usage, const QJsonObject &object)
-{
-    // message_delta's counts are cumulative: each one present replaces the earlier value,
-    // nothing is added (as the Anthropic SDKs accumulate them).
-    usage.hasUsage = true;
-    overwriteCount(usage.inputTokens, object, "input_tokens");
-    overwriteCount(usage.outputTokens, object, "output_tokens");
-    overwriteCount(usage.cacheReadTokens, object, "cache_read_input_tokens");
-    if (hasCount(object, "cache_creation_input_tokens"))
-        reconcileCacheWrites(usage, countOf(object, "cache_creation_input_tokens"));
-    applyServerToolUse(usage, object);
-    applyLabels(usage, object);
 }
 
 } // namespace tollgate

@@ -44,8 +44,6 @@ private:
     static ResponseUsage openAiUsage(const ResponseObservation &observation);
     static ResponseUsage bodyUsage(const ResponseObservation &observation);
     static ResponseUsage batchUsage(const ResponseObservation &observation);
-    static void applyUsage(Usage &usage, const QJsonObject &object);
-    static void applyDeltaUsage(Usage &usage, const QJsonObject &object);
 };
 
 } // namespace tollgate

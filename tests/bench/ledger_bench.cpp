@@ -57,9 +57,7 @@ RequestRecord finishedRequest(quint64 id)
     facts.model = QStringLiteral("claude-opus-4-8");
     facts.sessionId = record.sessionId;
     facts.project = QStringLiteral("/home/dev/shop");
-    std::promise<RequestFacts> promise;
-    promise.set_value(facts);
-    record.requestFacts = promise.get_future().share();
+    record.requestFacts = RequestFacts::ready(facts);
     record.response.isSse = true;
     record.response.messageStart =
         R"({"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant",)"

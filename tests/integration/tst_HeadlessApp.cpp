@@ -217,6 +217,15 @@ void tst_HeadlessApp::printsSetupLinesServesAndStopsOnSignal()
     QVERIFY(startedAt >= sentAt.addMSecs(-1));
     QVERIFY(startedAt <= QDateTime::currentDateTimeUtc());
     QVERIFY2(out.contains("cost=$0.005735"), out.constData());
+    // Timings as 1.23ms, 123ms or 12.3s; the sizes in bytes.
+    QVERIFY2(
+        QRegularExpression(
+            QStringLiteral("POST /v1/messages\\?beta=true 200 sse ttfb=(\\d\\.\\d\\dms|\\d{2,4}ms|"
+                           "\\d+\\.\\ds) total=(\\d\\.\\d\\dms|\\d{2,4}ms|\\d+\\.\\ds) "
+                           "in=[1-9]\\d* out=[1-9]\\d* model="))
+            .match(QString::fromUtf8(out))
+            .hasMatch(),
+        out.constData());
     // Neither key ever shows up in the log.
     QVERIFY(!out.contains("sk-ant-api03-from-env"));
 

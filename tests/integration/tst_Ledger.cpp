@@ -582,8 +582,8 @@ void tst_Ledger::rowsOnTheWayToTheLogCarryFactsNotBodies()
     // As much of the body as the body log keeps: the body as forwarded (cache markers in).
     QCOMPARE(m_mock->requests().size(), 1);
     QCOMPARE(record.requestBody, m_mock->requests().first().body.left(qsizetype(bodyLogCap)));
-    QVERIFY(record.requestFacts.valid());
-    QVERIFY(record.requestFacts.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    QVERIFY(record.requestFacts.isValid());
+    QVERIFY(record.requestFacts.waitFor(std::chrono::seconds(5)));
     const RequestFacts &facts = record.requestFacts.get();
     QCOMPARE(facts.model, QStringLiteral("claude-opus-4-8"));
     QCOMPARE(facts.sessionId, QByteArray(kFactsSession));

@@ -6,6 +6,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRandomGenerator>
 #include <QTest>
 
 using namespace tollgate;
@@ -166,6 +167,8 @@ private slots:
     void givesEmptyFactsForInvalidJson();
     void readsFactsAfterMegabytesOfConversation();
     void readsUsageMemberNotUsageTextInContent();
+    void readsABodysUsageAsAStreamsStartReadsIt_data();
+    void readsABodysUsageAsAStreamsStartReadsIt();
 };
 
 void tst_UsageExtractor::readsFixtureUsageAtEverySplitPoint()
@@ -610,6 +613,84 @@ void tst_UsageExtractor::givesEmptyFactsForInvalidJson()
     QCOMPARE(facts.project, QString());
     QVERIFY(!facts.isStream);
     QCOMPARE(facts.speed, QString());
+}
+
+// A whole response's usage is read by a scan, a stream's message_start by QJsonDocument:
+// both must give the same figures for every usage object, odd ones included (whole numbers
+// written as 5.0 or 1e3, fractions, negatives, numbers past 64 bits, strings and nulls in
+// place of counts, members named twice).
+void tst_UsageExtractor::readsABodysUsageAsAStreamsStartReadsIt_data()
+{
+    QTest::addColumn<QByteArray>("usage");
+    const QList<QByteArray> members = {
+        R"("input_tokens":12)",
+        R"("input_tokens":5.0)",
+        R"("input_tokens":5.5)",
+        R"("input_tokens":-3)",
+        R"("input_tokens":1e3)",
+        R"("input_tokens":"7")",
+        R"("input_tokens":null)",
+        R"("output_tokens":9223372036854775807)",
+        R"("output_tokens":9223372036854775808)",
+        R"("output_tokens":1e20)",
+        R"("output_tokens":-0.0)",
+        R"("output_tokens":0.5e1)",
+        R"("output_tokens":true)",
+        R"("cache_read_input_tokens":5000)",
+        R"("cache_read_input_tokens":[1])",
+        R"("cache_creation_input_tokens":300)",
+        R"("cache_creation_input_tokens":250)",
+        R"("cache_creation_input_tokens":null)",
+        R"("cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200})",
+        R"("cache_creation":{"ephemeral_1h_input_tokens":300})",
+        R"("cache_creation":{"ephemeral_5m_input_tokens":"x","other":[{"a":1}]})",
+        R"("cache_creation":null)",
+        R"("cache_creation":[])",
+        R"("server_tool_use":{"web_search_requests":2,"web_fetch_requests":1.0})",
+        R"("server_tool_use":{"web_fetch_requests":-1})",
+        R"("server_tool_use":null)",
+        R"("service_tier":"priority")",
+        R"("service_tier":null)",
+        R"("speed":"fast")",
+        R"("speed":1)",
+        R"("inference_geo":"us")",
+        R"("inference_geo":"\u00e9u")",
+        R"("unknown":{"input_tokens":99,"deep":[[],{}]})",
+    };
+    QTest::newRow("empty") << QByteArray("{}");
+    QTest::newRow("array") << QByteArray("[]");
+    QTest::newRow("null") << QByteArray("null");
+    for (qsizetype i = 0; i < members.size(); ++i)
+        QTest::addRow("member %lld", qlonglong(i)) << "{" + members.at(i) + "}";
+    // The same member twice, and pairs that give conflicting values.
+    for (qsizetype i = 0; i < members.size(); ++i)
+        for (qsizetype j = 0; j < members.size(); ++j)
+            if (members.at(i).left(members.at(i).indexOf(':'))
+                == members.at(j).left(members.at(j).indexOf(':')))
+                QTest::addRow("twice %lld %lld", qlonglong(i), qlonglong(j))
+                    << "{" + members.at(i) + "," + members.at(j) + "}";
+    QRandomGenerator random(20261127);
+    for (int n = 0; n < 1500; ++n) {
+        QByteArrayList picked;
+        const int count = random.bounded(1, 9);
+        for (int k = 0; k < count; ++k)
+            picked.append(members.at(random.bounded(int(members.size()))));
+        QTest::addRow("generated %d", n) << "{" + picked.join(',') + "}";
+    }
+}
+
+void tst_UsageExtractor::readsABodysUsageAsAStreamsStartReadsIt()
+{
+    QFETCH(QByteArray, usage);
+    const ResponseUsage fromStream =
+        UsageExtractor::responseUsage(observeStream(messageStart(usage) + kMessageStop), false);
+    const QByteArray body = R"({"id":"msg_4","type":"message","model":"claude-sonnet-5",)"
+                            R"("content":[{"type":"text","text":"usage"}],"stop_reason":null,)"
+                            R"("usage":)"
+        + usage + "}";
+    const ResponseUsage fromBody = UsageExtractor::responseUsage(bodyObservation(body), false);
+    QCOMPARE(fromBody.usage, fromStream.usage);
+    QCOMPARE(fromBody.model, QStringLiteral("claude-sonnet-5"));
 }
 
 QTEST_GUILESS_MAIN(tst_UsageExtractor)
