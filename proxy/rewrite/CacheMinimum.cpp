@@ -1,5 +1,6 @@
 #include "CacheMinimum.h"
 
+#include <QVarLengthArray>
 #include <algorithm>
 #include <iterator>
 
@@ -61,11 +62,40 @@ bool endsFamily(QByteArrayView rest)
     return digits == 8;
 }
 
-bool matchesFamily(QByteArrayView model, QByteArrayView family)
+// Every family starts so; an id is searched for it once, not for each family in turn.
+constexpr char kFamilyPrefix[] = "claude-";
+
+constexpr bool allStartWithPrefix()
 {
-    for (qsizetype at = model.indexOf(family); at >= 0; at = model.indexOf(family, at + 1)) {
-        const bool startsClean = at == 0 || !isAlnum(model.at(at - 1));
-        if (startsClean && endsFamily(model.sliced(at + family.size())))
+    for (const Entry &entry : kEntries) {
+        for (size_t i = 0; i + 1 < sizeof kFamilyPrefix; ++i) {
+            if (entry.family[i] != kFamilyPrefix[i])
+                return false;
+        }
+    }
+    return true;
+}
+static_assert(allStartWithPrefix());
+
+// Where a family name may start in model: after a non-alphanumeric or at the start.
+// Ids name one model, so there is mostly one such place.
+QVarLengthArray<qsizetype, 4> familyStarts(QByteArrayView model)
+{
+    QVarLengthArray<qsizetype, 4> starts;
+    const QByteArrayView prefix(kFamilyPrefix);
+    for (qsizetype at = model.indexOf(prefix); at >= 0; at = model.indexOf(prefix, at + 1)) {
+        if (at == 0 || !isAlnum(model.at(at - 1)))
+            starts.append(at);
+    }
+    return starts;
+}
+
+bool matchesFamily(QByteArrayView model, const QVarLengthArray<qsizetype, 4> &starts,
+                   QByteArrayView family)
+{
+    for (const qsizetype at : starts) {
+        const QByteArrayView rest = model.sliced(at);
+        if (rest.startsWith(family) && endsFamily(rest.sliced(family.size())))
             return true;
     }
     return false;
@@ -75,8 +105,11 @@ bool matchesFamily(QByteArrayView model, QByteArrayView family)
 
 int CacheMinimum::tokensFor(QByteArrayView model)
 {
+    const QVarLengthArray<qsizetype, 4> starts = familyStarts(model);
+    if (starts.isEmpty())
+        return smallest();
     for (const Entry &entry : kEntries) {
-        if (matchesFamily(model, QByteArrayView(entry.family)))
+        if (matchesFamily(model, starts, QByteArrayView(entry.family)))
             return entry.tokens;
     }
     return smallest();

@@ -894,6 +894,9 @@ void CacheInjectorTest::knowsMinimumPerModel_data()
     QTest::newRow("Bedrock id") << QByteArray("us.anthropic.claude-opus-4-6-v1:0") << 4096;
     QTest::newRow("Vertex id") << QByteArray("claude-opus-4-5@20251101") << 4096;
     QTest::newRow("1M suffix") << QByteArray("claude-opus-4-6[1m]") << 4096;
+    QTest::newRow("vendor prefix") << QByteArray("anthropic/claude-sonnet-5") << 1024;
+    QTest::newRow("glued to a word") << QByteArray("xclaude-opus-4-6") << 512;
+    QTest::newRow("second name counts") << QByteArray("xclaude-opus-4-6/claude-opus-4-7") << 2048;
     QTest::newRow("unknown version") << QByteArray("claude-opus-4-9") << 512;
     QTest::newRow("unknown") << QByteArray("gpt-5") << 512;
     QTest::newRow("empty") << QByteArray() << 512;
