@@ -275,7 +275,7 @@ void HeadlessRunner::appendRecord(QByteArray &log, const RequestRecord &record)
         appendNumber(log, u.cacheReadTokens);
         if (record.costPicoUsd) {
             log += " cost=$";
-            log += PriceTable::formatUsd(*record.costPicoUsd).toUtf8();
+            PriceTable::appendUsd(log, *record.costPicoUsd);
         } else {
             log += " cost=unpriced";
         }

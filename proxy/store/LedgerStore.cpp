@@ -587,9 +587,13 @@ bool LedgerStore::configureSqlite(QString *error)
             QStringLiteral("PRAGMA busy_timeout=%1").arg(qMax(0, m_config.sqliteBusyTimeoutMs)),
             error))
         return false;
-    // Set before the first table exists (it has no effect on a database that already has
-    // one): pages freed by retention can then be returned to the file system.
-    if (!execute(QStringLiteral("PRAGMA auto_vacuum=INCREMENTAL"), error))
+    // Set before the first table exists (they have no effect on a database that already
+    // has one). Pages freed by retention can then be returned to the file system. Each
+    // commit appends its changed pages to the WAL with two writes per page; a row with its
+    // header lines fills most of a 4 KiB page, so 16 KiB pages take a quarter of the write
+    // calls for the same rows.
+    if (!execute(QStringLiteral("PRAGMA page_size=16384"), error)
+        || !execute(QStringLiteral("PRAGMA auto_vacuum=INCREMENTAL"), error))
         return false;
     // Two connections switching a new file to WAL at once (the gateway and the usage
     // window both starting) each hold a shared lock and want an exclusive one. SQLite

@@ -10,6 +10,7 @@
 #include <QSet>
 #include <QtNumeric>
 #include <algorithm>
+#include <charconv>
 
 namespace tollgate {
 
@@ -529,20 +530,40 @@ PriceTable::Cost PriceTable::costOf(const ModelPrice &price, const Usage &usage,
 
 QString PriceTable::formatUsd(qint64 picoUsd)
 {
+    QByteArray text;
+    appendUsd(text, picoUsd);
+    return QString::fromLatin1(text);
+}
+
+void PriceTable::appendUsd(QByteArray &text, qint64 picoUsd)
+{
     // The magnitude as unsigned, so that even the most negative value has one.
     const bool isNegative = picoUsd < 0;
     const quint64 magnitude =
         isNegative ? 0 - static_cast<quint64>(picoUsd) : static_cast<quint64>(picoUsd);
     const quint64 perUsd = static_cast<quint64>(kPicoPerUsd);
-    QString text = isNegative ? QStringLiteral("-") : QString();
-    text += QString::number(magnitude / perUsd);
-    if (const quint64 fraction = magnitude % perUsd) {
-        QString digits = QString::number(fraction).rightJustified(12, u'0');
-        while (digits.endsWith(u'0'))
-            digits.chop(1);
-        text += u'.' + digits;
+    if (isNegative)
+        text += '-';
+    char digits[24];
+    const std::to_chars_result end =
+        std::to_chars(digits, digits + sizeof digits, magnitude / perUsd);
+    text.append(digits, qsizetype(end.ptr - digits));
+    quint64 fraction = magnitude % perUsd;
+    if (fraction == 0)
+        return;
+    // Twelve digits, without the trailing zeros.
+    int places = 12;
+    while (fraction % 10 == 0) {
+        fraction /= 10;
+        --places;
     }
-    return text;
+    char decimals[12];
+    for (int i = places - 1; i >= 0; --i) {
+        decimals[i] = char('0' + fraction % 10);
+        fraction /= 10;
+    }
+    text += '.';
+    text.append(decimals, places);
 }
 
 std::optional<qint64> PriceTable::parseScaledDecimal(const QString &text, int scaleDigits)

@@ -105,6 +105,8 @@ public:
 
     // Exact decimal USD with trailing zeros dropped: 5735000000 -> "0.005735", 0 -> "0".
     static QString formatUsd(qint64 picoUsd);
+    // The same text appended to a byte array, as the headless request log writes it.
+    static void appendUsd(QByteArray &text, qint64 picoUsd);
 
     // A decimal ("0.30", "12.5", "1e-3") scaled by 10^scaleDigits; empty when it is
     // malformed, negative, or not a whole number after scaling (finer than a pico).
