@@ -1,5 +1,7 @@
 #include "HeaderList.h"
 
+#include <cstring>
+
 namespace tollgate {
 
 bool HeaderList::nameEquals(const QByteArray &a, const QByteArray &b)
@@ -57,10 +59,18 @@ bool HeaderList::isHopByHop(const QByteArray &name, const QList<QByteArray> &con
 
 void HeaderList::write(QByteArray &out, const QByteArray &name, const QByteArray &value)
 {
-    out.append(name);
-    out.append(": ", 2);
-    out.append(value);
-    out.append("\r\n", 2);
+    // One size check and four copies: QByteArray::append's general path, four times per
+    // header line, showed in the cost of every request.
+    const qsizetype at = out.size();
+    out.resize(at + name.size() + value.size() + 4);
+    char *to = out.data() + at;
+    std::memcpy(to, name.constData(), size_t(name.size()));
+    to += name.size();
+    std::memcpy(to, ": ", 2);
+    to += 2;
+    std::memcpy(to, value.constData(), size_t(value.size()));
+    to += value.size();
+    std::memcpy(to, "\r\n", 2);
 }
 
 } // namespace tollgate
