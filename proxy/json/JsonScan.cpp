@@ -140,26 +140,6 @@ std::optional<qint64> Member::toInteger()
     return qint64(value);
 }
 
-QByteArray Member::rawJson()
-{
-    // The JSON text of an object or an array value, through its container type.
-    const auto rawOf = [this](auto container) -> QByteArray {
-        std::string_view text;
-        if (m_impl->value.get(container) != simdjson::SUCCESS
-            || container.raw_json().get(text) != simdjson::SUCCESS)
-            return {};
-        return QByteArray(text.data(), qsizetype(text.size()));
-    };
-    switch (type()) {
-    case Type::Object:
-        return rawOf(ondemand::object());
-    case Type::Array:
-        return rawOf(ondemand::array());
-    default:
-        return {};
-    }
-}
-
 bool Member::forEachMember(const std::function<bool(std::string_view, Member &)> &visit)
 {
     ondemand::object object;

@@ -38,9 +38,6 @@ public:
     // A number's value when it is a whole number within 64-bit range (5, 5.0 and 5e0
     // alike, as QJsonValue::toInteger reads them); none for other numbers and other types.
     std::optional<qint64> toInteger();
-    // The value's own JSON text (objects and arrays only; empty otherwise), for
-    // QJsonDocument to read a small part such as "usage" in full.
-    QByteArray rawJson();
     // Members of an object value, as forEachMember does for the top level.
     bool forEachMember(const std::function<bool(std::string_view name, Member &member)> &visit);
     // Elements of an array value.
