@@ -37,17 +37,6 @@ std::optional<QJsonObject> objectOf(const QByteArray &json)
     return document.object();
 }
 
-bool hasCount(const QJsonObject &object, const char *name)
-{
-    return field(object, name).isDouble(); // absent and null both mean "not reported"
-}
-
-// Token counts are non-negative integers; anything else counts as 0.
-qint64 countOf(const QJsonObject &object, const char *name)
-{
-    return std::max<qint64>(0, field(object, name).toInteger(0));
-}
-
 // The members of a usage object the request log reads, taken from a QJsonObject (a stream's
 // events) or from a scan (a whole response body) by the same rules: a count is there only
 // when its member is a JSON number (absent and null mean "not reported") and is then that
@@ -71,9 +60,10 @@ struct UsageFields
 
 std::optional<qint64> countIn(const QJsonObject &object, const char *name)
 {
-    if (!hasCount(object, name))
+    const QJsonValue value = field(object, name);
+    if (!value.isDouble())
         return std::nullopt;
-    return countOf(object, name);
+    return std::max<qint64>(0, value.toInteger(0));
 }
 
 std::optional<QString> textIn(const QJsonObject &object, const char *name)
@@ -94,13 +84,15 @@ UsageFields usageFieldsOf(const QJsonObject &object)
     const QJsonValue split = field(object, "cache_creation");
     fields.hasCacheCreationSplit = split.isObject();
     if (fields.hasCacheCreationSplit) {
-        fields.ephemeral5mTokens = countOf(split.toObject(), "ephemeral_5m_input_tokens");
-        fields.ephemeral1hTokens = countOf(split.toObject(), "ephemeral_1h_input_tokens");
+        const QJsonObject counts = split.toObject();
+        fields.ephemeral5mTokens = countIn(counts, "ephemeral_5m_input_tokens").value_or(0);
+        fields.ephemeral1hTokens = countIn(counts, "ephemeral_1h_input_tokens").value_or(0);
     }
     const QJsonValue serverToolUse = field(object, "server_tool_use");
     if (serverToolUse.isObject()) {
-        fields.webSearchRequests = countIn(serverToolUse.toObject(), "web_search_requests");
-        fields.webFetchRequests = countIn(serverToolUse.toObject(), "web_fetch_requests");
+        const QJsonObject counts = serverToolUse.toObject();
+        fields.webSearchRequests = countIn(counts, "web_search_requests");
+        fields.webFetchRequests = countIn(counts, "web_fetch_requests");
     }
     fields.serviceTier = textIn(object, "service_tier");
     fields.speed = textIn(object, "speed");
