@@ -162,12 +162,7 @@ QByteArray Exchange::refuseArriving(int status, const QString &message)
         m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
         abandon(message, false);
     }
-    return localRequestId();
-}
-
-QByteArray Exchange::localRequestId() const
-{
-    return QByteArrayLiteral("req_tg_") + QByteArray::number(m_record.id);
+    return m_record.localRequestId();
 }
 
 void Exchange::applyCacheMarkers(const CacheInjector::Result &result, QByteArray &body,
@@ -377,7 +372,7 @@ void Exchange::refuseWithoutKey()
         // Every key is cooling down after a 429/529: say when the first is back, within
         // the 60 s Claude Code waits for at most.
         const int seconds = RateLimiter::retryAfterSeconds(*m_nextKey.availableAtUs - now);
-        const QByteArray requestId = localRequestId();
+        const QByteArray requestId = m_record.localRequestId();
         const RateLimiter::Reply reply = RateLimiter::tooManyRequests(
             QStringLiteral("Every upstream API key is rate-limited or overloaded; the first "
                            "one is usable again in %1 s")
@@ -690,7 +685,7 @@ void Exchange::failBeforeResponse(int status, const QString &message)
 {
     m_record.status = status;
     m_record.errorType = QString::fromLatin1(ErrorResponse::typeForStatus(status));
-    const QByteArray requestId = localRequestId();
+    const QByteArray requestId = m_record.localRequestId();
     finish(Outcome::Failed, message);
     m_client->sendResponse(ErrorResponse::httpResponse(status, message, requestId, false), false);
 }

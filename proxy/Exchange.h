@@ -123,7 +123,6 @@ private:
     void failBeforeResponse(int status, const QString &message);
     void failMidResponse(const QByteArray &errorType, const QString &message);
     void abandon(const QString &reason, bool closeClient);
-    QByteArray localRequestId() const; // of Tollgate's own answers: req_tg_<row id>
     void finish(Outcome outcome, const QString &error = QString());
     void onClientDrained();
 

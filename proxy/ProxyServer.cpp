@@ -798,7 +798,7 @@ bool ProxyServer::planRoute(ClientConnection *connection, PendingExchange &pendi
                 .arg(plan.model.isEmpty() ? QStringLiteral("this model") : plan.model,
                      first.provider.name);
         RequestRecord refused = pending.record; // named after the provider it was routed to
-        const QByteArray requestId = requestIdFor(refused);
+        const QByteArray requestId = refused.localRequestId();
         emitLocalRecord(std::move(refused), 501, request.receivedAtUs, message);
         connection->sendResponse(ErrorResponse::httpResponse(501, message, requestId, false),
                                  false);
@@ -823,7 +823,8 @@ bool ProxyServer::refusePassthroughSpend(ClientConnection *connection, const Htt
         return false;
     RequestRecord refused = newRecord(request.method, request.target, request.headers);
     refused.virtualKeyAlias = QStringLiteral("passthrough");
-    const RateLimiter::Reply reply = refusal->guard.reply(refusal->verdict, requestIdFor(refused));
+    const RateLimiter::Reply reply =
+        refusal->guard.reply(refusal->verdict, refused.localRequestId());
     emitLocalRecord(std::move(refused), reply.status, request.receivedAtUs,
                     refusal->guard.message(refusal->verdict));
     connection->sendResponse(reply.toHttpResponse(), false);
@@ -1019,7 +1020,7 @@ void ProxyServer::answerError(ClientConnection *connection, const HttpRequest &r
                               const QString &message)
 {
     RequestRecord record = newRecord(request.method, request.target, request.headers);
-    const QByteArray requestId = requestIdFor(record);
+    const QByteArray requestId = record.localRequestId();
     emitLocalRecord(std::move(record), status, request.receivedAtUs, message);
     connection->sendResponse(ErrorResponse::httpResponse(status, message, requestId, false), false);
 }
@@ -1113,14 +1114,9 @@ QByteArray ProxyServer::requestRefused(ClientConnection *connection, const HttpP
     if (hostVerdict(head) == HostPolicy::Verdict::Allowed)
         state = credentialOf(head.headers()).state;
     RequestRecord record = newRecord(head.method(), head.target(), head.headers(), state.get());
-    const QByteArray requestId = requestIdFor(record);
+    const QByteArray requestId = record.localRequestId();
     emitLocalRecord(std::move(record), status, monotonicUs(), message);
     return requestId;
-}
-
-QByteArray ProxyServer::requestIdFor(const RequestRecord &record)
-{
-    return QByteArrayLiteral("req_tg_") + QByteArray::number(record.id);
 }
 
 QString ProxyServer::billingTagFor(const HeaderList &headers, const VirtualKeyState *state) const
@@ -1220,7 +1216,7 @@ bool ProxyServer::refuseVirtualKeyRequest(ClientConnection *connection, const Ht
     // Logs the refusal and sends the answer responseFor makes with the record's request id.
     const auto refuse = [&](const auto &responseFor) {
         RequestRecord refused = newRecord(request.method, request.target, request.headers, &state);
-        const auto [status, response, message] = responseFor(requestIdFor(refused));
+        const auto [status, response, message] = responseFor(refused.localRequestId());
         emitLocalRecord(std::move(refused), status, request.receivedAtUs, message);
         connection->sendResponse(response, false);
         return true;

@@ -218,7 +218,6 @@ private:
     RequestRecord newRecord(const QByteArray &method, const QByteArray &target,
                             const HeaderList &headers, const VirtualKeyState *state = nullptr);
     QString billingTagFor(const HeaderList &headers, const VirtualKeyState *state) const;
-    static QByteArray requestIdFor(const RequestRecord &record);
     void emitLocalRecord(RequestRecord record, int status, qint64 receivedAtUs,
                          const QString &error);
     // A request refused before it was read whole, with the reason; the host, method or

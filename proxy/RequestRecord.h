@@ -18,6 +18,7 @@ namespace tollgate {
 struct RequestRecord
 {
     quint64 id = 0;
+
     QDateTime startedAt;
     QByteArray method;
     QByteArray target; // path and query as the client sent it
@@ -80,6 +81,13 @@ struct RequestRecord
     ResponseObservation response;
     HeaderList rawRequestHeaders;
     HeaderList rawResponseHeaders;
+
+    // The request-id of Tollgate's own answers (refusals, errors it sends itself):
+    // "req_tg_<row id>", so a client's error report leads to its row.
+    QByteArray localRequestId() const
+    {
+        return QByteArrayLiteral("req_tg_") + QByteArray::number(id);
+    }
 };
 
 } // namespace tollgate
