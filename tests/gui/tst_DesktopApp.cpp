@@ -47,11 +47,7 @@ MockResponse sixtyCentAnswer()
 
 MockResponse keyRejected()
 {
-    MockResponse response;
-    response.status = 401;
-    response.headers.emplaceBack("content-type", "application/json");
-    response.body = MockUpstream::errorBody("authentication_error", "invalid x-api-key");
-    return response;
+    return MockUpstream::errorJson(401, "authentication_error", "invalid x-api-key");
 }
 } // namespace
 

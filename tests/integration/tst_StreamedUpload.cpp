@@ -49,10 +49,8 @@ void sendRest(TestClient &client, const QByteArray &body, qsizetype from)
 
 MockResponse rateLimited()
 {
-    MockResponse response;
-    response.status = 429;
-    response.headers = {{"retry-after", "30"}, {"content-type", "application/json"}};
-    response.body = MockUpstream::errorBody("rate_limit_error", "from the mock");
+    MockResponse response = MockUpstream::errorJson(429, "rate_limit_error", "from the mock");
+    response.headers.emplaceBack("retry-after", "30");
     return response;
 }
 } // namespace

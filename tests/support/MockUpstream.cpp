@@ -712,6 +712,15 @@ QByteArray MockUpstream::errorBody(const QByteArray &type, const QByteArray &mes
         + ",\"message\":" + jsonString(message) + "},\"request_id\":\"req_mock\"}";
 }
 
+MockResponse MockUpstream::errorJson(int status, const QByteArray &type, const QByteArray &message)
+{
+    MockResponse response;
+    response.status = status;
+    response.headers.emplaceBack("content-type", "application/json");
+    response.body = errorBody(type, message);
+    return response;
+}
+
 void MockUpstream::onNewConnection()
 {
     while (m_server->hasPendingConnections()) {

@@ -172,6 +172,8 @@ public:
     static MockResponse messageStream(const QByteArray &model, const MockUsage &usage,
                                       const QByteArray &text, int delayMs = 0);
     static QByteArray errorBody(const QByteArray &type, const QByteArray &message);
+    // An Anthropic error answer: this status, content-type application/json, errorBody().
+    static MockResponse errorJson(int status, const QByteArray &type, const QByteArray &message);
 
 signals:
     void requestReceived(const tollgate::test::MockRequest &request);
