@@ -67,6 +67,9 @@ public:
     void completeBody(QByteArray body, const CacheInjector::Result *markers,
                       const RequestFacts *facts);
     bool isBodyArriving() const { return m_arrivingBytes >= 0; }
+    // The request's body as it goes upstream, markers included.
+    const QByteArray &requestBody() const { return m_request.body; }
+    void setLayoutReusedBytes(qint64 bytes) { m_record.layoutReusedBytes = bytes; }
     // Body bytes passed on that the vendor's connection has not taken yet.
     qint64 upstreamBacklog() const { return m_upstream ? m_upstream->bytesToWrite() : 0; }
     bool isFinished() const { return m_isFinished; }

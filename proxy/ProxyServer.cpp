@@ -43,6 +43,12 @@ constexpr qsizetype kLongestArrivingMessage = 256 * 1024;
 constexpr quint64 kStreamedBodyBytes = 256 * 1024;
 // More of such a body is passed on only while the vendor's connection holds less than this.
 constexpr qint64 kForwardBacklogBytes = 512 * 1024;
+// Journals of scanned bodies kept for a conversation's next turn (PromptLayoutBuilder): the
+// latest few conversations, at most this much memory, each for as long as a 5-minute cache
+// entry would make its next turn worth sending.
+constexpr qsizetype kJournalCount = 8;
+constexpr qsizetype kJournalBytes = 24 * 1024 * 1024;
+constexpr qint64 kJournalLifetimeUs = 10 * 60 * 1000 * 1000LL;
 
 // What a large Messages body needs before it goes: its cache markers, and the request log's
 // facts while it is at hand (markers change none of them).
@@ -406,6 +412,7 @@ void ProxyServer::stop()
         m_server->close();
     m_held.clear();
     m_arriving.clear();
+    m_journals.clear();
     if (m_holdTimer)
         m_holdTimer->stop();
     const QList<Exchange *> exchanges = m_exchanges.values();
@@ -446,7 +453,7 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *connecti
     if ((head.isChunked() || head.contentLength() >= kWatchedBodyBytes)
         && m_config.cacheInjection.isEnabled) {
         decision.watchesBody = true;
-        m_bodyLayouts.insert(connection, std::make_shared<PromptLayoutBuilder>());
+        m_bodyLayouts.insert(connection, newLayoutBuilder());
     }
     // Without routing rules a Messages request goes to the Anthropic provider as it is: no
     // model to read first, no translation of the whole body.
@@ -548,7 +555,9 @@ void ProxyServer::completeArriving(ClientConnection *connection, HttpRequest &&r
     if (unscanned <= kInlineInjectionBytes) {
         const PreparedBody prepared =
             prepareBody(*layoutBuilder, request.body, m_config.cacheInjection);
+        exchange->setLayoutReusedBytes(layoutBuilder->reusedBytes());
         exchange->completeBody(std::move(request.body), &prepared.markers, &prepared.facts);
+        keepJournal(*layoutBuilder, exchange->requestBody(), prepared.markers);
         return;
     }
     // What is left to scan is one long message: on a worker, as for a body held whole. The
@@ -559,10 +568,14 @@ void ProxyServer::completeArriving(ClientConnection *connection, HttpRequest &&r
     m_workers->start([this, body, policy, layoutBuilder, target] {
         PreparedBody prepared = prepareBody(*layoutBuilder, *body, policy);
         // Safe: the server waits for its workers before it goes (stop()).
-        QMetaObject::invokeMethod(this, [body, target, prepared = std::move(prepared)] {
-            if (target) // gone with its client meanwhile; the worker is done with the body
+        QMetaObject::invokeMethod(
+            this, [this, body, target, layoutBuilder, prepared = std::move(prepared)] {
+                if (!target) // gone with its client meanwhile; the worker is done with the body
+                    return;
+                target->setLayoutReusedBytes(layoutBuilder->reusedBytes());
                 target->completeBody(std::move(*body), &prepared.markers, &prepared.facts);
-        });
+                keepJournal(*layoutBuilder, target->requestBody(), prepared.markers);
+            });
     });
     Q_UNUSED(connection)
 }
@@ -692,6 +705,8 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
             const PreparedBody prepared =
                 prepareBody(*layoutBuilder, pending.request.body, m_config.cacheInjection);
             applyPreparedBody(pending, prepared.markers, prepared.facts);
+            pending.record.layoutReusedBytes = layoutBuilder->reusedBytes();
+            keepJournal(*layoutBuilder, pending.request.body, prepared.markers);
         } else {
             Exchange::applyCacheMarkers(
                 CacheInjector::plan(pending.request.body, m_config.cacheInjection),
@@ -1387,6 +1402,42 @@ void ProxyServer::sweep()
     }
     m_pool->closeIdle(now, qint64(m_config.upstreamIdleTimeoutMs) * 1000);
     deleteFinishedExchanges(); // in case the loop never got to wait
+    m_journals.removeIf(
+        [now](const KeptJournal &kept) { return now - kept.keptAtUs > kJournalLifetimeUs; });
+}
+
+std::shared_ptr<PromptLayoutBuilder> ProxyServer::newLayoutBuilder() const
+{
+    auto builder = std::make_shared<PromptLayoutBuilder>();
+    QList<std::shared_ptr<const PromptLayoutBuilder::Journal>> journals;
+    journals.reserve(m_journals.size());
+    for (const KeptJournal &kept : m_journals)
+        journals.append(kept.journal);
+    builder->reuseFrom(std::move(journals));
+    return builder;
+}
+
+void ProxyServer::keepJournal(const PromptLayoutBuilder &builder, const QByteArray &body,
+                              const CacheInjector::Result &markers)
+{
+    qsizetype unchanged = body.size();
+    for (const CacheInjector::Insertion &insertion : markers.insertions)
+        unchanged = std::min(unchanged, insertion.offset);
+    std::shared_ptr<const PromptLayoutBuilder::Journal> journal = builder.journal(body, unchanged);
+    if (!journal || PromptLayoutBuilder::bytesHeldBy(*journal) > kJournalBytes)
+        return;
+    // The journal this body's scan came from is superseded: this one begins the same way.
+    const std::shared_ptr<const PromptLayoutBuilder::Journal> &superseded = builder.reusedJournal();
+    m_journals.removeIf([&](const KeptJournal &kept) { return kept.journal == superseded; });
+    m_journals.prepend({std::move(journal), monotonicUs()});
+    qsizetype held = 0;
+    for (qsizetype i = 0; i < m_journals.size(); ++i) {
+        held += PromptLayoutBuilder::bytesHeldBy(*m_journals.at(i).journal);
+        if (i >= kJournalCount || held > kJournalBytes) {
+            m_journals.resize(i);
+            break;
+        }
+    }
 }
 
 } // namespace tollgate

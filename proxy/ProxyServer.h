@@ -12,6 +12,7 @@
 #include "keys/SpendTracker.h"
 #include "keys/VirtualKey.h"
 #include "rewrite/CacheInjector.h"
+#include "rewrite/PromptLayout.h"
 #include "routing/ProviderRuntime.h"
 #include "routing/RouteTable.h"
 #include "upstream/KeyPool.h"
@@ -28,8 +29,6 @@ class QThreadPool;
 class QTimer;
 
 namespace tollgate {
-
-class PromptLayoutBuilder;
 
 class ConnectionPool;
 class LedgerBacklog;
@@ -201,6 +200,11 @@ private:
                                  VirtualKeyState &state, const QString &tag);
     void onExchangeFinished(Exchange *exchange, const RequestRecord &record);
     void sweep();
+    // Keeps what the scan of a body that went upstream learnt, for the conversation's next
+    // request: `markers` are those spliced into `body` since.
+    void keepJournal(const PromptLayoutBuilder &builder, const QByteArray &body,
+                     const CacheInjector::Result &markers);
+    std::shared_ptr<PromptLayoutBuilder> newLayoutBuilder() const;
     void addRecord(const RequestRecord &record);
     void deliverRecords();
     void deleteFinishedExchanges();
@@ -268,6 +272,14 @@ private:
     QHash<ClientConnection *, std::shared_ptr<PendingExchange>> m_injecting;
     // The prompt layout of large Messages bodies, taken while they arrive.
     QHash<ClientConnection *, std::shared_ptr<PromptLayoutBuilder>> m_bodyLayouts;
+    // The journals of the latest large Messages bodies, most recent first: each turn of a
+    // conversation sends the whole of it again, and only what changed since is scanned.
+    struct KeptJournal
+    {
+        std::shared_ptr<const PromptLayoutBuilder::Journal> journal;
+        qint64 keptAtUs = 0;
+    };
+    QList<KeptJournal> m_journals;
     // Large Messages bodies sent on as they arrive: all but the part where cache markers may
     // still go leaves before the last byte is in, as a streaming proxy would send it.
     QHash<ClientConnection *, ArrivingBody> m_arriving;

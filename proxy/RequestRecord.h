@@ -59,6 +59,9 @@ struct RequestRecord
     // CacheInjector::Result::ownsCacheReads): its savings are then Tollgate's, else the
     // client's.
     bool cacheReadsByTollgate = false;
+    // Bytes of the body whose cache layout was taken from the scan of an earlier request of
+    // the conversation instead of being scanned again (not stored).
+    qint64 layoutReusedBytes = 0;
 
     // For the request log's detail view: header lines ("Name: value\r\n") as the client
     // sent them (credentials masked) and as the upstream answered; the body of an error

@@ -2,6 +2,7 @@
 
 #include "json/JsonReader.h"
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -453,13 +454,39 @@ bool isFactMember(std::string_view key)
 // twice as many: a message of megabytes costs about two scans of it however it arrives.
 constexpr qsizetype kMinRetryBytes = 4096;
 
+// A journal keeps the scan's state at the first message boundary this many bytes after the
+// last one it kept: a later body that differs from that point on has at most these bytes
+// scanned again before its new part.
+constexpr qsizetype kSnapshotSpacing = 16 * 1024;
+
+// How many of the first n bytes of a and b are equal: memcmp a block at a time (it reads
+// memory at full speed), and byte by byte only in the block where they differ.
+qsizetype matchingBytes(const char *a, const char *b, qsizetype n)
+{
+    constexpr qsizetype kBlock = 4096;
+    for (qsizetype at = 0; at < n; at += kBlock) {
+        const qsizetype size = std::min(kBlock, n - at);
+        if (std::memcmp(a + at, b + at, size_t(size)) != 0) {
+            while (a[at] == b[at])
+                ++at;
+            return at;
+        }
+    }
+    return n;
+}
+
 } // namespace
 
 PromptLayout::UserTurns PromptLayout::userTurns() const
 {
+    return userTurnsIn(messages, messages.size());
+}
+
+PromptLayout::UserTurns PromptLayout::userTurnsIn(const QList<Message> &messages, qsizetype count)
+{
     using Role = Message::Role;
     UserTurns turns;
-    qsizetype at = messages.size() - 1;
+    qsizetype at = count - 1;
     while (at >= 0 && messages.at(at).role != Role::User)
         --at;
     turns.newest = at;
@@ -475,13 +502,14 @@ PromptLayoutBuilder::PromptLayoutBuilder() = default;
 
 void PromptLayoutBuilder::feed(QByteArrayView bodySoFar, qsizetype longestWait)
 {
-    if (bodySoFar.size() < m_retryAt)
+    if (followJournal(bodySoFar, false) || bodySoFar.size() < m_retryAt)
         return;
     run(bodySoFar, false, longestWait);
 }
 
 PromptLayout PromptLayoutBuilder::finish(QByteArrayView body)
 {
+    followJournal(body, true);
     run(body, true, 0);
     PromptLayout &layout = m_progress.layout;
     if (m_phase == Phase::NotObject) {
@@ -508,13 +536,29 @@ PromptLayout PromptLayoutBuilder::finish(QByteArrayView body)
 
 qsizetype PromptLayoutBuilder::stableBytes() const
 {
+    if (m_pendingState) {
+        const Snapshot &state = *m_pendingState;
+        return stableBytesOf(state.progress.layout, m_pendingJournal->messages, state.messageCount,
+                             state.markerCount, state.checkpoint);
+    }
     if (m_phase == Phase::Start)
         return 0;
     const PromptLayout &layout = m_progress.layout;
-    qsizetype stable = m_checkpoint;
+    return stableBytesOf(layout, layout.messages, layout.messages.size(),
+                         layout.blockMarkers.size(), m_checkpoint);
+}
+
+// Of a layout taken up to `checkpoint`, with the first messageCount of messages and
+// markerCount block markers.
+qsizetype PromptLayoutBuilder::stableBytesOf(const PromptLayout &layout,
+                                             const QList<PromptLayout::Message> &messages,
+                                             qsizetype messageCount, qsizetype markerCount,
+                                             qsizetype checkpoint)
+{
+    qsizetype stable = checkpoint;
     // The tools and the system prompt are whole once taken; they get markers only from a
     // client that placed none, and a marker once seen stays.
-    if (layout.blockMarkers.isEmpty() && !layout.hasTopLevelMarker) {
+    if (markerCount == 0 && !layout.hasTopLevelMarker) {
         for (const PromptLayout::Spot &spot : {layout.lastTool, layout.lastSystemBlock}) {
             if (spot.isValid())
                 stable = std::min(stable, spot.offset);
@@ -524,9 +568,9 @@ qsizetype PromptLayoutBuilder::stableBytes() const
     // it and the user turn before that: no message before today's previous user turn can
     // become either. Of those from there on, the first unmarked user turn with a block that can
     // carry a marker is the first that may get one. Without a previous turn yet, any may.
-    const qsizetype previous = layout.userTurns().previous;
-    for (qsizetype i = std::max<qsizetype>(previous, 0); i < layout.messages.size(); ++i) {
-        const PromptLayout::Message &message = layout.messages.at(i);
+    const qsizetype previous = PromptLayout::userTurnsIn(messages, messageCount).previous;
+    for (qsizetype i = std::max<qsizetype>(previous, 0); i < messageCount; ++i) {
+        const PromptLayout::Message &message = messages.at(i);
         if (message.role == PromptLayout::Message::Role::User && !message.hasMarker
             && message.lastEligible.isValid()) {
             stable = std::min(stable, message.lastEligible.offset);
@@ -580,8 +624,10 @@ void PromptLayoutBuilder::run(QByteArrayView body, bool isComplete, qsizetype lo
             m_progress.layout.blockMarkers = std::move(markers);
         }
         const Step result = step(reader, body, isComplete);
-        if (result == Step::Taken)
+        if (result == Step::Taken) {
+            takeSnapshot();
             continue;
+        }
         if (isComplete) {
             m_phase = Phase::Failed;
             return;
@@ -599,6 +645,131 @@ void PromptLayoutBuilder::run(QByteArrayView body, bool isComplete, qsizetype lo
                                           : m_checkpoint + std::max(2 * waiting, kMinRetryBytes);
         return;
     }
+}
+
+std::shared_ptr<const PromptLayoutBuilder::Journal>
+PromptLayoutBuilder::journal(const QByteArray &body, qsizetype unchangedBytes) const
+{
+    if (m_phase != Phase::Closed || m_progress.layout.status != PromptLayout::Status::Ok)
+        return nullptr;
+    auto journal = std::make_shared<Journal>();
+    journal->unchangedBytes = std::min(unchangedBytes, body.size());
+    // A state is of use when the byte at its checkpoint is the same as well.
+    for (const Snapshot &snapshot : m_snapshots) {
+        if (snapshot.checkpoint >= journal->unchangedBytes)
+            break;
+        journal->snapshots.append(snapshot);
+    }
+    if (journal->snapshots.isEmpty())
+        return nullptr;
+    journal->body = body;
+    journal->messages = m_progress.layout.messages;
+    journal->blockMarkers = m_progress.layout.blockMarkers;
+    journal->factMembers = m_factMembers;
+    return journal;
+}
+
+void PromptLayoutBuilder::reuseFrom(QList<std::shared_ptr<const Journal>> journals)
+{
+    m_following = std::move(journals);
+    m_following.removeAll(nullptr);
+}
+
+qsizetype PromptLayoutBuilder::bytesHeldBy(const Journal &journal)
+{
+    return journal.body.capacity();
+}
+
+// Kept at a boundary between two messages: the state a later body that begins with the same
+// bytes up to there would reach.
+void PromptLayoutBuilder::takeSnapshot()
+{
+    const qsizetype last = m_snapshots.isEmpty() ? 0 : m_snapshots.constLast().checkpoint;
+    if (m_phase != Phase::Elements || m_isFirst || m_checkpoint - last < kSnapshotSpacing)
+        return;
+    Snapshot snapshot;
+    // The lists are set aside so that the copy shares none of their storage.
+    QList<PromptLayout::Message> messages = std::move(m_progress.layout.messages);
+    QList<PromptLayout::Marker> markers = std::move(m_progress.layout.blockMarkers);
+    snapshot.progress = m_progress;
+    snapshot.messageCount = messages.size();
+    snapshot.markerCount = markers.size();
+    m_progress.layout.messages = std::move(messages);
+    m_progress.layout.blockMarkers = std::move(markers);
+    snapshot.phase = m_phase;
+    snapshot.isFirst = m_isFirst;
+    snapshot.checkpoint = m_checkpoint;
+    snapshot.messagesBegin = m_messagesBegin;
+    snapshot.factCount = m_factMembers.size();
+    m_snapshots.append(std::move(snapshot));
+}
+
+bool PromptLayoutBuilder::followJournal(QByteArrayView body, bool isComplete)
+{
+    if (m_following.isEmpty())
+        return false;
+    // Each journal still followed matches every byte before these; the one whose state lies
+    // furthest into what matches now is taken. Conversations that began alike (a shared
+    // first turn, an earlier request of this one) part at some byte: each is followed until
+    // it differs.
+    std::shared_ptr<const Journal> best;
+    const Snapshot *bestState = nullptr;
+    QList<std::shared_ptr<const Journal>> still;
+    for (const std::shared_ptr<const Journal> &journal : std::as_const(m_following)) {
+        const qsizetype limit = std::min(body.size(), journal->unchangedBytes);
+        const qsizetype matched = m_matchedBytes < limit ? m_matchedBytes
+                + matchingBytes(body.data() + m_matchedBytes,
+                                journal->body.constData() + m_matchedBytes, limit - m_matchedBytes)
+                                                         : limit;
+        // Its last state whose checkpoint, and the byte there, this body has too.
+        const auto after = std::partition_point(
+            journal->snapshots.cbegin(), journal->snapshots.cend(),
+            [matched](const Snapshot &snapshot) { return snapshot.checkpoint < matched; });
+        if (after != journal->snapshots.cbegin()) {
+            const Snapshot &state = *std::prev(after);
+            if (!bestState || state.checkpoint > bestState->checkpoint) {
+                best = journal;
+                bestState = &state;
+            }
+        }
+        if (matched == body.size() && after != journal->snapshots.cend())
+            still.append(journal); // matches so far, with states ahead
+    }
+    if (bestState && bestState->checkpoint > scannedBytes()) {
+        m_pendingJournal = best;
+        m_pendingState = bestState;
+    }
+    m_matchedBytes = body.size();
+    m_following = isComplete ? QList<std::shared_ptr<const Journal>>() : std::move(still);
+    if (!m_following.isEmpty())
+        return true;
+    // Taken over once: copying the lists at each step of a long body would cost more than
+    // the scan it saves.
+    if (m_pendingState) {
+        restore(m_pendingJournal, *m_pendingState);
+        m_snapshots = m_pendingJournal->snapshots.first(
+            m_pendingState - m_pendingJournal->snapshots.constData() + 1);
+        m_pendingState = nullptr;
+        m_pendingJournal.reset();
+    }
+    return false;
+}
+
+void PromptLayoutBuilder::restore(const std::shared_ptr<const Journal> &from,
+                                  const Snapshot &snapshot)
+{
+    const Journal &journal = *from;
+    m_reusedJournal = from;
+    m_progress = snapshot.progress;
+    m_progress.layout.messages = journal.messages.first(snapshot.messageCount);
+    m_progress.layout.blockMarkers = journal.blockMarkers.first(snapshot.markerCount);
+    m_factMembers = journal.factMembers.first(snapshot.factCount);
+    m_phase = snapshot.phase;
+    m_isFirst = snapshot.isFirst;
+    m_checkpoint = snapshot.checkpoint;
+    m_messagesBegin = snapshot.messagesBegin;
+    m_retryAt = 0;
+    m_reusedBytes = snapshot.checkpoint;
 }
 
 PromptLayoutBuilder::Step PromptLayoutBuilder::step(json::JsonReader &reader, QByteArrayView body,

@@ -4,6 +4,7 @@
 #include <QByteArrayView>
 #include <QList>
 #include <QtGlobal>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -70,6 +71,8 @@ struct PromptLayout
         qsizetype previous = -1;
     };
     UserTurns userTurns() const;
+    // The same among the first `count` of messages.
+    static UserTurns userTurnsIn(const QList<Message> &messages, qsizetype count);
 
     // The client's markers, in prefix order; the top-level ("automatic") one is separate.
     QList<Marker> markers() const;
@@ -123,6 +126,27 @@ public:
 
     PromptLayoutBuilder();
 
+    // What a scan that ended in a valid layout leaves for later bodies. A conversation is
+    // sent again with each turn, as it was plus the new messages (Claude Code moves its own
+    // markers forward, near the end): the bytes a later body shares with an earlier one from
+    // its first byte on need no second scan. It holds the earlier body (shared, not copied)
+    // and the scan's state every few KiB of its messages.
+    struct Journal;
+    // After finish() found the layout Ok: its journal, over `body` as it is now, of which
+    // the first `unchangedBytes` are still the bytes scanned (markers may have gone in after
+    // them). Null when there is nothing to keep.
+    std::shared_ptr<const Journal> journal(const QByteArray &body, qsizetype unchangedBytes) const;
+    // Before the first feed(): journals of earlier bodies. As long as the bytes that arrive
+    // go on matching one of them, its scan's state is taken instead of scanning them again;
+    // once they differ from all, or none has more, the scan goes on from the last state
+    // before that point. What feed() and finish() give is the same as without them.
+    void reuseFrom(QList<std::shared_ptr<const Journal>> journals);
+    // Bytes of this body whose scan was taken from an earlier one, and that one's journal.
+    qsizetype reusedBytes() const { return m_reusedBytes; }
+    const std::shared_ptr<const Journal> &reusedJournal() const { return m_reusedJournal; }
+    // A journal's size in memory: the body it holds.
+    static qsizetype bytesHeldBy(const Journal &journal);
+
     // The body so far: the first bytes of the whole, more of them each time. A member or
     // message still incomplete at longestWait bytes is left, with the rest of the body, to
     // finish(): scanned again as it grows, it would cost more than one scan of the whole.
@@ -131,7 +155,10 @@ public:
     // The whole body; the builder is done with then.
     PromptLayout finish(QByteArrayView body);
     // How much of the body is taken: the rest is scanned by the next feed() or finish().
-    qsizetype scannedBytes() const { return m_checkpoint; }
+    qsizetype scannedBytes() const
+    {
+        return m_pendingState ? m_pendingState->checkpoint : m_checkpoint;
+    }
     // How many of the first bytes of the body no cache marker can go into, whatever follows:
     // they may be sent on before the rest has arrived. Markers go only to the last tool and
     // the end of the system prompt (while the client has placed none) and to the newest and
@@ -153,8 +180,30 @@ private:
     };
     enum class Step { Taken, NeedMore, Failed };
 
+    // The state between two steps, without the lists (which only grow: their lengths then).
+    struct Snapshot
+    {
+        Progress progress; // its layout's lists empty
+        Phase phase = Phase::Start;
+        bool isFirst = true;
+        qsizetype checkpoint = 0;
+        qsizetype messagesBegin = -1;
+        qsizetype messageCount = 0;
+        qsizetype markerCount = 0;
+        qsizetype factCount = 0;
+    };
+
     void run(QByteArrayView body, bool isComplete, qsizetype longestWait);
     Step step(json::JsonReader &reader, QByteArrayView body, bool isComplete);
+    void takeSnapshot();
+    // Follows the journals over the bytes so far; true while one still is (nothing to scan
+    // yet).
+    bool followJournal(QByteArrayView bodySoFar, bool isComplete);
+    void restore(const std::shared_ptr<const Journal> &journal, const Snapshot &snapshot);
+    static qsizetype stableBytesOf(const PromptLayout &layout,
+                                   const QList<PromptLayout::Message> &messages,
+                                   qsizetype messageCount, qsizetype markerCount,
+                                   qsizetype checkpoint);
 
     Progress m_progress;
     Phase m_phase = Phase::Start;
@@ -164,6 +213,26 @@ private:
     qsizetype m_retryAt = 0; // feed() waits for this many bytes before it tries again
     QList<std::pair<qsizetype, qsizetype>> m_factMembers; // key's quote to value's end
     std::string m_storage;
+    QList<Snapshot> m_snapshots; // for this body's journal, every kSnapshotSpacing bytes
+    QList<std::shared_ptr<const Journal>> m_following; // each matches the body so far
+    qsizetype m_matchedBytes = 0; // the body so far, when journals are followed
+    qsizetype m_reusedBytes = 0;
+    std::shared_ptr<const Journal> m_reusedJournal;
+    // The furthest state of a followed journal that the body so far has reached, taken over
+    // (restore()) once the journals are no longer followed.
+    std::shared_ptr<const Journal> m_pendingJournal;
+    const Snapshot *m_pendingState = nullptr;
+};
+
+struct PromptLayoutBuilder::Journal
+{
+    QByteArray body;
+    qsizetype unchangedBytes = 0;
+    QList<Snapshot> snapshots; // in the order of their checkpoints, all below unchangedBytes
+    // The lists as the scan left them: a snapshot's are their first elements.
+    QList<PromptLayout::Message> messages;
+    QList<PromptLayout::Marker> blockMarkers;
+    QList<std::pair<qsizetype, qsizetype>> factMembers;
 };
 
 } // namespace tollgate

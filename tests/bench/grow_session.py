@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """Grows a Claude Code request body into a long session of a given size.
 
-usage: grow_session.py FIXTURE BYTES OUT
+usage: grow_session.py FIXTURE BYTES OUT [TURNS]
 
 Between the fixture's first user turn and its last tool call, it adds tool calls and their
 results (about 2 KiB a pair, the shape of a Claude Code session reading files and running
 commands) until the body is BYTES long, within one pair. The fixture's own cache markers stay
 where they are (Claude Code's three: two system blocks and the newest user turn); the added
 turns carry none. Keys keep their order and the output is compact JSON, as Claude Code sends.
+
+With TURNS, it writes that many bodies, OUT-1.json to OUT-TURNS.json, and prints their paths:
+the session turn after turn, each body one tool call and result longer than the one before,
+added where the next turn of the same session adds them (before the newest user turn, which
+keeps Claude Code's moving marker). Each body then shares all but its last turns with the one
+before, as each request of a real session does.
 """
 import json
 import random
@@ -59,10 +65,24 @@ def main():
             break
         for _ in range(step):
             added += pair(rng, len(added) // 2)
-    data = encoded(added)
-    with open(out, "wb") as f:
-        f.write(data)
-    print(f"{out}: {len(data)} bytes, {len(body['messages'])} messages", file=sys.stderr)
+    if len(sys.argv) < 5:
+        data = encoded(added)
+        with open(out, "wb") as f:
+            f.write(data)
+        print(f"{out}: {len(data)} bytes, {len(body['messages'])} messages", file=sys.stderr)
+        return
+    turns = int(sys.argv[4])
+    base = out[:-5] if out.endswith(".json") else out
+    for turn in range(1, turns + 1):
+        if turn > 1:
+            added += pair(rng, len(added) // 2)
+        path = f"{base}-{turn}.json"
+        data = encoded(added)
+        with open(path, "wb") as f:
+            f.write(data)
+        print(path)
+    print(f"{base}-*.json: {turns} bodies up to {len(data)} bytes, "
+          f"{len(body['messages'])} messages", file=sys.stderr)
 
 
 if __name__ == "__main__":

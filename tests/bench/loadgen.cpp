@@ -909,7 +909,9 @@ struct Options
     int64_t delayUs = -1;
     double rampMs = -1;
     int64_t bodyBytes = -1;
-    std::string bodyFile; // big: send this file's bytes instead of a generated body
+    // big: send these files' bytes instead of a generated body, one after the other and
+    // round again (a conversation that grows turn by turn)
+    std::vector<std::string> bodyFiles;
     std::string label; // the "mode" written to the result line (default: the mode)
     double drainSeconds = -1;
     double timeoutSeconds = 10; // probe
@@ -982,7 +984,7 @@ struct SequentialResult
 };
 
 // One connection, one request at a time: warm-up requests, then `count` measured ones.
-SequentialResult runSequential(Engine &engine, const std::string &wire, bool stream,
+SequentialResult runSequential(Engine &engine, const std::vector<std::string> &wires, bool stream,
                                int expectDeltas, int warmup, int count, Micros deadline)
 {
     SequentialResult r;
@@ -994,7 +996,8 @@ SequentialResult runSequential(Engine &engine, const std::string &wire, bool str
         if (engine.stopping() || done >= total)
             return;
         bool measured = done >= warmup;
-        engine.issue(c, &wire, stream, expectDeltas, measured ? r.eventDelay.sink() : nullptr,
+        const std::string *wire = &wires[size_t(done) % wires.size()];
+        engine.issue(c, wire, stream, expectDeltas, measured ? r.eventDelay.sink() : nullptr,
                      [&, measured](Connection &, const Outcome &result) {
                          ++done;
                          if (!measured) {
@@ -1035,28 +1038,40 @@ int modeLatency(Engine &engine, const Options &o, bool big)
     int warmup = o.warmup >= 0 ? o.warmup : (big ? 3 : 200);
     int count = o.requests >= 0 ? o.requests : (big ? 30 : 2000);
     int64_t bodyBytes = o.bodyBytes >= 0 ? o.bodyBytes : 1 << 20;
-    std::string body = big ? bigBody(bodyBytes) : smallBody();
-    if (big && !o.bodyFile.empty()) {
-        std::FILE *file = std::fopen(o.bodyFile.c_str(), "rb");
-        if (!file) {
-            std::fprintf(stderr, "loadgen: cannot read %s\n", o.bodyFile.c_str());
-            return 2;
+    std::vector<std::string> bodies;
+    if (big && !o.bodyFiles.empty()) {
+        for (const std::string &path : o.bodyFiles) {
+            std::FILE *file = std::fopen(path.c_str(), "rb");
+            if (!file) {
+                std::fprintf(stderr, "loadgen: cannot read %s\n", path.c_str());
+                return 2;
+            }
+            std::string &body = bodies.emplace_back();
+            char buffer[65536];
+            for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;)
+                body.append(buffer, n);
+            std::fclose(file);
         }
-        body.clear();
-        char buffer[65536];
-        for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;)
-            body.append(buffer, n);
-        std::fclose(file);
+    } else {
+        bodies.push_back(big ? bigBody(bodyBytes) : smallBody());
     }
-    std::string wire = buildRequest(o, body);
+    std::vector<std::string> wires;
+    int64_t bodyTotal = 0;
+    for (const std::string &body : bodies) {
+        wires.push_back(buildRequest(o, body));
+        bodyTotal += int64_t(body.size());
+    }
     double drain = o.drainSeconds >= 0 ? o.drainSeconds : 60;
-    SequentialResult r = runSequential(engine, wire, false, 0, warmup, count,
+    SequentialResult r = runSequential(engine, wires, false, 0, warmup, count,
                                        monotonicMicros() + secondsToMicros(drain));
     JsonLine j;
     j.add("mode", !o.label.empty() ? o.label : std::string(big ? "big" : "lat"))
         .add("subject", o.subject)
         .add("concurrency", 1);
-    j.add("body_bytes", int64_t(body.size())).add("warmup", warmup).add("requests", count);
+    j.add("body_bytes", bodyTotal / int64_t(bodies.size()))
+        .add("bodies", int64_t(bodies.size()))
+        .add("warmup", warmup)
+        .add("requests", count);
     j.add("ok", r.measured);
     addLatency(j, "", r.latency);
     j.add("ttfb_p50_us", r.ttfb.percentile(0.5));
@@ -1073,10 +1088,10 @@ int modeStream(Engine &engine, const Options &o)
     int events = o.events >= 0 ? o.events : 100;
     int bytes = o.bytes >= 0 ? o.bytes : 200;
     int64_t delayUs = o.delayUs >= 0 ? o.delayUs : 2000;
-    std::string wire = buildRequest(o, streamBody(events, bytes, delayUs));
+    const std::vector<std::string> wires {buildRequest(o, streamBody(events, bytes, delayUs))};
     double expected = double(warmup + count) * double(events) * double(delayUs) / 1e6;
     double drain = o.drainSeconds >= 0 ? o.drainSeconds : 30;
-    SequentialResult r = runSequential(engine, wire, true, events, warmup, count,
+    SequentialResult r = runSequential(engine, wires, true, events, warmup, count,
                                        monotonicMicros() + secondsToMicros(expected + drain));
     JsonLine j;
     j.add("mode", "stream").add("subject", o.subject).add("concurrency", 1);
@@ -1403,7 +1418,8 @@ void usage()
             "  hold    concurrent SSE, one connection each; --requests [500] streams opened\n"
             "          over --ramp-ms [100], --events [100] --bytes [200] --delay-us [100000]\n"
             "  big     c=1 non-stream with a large body; --warmup [3] --requests [30]\n"
-            "          --body-bytes [1048576] or --body-file PATH; --label NAME\n"
+            "          --body-bytes [1048576] or --body-file PATH (repeated: the files\n"
+            "          are sent in turn, round and round); --label NAME\n"
             "  soak    --streams [500] SSE streams kept open (--events [100] --delay-us\n"
             "          [100000], reopened as each ends) plus --concurrency [4] connections\n"
             "          sending --rate [50] non-stream requests/s, for --seconds [600];\n"
@@ -1460,7 +1476,7 @@ bool parseOptions(int argc, char **argv, Options &o)
         else if (arg == "--body-bytes")
             o.bodyBytes = atoll(v);
         else if (arg == "--body-file")
-            o.bodyFile = v;
+            o.bodyFiles.push_back(v);
         else if (arg == "--label")
             o.label = v;
         else if (arg == "--drain-seconds")

@@ -60,13 +60,17 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" # 500 streams need 1000
 TMP=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
 
 # The fixture grown into long Claude Code sessions of 1 MiB and 8 MiB (hundreds and thousands
-# of tool calls): the bodies prompt-cache injection meets late in a working day.
-SESSION1M_BODY=$TMP/session-1m.json
-SESSION8M_BODY=$TMP/session-8m.json
-[[ " $PHASES " == *" session1m "* ]] &&
-    python3 "$here/grow_session.py" "$FIXTURE_BODY" 1048576 "$SESSION1M_BODY"
-[[ " $PHASES " == *" session8m "* ]] &&
-    python3 "$here/grow_session.py" "$FIXTURE_BODY" 8388608 "$SESSION8M_BODY"
+# of tool calls): the bodies prompt-cache injection meets late in a working day. Each phase
+# sends the session turn after turn (each body one tool call longer than the one before, round
+# and round), as Claude Code does: every request carries the whole conversation again.
+SESSION1M_ARGS=""
+SESSION8M_ARGS=""
+session_args() { # session_args BYTES TURNS NAME -> --body-file arguments
+    python3 "$here/grow_session.py" "$FIXTURE_BODY" "$1" "$TMP/$3.json" "$2" |
+        sed 's/^/--body-file /' | tr '\n' ' '
+}
+[[ " $PHASES " == *" session1m "* ]] && SESSION1M_ARGS=$(session_args 1048576 16 session-1m)
+[[ " $PHASES " == *" session8m "* ]] && SESSION8M_ARGS=$(session_args 8388608 6 session-8m)
 RESULTS=${RESULTS:-$BUILD_DIR/tests/bench/results/bench-$(date +%Y%m%d-%H%M%S).jsonl}
 mkdir -p "$(dirname "$RESULTS")"
 : >"$RESULTS"
@@ -171,9 +175,9 @@ phase_args() {
         hold) echo --streams 50 --ramp-ms 100 --events 20 --bytes 200 --delay-us 100000 ;;
         big) echo --warmup 1 --requests 5 --body-bytes 1048576 ;;
         fixture) echo --warmup 1 --requests 20 --body-file "$FIXTURE_BODY" --label fixture ;;
-        session1m) echo --warmup 1 --requests 5 --body-file "$SESSION1M_BODY" --label session1m ;;
+        session1m) echo --warmup 1 --requests 5 $SESSION1M_ARGS --label session1m ;;
         big8m) echo --warmup 1 --requests 3 --body-bytes 8388608 --label big8m ;;
-        session8m) echo --warmup 1 --requests 3 --body-file "$SESSION8M_BODY" --label session8m ;;
+        session8m) echo --warmup 1 --requests 3 $SESSION8M_ARGS --label session8m ;;
         esac
     else
         case $1 in
@@ -183,9 +187,9 @@ phase_args() {
         hold) echo --streams 500 --ramp-ms 100 --events 100 --bytes 200 --delay-us 100000 ;;
         big) echo --warmup 3 --requests 30 --body-bytes 1048576 ;;
         fixture) echo --warmup 20 --requests 500 --body-file "$FIXTURE_BODY" --label fixture ;;
-        session1m) echo --warmup 3 --requests 30 --body-file "$SESSION1M_BODY" --label session1m ;;
+        session1m) echo --warmup 3 --requests 30 $SESSION1M_ARGS --label session1m ;;
         big8m) echo --warmup 2 --requests 20 --body-bytes 8388608 --label big8m ;;
-        session8m) echo --warmup 2 --requests 20 --body-file "$SESSION8M_BODY" --label session8m ;;
+        session8m) echo --warmup 2 --requests 20 $SESSION8M_ARGS --label session8m ;;
         esac
     fi
 }

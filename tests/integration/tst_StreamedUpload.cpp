@@ -73,6 +73,8 @@ private slots:
     void answersAnUnreachableVendorOnceTheBodyIsIn();
     void resendsWhenTheVendorHangsUpMidBody();
     void sendsOnOverTls();
+    void scansOnlyWhatTheNextTurnChanged();
+    void keepsTheLatestConversationsOnly();
 
 private:
     bool start(const std::function<void(GatewayConfig &)> &adjust = {});
@@ -378,6 +380,77 @@ void tst_StreamedUpload::sendsOnOverTls()
     const QByteArray &sent = m_mock->requests().first().body;
     QCOMPARE(sent.size(), m_body.size() + CacheInjector::maxInsertedBytes());
     QVERIFY(sent.first(expected.body.size()) == expected.body);
+}
+
+void tst_StreamedUpload::scansOnlyWhatTheNextTurnChanged()
+{
+    // Turn after turn, each body is the one before and one more exchange: only that part, and
+    // the few KiB before it, is scanned again. Each body still gets the markers a scan of its
+    // own would give it, also after a body of another conversation in between.
+    QVERIFY(start());
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    const QList<QByteArray> bodies {sdkConversation(300, 300), sdkConversation(301, 300),
+                                    sdkConversation(302, 150), sdkConversation(302, 300)};
+    for (qsizetype i = 0; i < bodies.size(); ++i) {
+        const QByteArray &body = bodies.at(i);
+        sendUpTo(client, body, body.size());
+        QVERIFY(client.waitForResponses(int(i) + 1, 10'000));
+        QCOMPARE(client.responses().at(i).status, 200);
+        const CacheInjector::Result expected = CacheInjector::inject(body, {});
+        QCOMPARE(expected.markersAdded, 3);
+        QTRY_COMPARE_WITH_TIMEOUT(m_mock->requests().size(), i + 1, 5000);
+        const QByteArray sent = m_mock->requests().at(i).body;
+        QVERIFY(sent.first(expected.body.size()) == expected.body);
+        QVERIFY(QJsonDocument::fromJson(sent).isObject());
+    }
+    QVERIFY(m_gateway->waitForRecords(int(bodies.size())));
+    const QList<RequestRecord> rows = m_gateway->records();
+    QCOMPARE(rows.at(0).layoutReusedBytes, 0);
+    // The second turn shares all but its last exchange with the first, whose bytes were the
+    // client's up to the first marker Tollgate put in.
+    qsizetype shared = bodies.at(0).size();
+    for (const CacheInjector::Insertion &insertion :
+         CacheInjector::plan(bodies.at(0), {}).insertions)
+        shared = std::min(shared, insertion.offset);
+    QVERIFY(shared > bodies.at(0).size() - 32 * 1024); // the system prompt comes after
+    QVERIFY2(rows.at(1).layoutReusedBytes > shared - 64 * 1024
+                 && rows.at(1).layoutReusedBytes < shared,
+             qPrintable(QStringLiteral("%1 of %2").arg(rows.at(1).layoutReusedBytes).arg(shared)));
+    // Another conversation (shorter turns) shares next to nothing with either.
+    QVERIFY(rows.at(2).layoutReusedBytes < 16 * 1024);
+    // The first conversation's next turn again takes the second body's scan.
+    QVERIFY2(rows.at(3).layoutReusedBytes > bodies.at(1).size() - 128 * 1024,
+             qPrintable(QString::number(rows.at(3).layoutReusedBytes)));
+    for (const RequestRecord &row : rows)
+        QCOMPARE(row.cacheMarkersAdded, 3);
+}
+
+void tst_StreamedUpload::keepsTheLatestConversationsOnly()
+{
+    // What is kept of earlier requests is bounded: of nine conversations in a row, the
+    // first is forgotten (its next turn is scanned whole), the latest is not.
+    QVERIFY(start());
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    QList<QByteArray> bodies;
+    for (int i = 0; i < 9; ++i)
+        bodies.append(sdkConversation(200, 300 + i));
+    bodies.append(sdkConversation(201, 300));
+    bodies.append(sdkConversation(201, 308));
+    for (qsizetype i = 0; i < bodies.size(); ++i) {
+        sendUpTo(client, bodies.at(i), bodies.at(i).size());
+        QVERIFY(client.waitForResponses(int(i) + 1, 10'000));
+        QCOMPARE(client.responses().at(i).status, 200);
+    }
+    QVERIFY(m_gateway->waitForRecords(int(bodies.size())));
+    const QList<RequestRecord> rows = m_gateway->records();
+    for (qsizetype i = 0; i < 9; ++i)
+        QVERIFY(rows.at(i).layoutReusedBytes < 16 * 1024);
+    QVERIFY2(rows.at(9).layoutReusedBytes < 16 * 1024,
+             qPrintable(QString::number(rows.at(9).layoutReusedBytes)));
+    QVERIFY2(rows.at(10).layoutReusedBytes > bodies.at(8).size() / 2,
+             qPrintable(QString::number(rows.at(10).layoutReusedBytes)));
 }
 
 QTEST_GUILESS_MAIN(tst_StreamedUpload)

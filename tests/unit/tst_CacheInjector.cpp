@@ -650,6 +650,44 @@ QByteArray corrupted(const QByteArray &json, QRandomGenerator &random)
     }
 }
 
+// A Claude Code conversation after `turns` tool-loop rounds, as it sends it: the client's
+// moving marker on the newest user turn, two more on the system prompt. Each round is an
+// assistant tool_use and the user's tool_result of a few KiB.
+QByteArray claudeCodeConversation(int turns)
+{
+    QByteArray messages = R"({"role":"user","content":[{"type":"text","text":"fix the build"}]})";
+    for (int i = 0; i < turns; ++i) {
+        const QByteArray id = "toolu_" + QByteArray::number(i);
+        messages += R"(,{"role":"assistant","content":[{"type":"text","text":")" + filler(200)
+            + R"("},{"type":"tool_use","id":")" + id
+            + R"(","name":"Read","input":{"file_path":"/src/main.cpp"}}]})";
+        messages += R"(,{"role":"user","content":[{"type":"tool_result","tool_use_id":")" + id
+            + R"(","content":")" + filler(3000) + R"("})";
+        if (i == turns - 1)
+            messages.insert(messages.size() - 1, R"(,"cache_control":{"type":"ephemeral"})");
+        messages += "]}";
+    }
+    return R"({"model":"claude-sonnet-4-5","messages":[)" + messages
+        + R"(],"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.0.14"},)"
+          R"({"type":"text","text":")"
+        + filler(3000) + R"(","cache_control":{"type":"ephemeral"}},{"type":"text","text":")"
+        + filler(2000)
+        + R"(","cache_control":{"type":"ephemeral"}}],"tools":[{"name":"Read","description":")"
+        + filler(1000)
+        + R"(","input_schema":{"type":"object"}}],"metadata":{"user_id":"user_ab_account__)"
+          R"(session_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},"max_tokens":32000,"stream":true})";
+}
+
+// Where the body's first marker would go: the bytes before it are sent as the client wrote
+// them.
+qsizetype firstInsertion(const QByteArray &body)
+{
+    qsizetype first = body.size();
+    for (const CacheInjector::Insertion &insertion : CacheInjector::plan(body, {}).insertions)
+        first = std::min(first, insertion.offset);
+    return first;
+}
+
 } // namespace
 
 class CacheInjectorTest : public QObject
@@ -662,6 +700,10 @@ private:
     // The body taken in pieces, as it arrives at the proxy, gives the layout, the plan and the
     // request log's facts of the whole body.
     void checkPiecewise(const QByteArray &input, Ttl ttl, QRandomGenerator &random);
+    // A body scanned with the journal of an earlier one gives what a scan of its own gives,
+    // fed in pieces as it arrives; returns the bytes whose scan was taken from the journal.
+    qsizetype checkReuse(const QList<std::shared_ptr<const PromptLayoutBuilder::Journal>> &journals,
+                         const QByteArray &input, QRandomGenerator &random);
     int m_checkedBodies = 0;
     int m_bodiesWithAdditions = 0;
     int m_addedNextToClientMarkers = 0;
@@ -706,6 +748,8 @@ private slots:
     void keepsPropertiesOnFixtures();
     void keepsPropertiesOnGeneratedBodies();
     void takesLayoutWhileBodyArrives();
+    void reusesScanOfEarlierTurn();
+    void reusesScanOnlyWhereBytesMatch();
 };
 
 void CacheInjectorTest::leavesBodyAloneWhenDisabled()
@@ -1460,6 +1504,169 @@ void CacheInjectorTest::keepsPropertiesOnGeneratedBodies()
     QVERIFY(m_wrappedStrings > 300);
     QVERIFY(m_ttlsOtherThanPolicy > 50);
     QVERIFY2(brokenBodies > 1500, qPrintable(QString::number(brokenBodies)));
+}
+
+namespace {
+
+std::shared_ptr<const PromptLayoutBuilder::Journal> journalOf(const QByteArray &body,
+                                                              qsizetype unchangedBytes)
+{
+    PromptLayoutBuilder builder;
+    for (qsizetype size = 65536; size < body.size(); size += 65536)
+        builder.feed(QByteArrayView(body).first(size));
+    builder.finish(body);
+    return builder.journal(body, unchangedBytes);
+}
+
+} // namespace
+
+qsizetype CacheInjectorTest::checkReuse(
+    const QList<std::shared_ptr<const PromptLayoutBuilder::Journal>> &journals,
+    const QByteArray &input, QRandomGenerator &random)
+{
+    PromptLayoutBuilder builder;
+    builder.reuseFrom(journals);
+    const int longest = int(std::max<qsizetype>(2, input.size() / 8));
+    qsizetype size = 0;
+    qsizetype stable = 0;
+    while (size < input.size()) {
+        size = std::min(input.size(), size + 1 + random.bounded(longest));
+        builder.feed(QByteArrayView(input).first(size));
+        [&] {
+            QVERIFY(builder.scannedBytes() <= size);
+            QVERIFY(builder.stableBytes() <= builder.scannedBytes());
+        }();
+        stable = std::max(stable, builder.stableBytes());
+    }
+    const PromptLayout layout = builder.finish(input);
+    const QString difference = layoutDifference(layout, PromptLayout::scan(input));
+    [&] { QVERIFY2(difference.isEmpty(), qPrintable(difference)); }();
+    for (Ttl ttl : {Ttl::FiveMinutes, Ttl::OneHour}) {
+        for (const CacheInjector::Insertion &insertion :
+             CacheInjector::plan(input, {true, ttl}).insertions)
+            [&] { QVERIFY(insertion.offset >= stable); }();
+    }
+    if (layout.status == PromptLayout::Status::Ok) {
+        const RequestFacts facts = UsageExtractor::requestFacts(builder.factMembers(input));
+        const RequestFacts wholeFacts = UsageExtractor::requestFacts(input);
+        [&] {
+            QCOMPARE(facts.model, wholeFacts.model);
+            QCOMPARE(facts.sessionId, wholeFacts.sessionId);
+            QCOMPARE(facts.isStream, wholeFacts.isStream);
+        }();
+    }
+    return builder.reusedBytes();
+}
+
+void CacheInjectorTest::reusesScanOfEarlierTurn()
+{
+    // Turn after turn of one conversation, each request scanned with the journal of the one
+    // before: only what changed since, about the last round, is scanned again.
+    QRandomGenerator random(20261127);
+    std::shared_ptr<const PromptLayoutBuilder::Journal> previous;
+    QByteArray previousBody;
+    for (int turns = 60; turns <= 66; ++turns) {
+        const QByteArray body = claudeCodeConversation(turns);
+        const qsizetype reused =
+            checkReuse(previous ? QList {previous} : QList<decltype(previous)>(), body, random);
+        if (QTest::currentTestFailed())
+            return;
+        if (previous) {
+            // The earlier turn's bytes are this one's up to the marker it moved, and
+            // Tollgate's own marker went a round before that.
+            const qsizetype shared = firstInsertion(previousBody);
+            QVERIFY2(reused > shared - 2 * 16 * 1024 && reused < shared,
+                     qPrintable(QStringLiteral("reused %1 of %2, shared %3")
+                                    .arg(reused)
+                                    .arg(body.size())
+                                    .arg(shared)));
+        } else {
+            QCOMPARE(reused, 0);
+        }
+        previousBody = body;
+        // Unchanged only up to where the proxy put its marker.
+        previous = journalOf(body, firstInsertion(body));
+        QVERIFY(previous);
+        QVERIFY(PromptLayoutBuilder::bytesHeldBy(*previous) >= body.size());
+    }
+    // The same body again (a retry) is taken whole up to the last state before its marker;
+    // a body of another conversation reuses nothing, and neither does one without a journal.
+    const QByteArray again = previousBody;
+    const qsizetype reusedAgain = checkReuse({previous}, again, random);
+    QVERIFY2(reusedAgain > firstInsertion(again) - 2 * 16 * 1024,
+             qPrintable(QStringLiteral("%1 of %2").arg(reusedAgain).arg(firstInsertion(again))));
+    QCOMPARE(checkReuse({previous}, claudeCodeConversation(3), random), 0);
+    // Of several journals, the one the body begins like is followed.
+    const auto other =
+        journalOf(claudeCodeConversation(40) + " ", firstInsertion(claudeCodeConversation(40)));
+    QVERIFY(other);
+    QVERIFY(checkReuse({other, previous}, again, random) > firstInsertion(again) - 2 * 16 * 1024);
+    // Bodies that are not a valid layout leave no journal.
+    QVERIFY(!journalOf(again.left(again.size() - 1), again.size()));
+    QVERIFY(!journalOf(R"({"messages":"no"})", 10));
+}
+
+void CacheInjectorTest::reusesScanOnlyWhereBytesMatch()
+{
+    // A later body that differs from the earlier one anywhere (a byte changed, a message
+    // added or dropped, cut short, broken, or longer), fed in pieces of any size: the layout,
+    // the stable bytes and the facts are those of its own scan.
+    QRandomGenerator random(4242);
+    const QByteArray earlier = claudeCodeConversation(40);
+    const auto journal = journalOf(earlier, earlier.size());
+    QVERIFY(journal);
+    const auto messageStarts = [](const QByteArray &body) {
+        QList<qsizetype> starts;
+        for (qsizetype at = body.indexOf(R"(,{"role")"); at >= 0;
+             at = body.indexOf(R"(,{"role")", at + 1))
+            starts.append(at);
+        return starts;
+    };
+    const QList<qsizetype> starts = messageStarts(earlier);
+    int reusing = 0;
+    for (int i = 0; i < 300; ++i) {
+        QByteArray later = earlier;
+        const qsizetype at = random.bounded(later.size());
+        switch (i % 6) {
+        case 0:
+            later[at] = later.at(at) == 'a' ? 'b' : 'a';
+            break;
+        case 1: {
+            const qsizetype start = starts.at(random.bounded(starts.size()));
+            later.insert(start, R"(,{"role":"user","content":"one more thing"})");
+            break;
+        }
+        case 2: {
+            const qsizetype index = random.bounded(starts.size() - 1);
+            later.remove(starts.at(index), starts.at(index + 1) - starts.at(index));
+            break;
+        }
+        case 3:
+            later.truncate(at);
+            break;
+        case 4:
+            later = corrupted(later, random);
+            break;
+        default:
+            later = claudeCodeConversation(41 + random.bounded(3));
+            break;
+        }
+        const qsizetype reused = checkReuse({journal}, later, random);
+        if (QTest::currentTestFailed()) {
+            qWarning("variant %d, at %lld", i, qlonglong(at));
+            return;
+        }
+        // Never past the first byte that differs.
+        qsizetype common = 0;
+        while (common < std::min(earlier.size(), later.size())
+               && earlier.at(common) == later.at(common))
+            ++common;
+        QVERIFY2(reused <= common,
+                 qPrintable(QStringLiteral("reused %1, common %2").arg(reused).arg(common)));
+        reusing += reused > 0 ? 1 : 0;
+    }
+    // Most variants share a long prefix with the earlier body, and took its scan.
+    QVERIFY2(reusing > 200, qPrintable(QString::number(reusing)));
 }
 
 QTEST_GUILESS_MAIN(CacheInjectorTest)
