@@ -13,6 +13,7 @@
 
 #include "json/JsonScan.h"
 #include <QAbstractEventDispatcher>
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QLoggingCategory>
 #include <QThreadPool>
@@ -453,7 +454,7 @@ ClientConnection::HeadDecision ProxyServer::checkHead(ClientConnection *connecti
     if ((head.isChunked() || head.contentLength() >= kWatchedBodyBytes)
         && m_config.cacheInjection.isEnabled) {
         decision.watchesBody = true;
-        m_bodyLayouts.insert(connection, newLayoutBuilder());
+        m_bodyLayouts.insert(connection, newLayoutBuilder(head.headers()));
     }
     // Without routing rules a Messages request goes to the Anthropic provider as it is: no
     // model to read first, no translation of the whole body.
@@ -557,7 +558,7 @@ void ProxyServer::completeArriving(ClientConnection *connection, HttpRequest &&r
             prepareBody(*layoutBuilder, request.body, m_config.cacheInjection);
         exchange->setLayoutReusedBytes(layoutBuilder->reusedBytes());
         exchange->completeBody(std::move(request.body), &prepared.markers, &prepared.facts);
-        keepJournal(*layoutBuilder, exchange->requestBody(), prepared.markers);
+        keepJournal(request.headers, *layoutBuilder, exchange->requestBody(), prepared.markers);
         return;
     }
     // What is left to scan is one long message: on a worker, as for a body held whole. The
@@ -565,16 +566,17 @@ void ProxyServer::completeArriving(ClientConnection *connection, HttpRequest &&r
     const auto body = std::make_shared<QByteArray>(std::move(request.body));
     const CacheInjector::Policy policy = m_config.cacheInjection;
     const QPointer<Exchange> target = exchange;
-    m_workers->start([this, body, policy, layoutBuilder, target] {
+    const HeaderList headers = request.headers;
+    m_workers->start([this, body, policy, layoutBuilder, target, headers] {
         PreparedBody prepared = prepareBody(*layoutBuilder, *body, policy);
         // Safe: the server waits for its workers before it goes (stop()).
         QMetaObject::invokeMethod(
-            this, [this, body, target, layoutBuilder, prepared = std::move(prepared)] {
+            this, [this, body, target, layoutBuilder, headers, prepared = std::move(prepared)] {
                 if (!target) // gone with its client meanwhile; the worker is done with the body
                     return;
                 target->setLayoutReusedBytes(layoutBuilder->reusedBytes());
                 target->completeBody(std::move(*body), &prepared.markers, &prepared.facts);
-                keepJournal(*layoutBuilder, target->requestBody(), prepared.markers);
+                keepJournal(headers, *layoutBuilder, target->requestBody(), prepared.markers);
             });
     });
     Q_UNUSED(connection)
@@ -706,7 +708,8 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
                 prepareBody(*layoutBuilder, pending.request.body, m_config.cacheInjection);
             applyPreparedBody(pending, prepared.markers, prepared.facts);
             pending.record.layoutReusedBytes = layoutBuilder->reusedBytes();
-            keepJournal(*layoutBuilder, pending.request.body, prepared.markers);
+            keepJournal(pending.request.headers, *layoutBuilder, pending.request.body,
+                        prepared.markers);
         } else {
             Exchange::applyCacheMarkers(
                 CacheInjector::plan(pending.request.body, m_config.cacheInjection),
@@ -1406,19 +1409,36 @@ void ProxyServer::sweep()
         [now](const KeptJournal &kept) { return now - kept.keptAtUs > kJournalLifetimeUs; });
 }
 
-std::shared_ptr<PromptLayoutBuilder> ProxyServer::newLayoutBuilder() const
+namespace {
+
+QByteArray journalOwner(const HeaderList &headers)
+{
+    QCryptographicHash digest(QCryptographicHash::Sha256);
+    digest.addData(headers.value(QByteArrayLiteral("x-api-key")));
+    digest.addData(QByteArrayView("\n"));
+    digest.addData(headers.value(QByteArrayLiteral("authorization")));
+    return digest.result();
+}
+
+} // namespace
+
+std::shared_ptr<PromptLayoutBuilder> ProxyServer::newLayoutBuilder(const HeaderList &headers) const
 {
     auto builder = std::make_shared<PromptLayoutBuilder>();
+    if (m_journals.isEmpty())
+        return builder;
+    const QByteArray owner = journalOwner(headers);
     QList<std::shared_ptr<const PromptLayoutBuilder::Journal>> journals;
-    journals.reserve(m_journals.size());
-    for (const KeptJournal &kept : m_journals)
-        journals.append(kept.journal);
+    for (const KeptJournal &kept : m_journals) {
+        if (kept.owner == owner)
+            journals.append(kept.journal);
+    }
     builder->reuseFrom(std::move(journals));
     return builder;
 }
 
-void ProxyServer::keepJournal(const PromptLayoutBuilder &builder, const QByteArray &body,
-                              const CacheInjector::Result &markers)
+void ProxyServer::keepJournal(const HeaderList &headers, const PromptLayoutBuilder &builder,
+                              const QByteArray &body, const CacheInjector::Result &markers)
 {
     qsizetype unchanged = body.size();
     for (const CacheInjector::Insertion &insertion : markers.insertions)
@@ -1429,7 +1449,7 @@ void ProxyServer::keepJournal(const PromptLayoutBuilder &builder, const QByteArr
     // The journal this body's scan came from is superseded: this one begins the same way.
     const std::shared_ptr<const PromptLayoutBuilder::Journal> &superseded = builder.reusedJournal();
     m_journals.removeIf([&](const KeptJournal &kept) { return kept.journal == superseded; });
-    m_journals.prepend({std::move(journal), monotonicUs()});
+    m_journals.prepend({std::move(journal), journalOwner(headers), monotonicUs()});
     qsizetype held = 0;
     for (qsizetype i = 0; i < m_journals.size(); ++i) {
         held += PromptLayoutBuilder::bytesHeldBy(*m_journals.at(i).journal);

@@ -202,9 +202,9 @@ private:
     void sweep();
     // Keeps what the scan of a body that went upstream learnt, for the conversation's next
     // request: `markers` are those spliced into `body` since.
-    void keepJournal(const PromptLayoutBuilder &builder, const QByteArray &body,
-                     const CacheInjector::Result &markers);
-    std::shared_ptr<PromptLayoutBuilder> newLayoutBuilder() const;
+    void keepJournal(const HeaderList &headers, const PromptLayoutBuilder &builder,
+                     const QByteArray &body, const CacheInjector::Result &markers);
+    std::shared_ptr<PromptLayoutBuilder> newLayoutBuilder(const HeaderList &headers) const;
     void addRecord(const RequestRecord &record);
     void deliverRecords();
     void deleteFinishedExchanges();
@@ -274,9 +274,12 @@ private:
     QHash<ClientConnection *, std::shared_ptr<PromptLayoutBuilder>> m_bodyLayouts;
     // The journals of the latest large Messages bodies, most recent first: each turn of a
     // conversation sends the whole of it again, and only what changed since is scanned.
+    // Each is offered only to requests with the credential of the one it came from: how
+    // long a body takes must not tell one user whether another sent the same conversation.
     struct KeptJournal
     {
         std::shared_ptr<const PromptLayoutBuilder::Journal> journal;
+        QByteArray owner; // a digest of the request's credential headers
         qint64 keptAtUs = 0;
     };
     QList<KeptJournal> m_journals;

@@ -75,6 +75,7 @@ private slots:
     void sendsOnOverTls();
     void scansOnlyWhatTheNextTurnChanged();
     void keepsTheLatestConversationsOnly();
+    void keepsEachKeysConversationsApart();
 
 private:
     bool start(const std::function<void(GatewayConfig &)> &adjust = {});
@@ -451,6 +452,37 @@ void tst_StreamedUpload::keepsTheLatestConversationsOnly()
              qPrintable(QString::number(rows.at(9).layoutReusedBytes)));
     QVERIFY2(rows.at(10).layoutReusedBytes > bodies.at(8).size() / 2,
              qPrintable(QString::number(rows.at(10).layoutReusedBytes)));
+}
+
+void tst_StreamedUpload::keepsEachKeysConversationsApart()
+{
+    // A body sent with another key is scanned whole even when another key's conversation
+    // began the same way: its timing tells nothing of what others sent.
+    const QByteArray otherKey = "tg-test-other-0123456789abcdef";
+    QVERIFY(start([&](GatewayConfig &config) { config.virtualKeys.append(otherKey); }));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    const QByteArray first = sdkConversation(200, 300);
+    const QByteArray next = sdkConversation(201, 300);
+    sendUpTo(client, first, first.size());
+    QVERIFY(client.waitForResponses(1, 10'000));
+    TestClient other;
+    other.connectTo(m_gateway->port());
+    TestClient::Headers headers = headersFor(next);
+    for (auto &header : headers) {
+        if (header.first == "x-api-key")
+            header.second = otherKey;
+    }
+    other.sendRaw(TestClient::request("POST", "/v1/messages", headers) + next);
+    QVERIFY(other.waitForResponses(1, 10'000));
+    QCOMPARE(other.responses().first().status, 200);
+    sendUpTo(client, next, next.size());
+    QVERIFY(client.waitForResponses(2, 10'000));
+    QVERIFY(m_gateway->waitForRecords(3));
+    const QList<RequestRecord> rows = m_gateway->records();
+    QCOMPARE(rows.at(1).layoutReusedBytes, 0);
+    QVERIFY2(rows.at(2).layoutReusedBytes > first.size() / 2,
+             qPrintable(QString::number(rows.at(2).layoutReusedBytes)));
 }
 
 QTEST_GUILESS_MAIN(tst_StreamedUpload)
