@@ -48,7 +48,7 @@ constexpr qint64 kForwardBacklogBytes = 512 * 1024;
 // latest few conversations, at most this much memory, each for as long as a 5-minute cache
 // entry would make its next turn worth sending.
 constexpr qsizetype kJournalCount = 8;
-constexpr qsizetype kJournalBytes = 24 * 1024 * 1024;
+constexpr qsizetype kJournalBytes = 12 * 1024 * 1024;
 constexpr qint64 kJournalLifetimeUs = 10 * 60 * 1000 * 1000LL;
 
 // What a large Messages body needs before it goes: its cache markers, and the request log's
