@@ -45,10 +45,12 @@ constexpr quint64 kStreamedBodyBytes = 256 * 1024;
 // More of such a body is passed on only while the vendor's connection holds less than this.
 constexpr qint64 kForwardBacklogBytes = 512 * 1024;
 // Journals of scanned bodies kept for a conversation's next turn (PromptLayoutBuilder): the
-// latest few conversations, at most this much memory, each for as long as a 5-minute cache
-// entry would make its next turn worth sending.
+// latest few conversations, each for as long as a 5-minute cache entry would make its next
+// turn worth sending, in at most this much memory (what the bodies hold). A Claude Code
+// conversation near its context limit is about 1 MiB; a body larger than the whole is not
+// kept, and the peak memory stays within the 64 MiB the proxy allows itself.
 constexpr qsizetype kJournalCount = 8;
-constexpr qsizetype kJournalBytes = 12 * 1024 * 1024;
+constexpr qsizetype kJournalBytes = 6 * 1024 * 1024;
 constexpr qint64 kJournalLifetimeUs = 10 * 60 * 1000 * 1000LL;
 
 // What a large Messages body needs before it goes: its cache markers, and the request log's

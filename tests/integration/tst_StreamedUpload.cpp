@@ -436,9 +436,9 @@ void tst_StreamedUpload::keepsTheLatestConversationsOnly()
     client.connectTo(m_gateway->port());
     QList<QByteArray> bodies;
     for (int i = 0; i < 9; ++i)
-        bodies.append(sdkConversation(200, 300 + i));
-    bodies.append(sdkConversation(201, 300));
-    bodies.append(sdkConversation(201, 308));
+        bodies.append(sdkConversation(100, 300 + i)); // 420 KiB each
+    bodies.append(sdkConversation(101, 300));
+    bodies.append(sdkConversation(101, 308));
     for (qsizetype i = 0; i < bodies.size(); ++i) {
         sendUpTo(client, bodies.at(i), bodies.at(i).size());
         QVERIFY(client.waitForResponses(int(i) + 1, 10'000));
@@ -452,6 +452,19 @@ void tst_StreamedUpload::keepsTheLatestConversationsOnly()
              qPrintable(QString::number(rows.at(9).layoutReusedBytes)));
     QVERIFY2(rows.at(10).layoutReusedBytes > bodies.at(8).size() / 2,
              qPrintable(QString::number(rows.at(10).layoutReusedBytes)));
+    // And in bounded memory: two conversations of 3.4 MB do not both fit.
+    const QList<QByteArray> large {sdkConversation(800, 301), sdkConversation(800, 302),
+                                   sdkConversation(801, 302), sdkConversation(801, 301)};
+    for (qsizetype i = 0; i < large.size(); ++i) {
+        QVERIFY(large.at(i).size() > 3'000'000);
+        sendUpTo(client, large.at(i), large.at(i).size());
+        QVERIFY(client.waitForResponses(int(bodies.size() + i) + 1, 10'000));
+    }
+    QVERIFY(m_gateway->waitForRecords(int(bodies.size() + large.size())));
+    const QList<RequestRecord> all = m_gateway->records();
+    QVERIFY2(all.at(bodies.size() + 2).layoutReusedBytes > large.at(1).size() / 2,
+             qPrintable(QString::number(all.at(bodies.size() + 2).layoutReusedBytes)));
+    QVERIFY(all.at(bodies.size() + 3).layoutReusedBytes < 16 * 1024);
 }
 
 void tst_StreamedUpload::keepsEachKeysConversationsApart()
