@@ -315,11 +315,25 @@ void HttpParser::commitInPlaceBody()
     m_inPlaceNext = nullptr;
 }
 
+namespace {
+
+// A large body's buffer comes in steps of 256 KiB: a conversation's next turn, a few KiB
+// longer, then fits the block its last turn freed, instead of leaving it as a hole in the
+// heap and taking new memory for each turn.
+qsizetype bodyCapacity(qsizetype bytes)
+{
+    constexpr qsizetype kStep = 256 * 1024;
+    return bytes < kStep ? bytes : (bytes + kStep - 1) / kStep * kStep;
+}
+
+} // namespace
+
 void HttpParser::reserveBody()
 {
     const qint64 left = bodyBytesLeft();
     if (left > 0)
-        m_body.reserve(m_body.size() + qsizetype(std::min(left, kEagerBodyBytes)) + kBodyPadding);
+        m_body.reserve(bodyCapacity(m_body.size() + qsizetype(std::min(left, kEagerBodyBytes))
+                                    + kBodyPadding));
 }
 
 qint64 HttpParser::bodyBytesLeft() const
@@ -337,7 +351,8 @@ char *HttpParser::bodyTail(qsizetype size)
         // The rest of the announced body at once up to 16 MiB; beyond, twice what came so far.
         const qint64 room =
             std::min(bodyBytesLeft(), std::max<qint64>(kEagerBodyBytes, m_body.size()));
-        m_body.reserve(std::max(needed, m_body.size() + qsizetype(room) + kBodyPadding));
+        m_body.reserve(
+            bodyCapacity(std::max(needed, m_body.size() + qsizetype(room) + kBodyPadding)));
     }
     return m_body.data() + m_body.size();
 }
