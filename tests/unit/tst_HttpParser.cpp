@@ -1,6 +1,7 @@
 #include "http/HttpParser.h"
 
 #include <QTest>
+#include <cstring>
 
 using namespace tollgate;
 
@@ -22,6 +23,7 @@ private slots:
     void skipsInterimResponses();
     void completesCloseDelimitedResponseAtEof();
     void reportsUpgradeRequests();
+    void givesGrowingBodiesTheSameBlock();
 };
 
 void tst_HttpParser::parsesRequestSplitAtEveryByte_data()
@@ -195,6 +197,29 @@ void tst_HttpParser::reportsUpgradeRequests()
     HttpParser parser(HttpParser::Kind::Request);
     parser.feed(raw.constData(), raw.size());
     QVERIFY(parser.isUpgrade());
+}
+
+void tst_HttpParser::givesGrowingBodiesTheSameBlock()
+{
+    // Two turns of one conversation, the second a few KiB longer, read in place: both get a
+    // buffer of the same size, so the second fits where the first was freed.
+    const auto capacityFor = [](qsizetype bodyBytes) {
+        HttpParser parser(HttpParser::Kind::Request);
+        const QByteArray head = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: "
+            + QByteArray::number(bodyBytes) + "\r\n\r\n";
+        parser.feed(head.constData(), head.size());
+        parser.reserveBody();
+        char *tail = parser.bodyTail(64 * 1024);
+        std::memset(tail, ' ', 64 * 1024);
+        parser.feed(tail, 64 * 1024);
+        return parser.takeBody().capacity();
+    };
+    const qsizetype turn = capacityFor(1'100'000);
+    QCOMPARE(capacityFor(1'103'500), turn);
+    QCOMPARE(capacityFor(1'150'000), turn);
+    QVERIFY(turn >= 1'100'000 + HttpParser::kBodyPadding && turn <= 1'100'000 + 256 * 1024);
+    // Small bodies take what they need.
+    QVERIFY(capacityFor(70'000) < 72'000);
 }
 
 QTEST_APPLESS_MAIN(tst_HttpParser)
