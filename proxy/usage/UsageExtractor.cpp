@@ -49,8 +49,8 @@ struct UsageFields
     std::optional<qint64> cacheReadTokens;
     std::optional<qint64> cacheCreationTokens;
     bool hasCacheCreationSplit = false; // "cache_creation" is an object
-    qint64 ephemeral5mTokens = 0;
-    qint64 ephemeral1hTokens = 0;
+    std::optional<qint64> ephemeral5mTokens; // in "cache_creation"
+    std::optional<qint64> ephemeral1hTokens;
     std::optional<qint64> webSearchRequests; // in "server_tool_use"
     std::optional<qint64> webFetchRequests;
     std::optional<QString> serviceTier;
@@ -85,8 +85,8 @@ UsageFields usageFieldsOf(const QJsonObject &object)
     fields.hasCacheCreationSplit = split.isObject();
     if (fields.hasCacheCreationSplit) {
         const QJsonObject counts = split.toObject();
-        fields.ephemeral5mTokens = countIn(counts, "ephemeral_5m_input_tokens").value_or(0);
-        fields.ephemeral1hTokens = countIn(counts, "ephemeral_1h_input_tokens").value_or(0);
+        fields.ephemeral5mTokens = countIn(counts, "ephemeral_5m_input_tokens");
+        fields.ephemeral1hTokens = countIn(counts, "ephemeral_1h_input_tokens");
     }
     const QJsonValue serverToolUse = field(object, "server_tool_use");
     if (serverToolUse.isObject()) {
@@ -114,6 +114,24 @@ std::optional<QString> textIn(json::Member &member)
     return member.toString();
 }
 
+// The two counts a small object inside usage holds (cache_creation's split, server_tool_use's
+// requests), each reset first; false when the object is malformed.
+bool readCountPair(json::Member &object, std::string_view firstName, std::optional<qint64> &first,
+                   std::string_view secondName, std::optional<qint64> &second)
+{
+    first.reset();
+    second.reset();
+    if (object.type() != json::Member::Type::Object)
+        return true;
+    return object.forEachMember([&](std::string_view key, json::Member &count) {
+        if (key == firstName)
+            first = countIn(count);
+        else if (key == secondName)
+            second = countIn(count);
+        return true;
+    });
+}
+
 // The same from a scan of the usage object: no tree, no QString per member name. False
 // when the object is malformed, which leaves it unread as QJsonDocument would.
 bool readUsageFields(json::Member &usage, UsageFields &fields)
@@ -132,27 +150,12 @@ bool readUsageFields(json::Member &usage, UsageFields &fields)
             fields.cacheCreationTokens = countIn(member);
         } else if (name == "cache_creation") {
             fields.hasCacheCreationSplit = member.type() == json::Member::Type::Object;
-            fields.ephemeral5mTokens = 0;
-            fields.ephemeral1hTokens = 0;
-            if (fields.hasCacheCreationSplit)
-                isWellFormed = member.forEachMember([&](std::string_view key, json::Member &count) {
-                    if (key == "ephemeral_5m_input_tokens")
-                        fields.ephemeral5mTokens = countIn(count).value_or(0);
-                    else if (key == "ephemeral_1h_input_tokens")
-                        fields.ephemeral1hTokens = countIn(count).value_or(0);
-                    return true;
-                });
+            isWellFormed =
+                readCountPair(member, "ephemeral_5m_input_tokens", fields.ephemeral5mTokens,
+                              "ephemeral_1h_input_tokens", fields.ephemeral1hTokens);
         } else if (name == "server_tool_use") {
-            fields.webSearchRequests.reset();
-            fields.webFetchRequests.reset();
-            if (member.type() == json::Member::Type::Object)
-                isWellFormed = member.forEachMember([&](std::string_view key, json::Member &count) {
-                    if (key == "web_search_requests")
-                        fields.webSearchRequests = countIn(count);
-                    else if (key == "web_fetch_requests")
-                        fields.webFetchRequests = countIn(count);
-                    return true;
-                });
+            isWellFormed = readCountPair(member, "web_search_requests", fields.webSearchRequests,
+                                         "web_fetch_requests", fields.webFetchRequests);
         } else if (name == "service_tier") {
             fields.serviceTier = textIn(member);
         } else if (name == "speed") {
@@ -209,8 +212,8 @@ void applyUsage(Usage &usage, const UsageFields &fields)
     // Only a full usage object has the TTL split of the cache writes; without one, every
     // cache write is a 5m write.
     if (fields.hasCacheCreationSplit) {
-        usage.cacheWrite5mTokens = fields.ephemeral5mTokens;
-        usage.cacheWrite1hTokens = fields.ephemeral1hTokens;
+        usage.cacheWrite5mTokens = fields.ephemeral5mTokens.value_or(0);
+        usage.cacheWrite1hTokens = fields.ephemeral1hTokens.value_or(0);
     } else {
         usage.cacheWrite5mTokens = fields.cacheCreationTokens.value_or(0);
         usage.cacheWrite1hTokens = 0;
