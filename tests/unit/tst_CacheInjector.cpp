@@ -698,10 +698,13 @@ private:
     // Every property the injector promises, for one input; counts what it saw.
     void checkProperties(const QByteArray &input, Ttl ttl);
     // The body taken in pieces, as it arrives at the proxy, gives the layout, the plan and the
-    // request log's facts of the whole body.
-    void checkPiecewise(const QByteArray &input, Ttl ttl, QRandomGenerator &random);
-    // A body scanned with the journal of an earlier one gives what a scan of its own gives,
-    // fed in pieces as it arrives; returns the bytes whose scan was taken from the journal.
+    // request log's facts of the whole body; also when it is scanned with the journals of
+    // earlier bodies, and then *reusedBytes says how much of it was taken from them.
+    void
+    checkPiecewise(const QByteArray &input, Ttl ttl, QRandomGenerator &random,
+                   const QList<std::shared_ptr<const PromptLayoutBuilder::Journal>> &journals = {},
+                   qsizetype *reusedBytes = nullptr);
+    // checkPiecewise() with journals; returns the bytes taken from them.
     qsizetype checkReuse(const QList<std::shared_ptr<const PromptLayoutBuilder::Journal>> &journals,
                          const QByteArray &input, QRandomGenerator &random);
     int m_checkedBodies = 0;
@@ -1332,12 +1335,16 @@ void CacheInjectorTest::checkProperties(const QByteArray &input, Ttl ttl)
         m_ttlsOtherThanPolicy += breakpoint.ttl != ttl ? 1 : 0;
 }
 
-void CacheInjectorTest::checkPiecewise(const QByteArray &input, Ttl ttl, QRandomGenerator &random)
+void CacheInjectorTest::checkPiecewise(
+    const QByteArray &input, Ttl ttl, QRandomGenerator &random,
+    const QList<std::shared_ptr<const PromptLayoutBuilder::Journal>> &journals,
+    qsizetype *reusedBytes)
 {
     // Pieces of one byte up to an eighth of the body: a cut falls inside keys, strings,
     // escapes, numbers and literals, and between members and messages.
     const int longest = int(std::max<qsizetype>(2, input.size() / 8));
     PromptLayoutBuilder builder;
+    builder.reuseFrom(journals);
     qsizetype size = 0;
     qsizetype stable = 0; // the most the proxy may have sent on before the end
     while (size < input.size()) {
@@ -1348,6 +1355,8 @@ void CacheInjectorTest::checkPiecewise(const QByteArray &input, Ttl ttl, QRandom
         stable = std::max(stable, builder.stableBytes());
     }
     const PromptLayout layout = builder.finish(input);
+    if (reusedBytes)
+        *reusedBytes = builder.reusedBytes();
     const PromptLayout whole = PromptLayout::scan(input);
     const QString difference = layoutDifference(layout, whole);
     QVERIFY2(difference.isEmpty(), qPrintable(difference));
@@ -1524,38 +1533,9 @@ qsizetype CacheInjectorTest::checkReuse(
     const QList<std::shared_ptr<const PromptLayoutBuilder::Journal>> &journals,
     const QByteArray &input, QRandomGenerator &random)
 {
-    PromptLayoutBuilder builder;
-    builder.reuseFrom(journals);
-    const int longest = int(std::max<qsizetype>(2, input.size() / 8));
-    qsizetype size = 0;
-    qsizetype stable = 0;
-    while (size < input.size()) {
-        size = std::min(input.size(), size + 1 + random.bounded(longest));
-        builder.feed(QByteArrayView(input).first(size));
-        [&] {
-            QVERIFY(builder.scannedBytes() <= size);
-            QVERIFY(builder.stableBytes() <= builder.scannedBytes());
-        }();
-        stable = std::max(stable, builder.stableBytes());
-    }
-    const PromptLayout layout = builder.finish(input);
-    const QString difference = layoutDifference(layout, PromptLayout::scan(input));
-    [&] { QVERIFY2(difference.isEmpty(), qPrintable(difference)); }();
-    for (Ttl ttl : {Ttl::FiveMinutes, Ttl::OneHour}) {
-        for (const CacheInjector::Insertion &insertion :
-             CacheInjector::plan(input, {true, ttl}).insertions)
-            [&] { QVERIFY(insertion.offset >= stable); }();
-    }
-    if (layout.status == PromptLayout::Status::Ok) {
-        const RequestFacts facts = UsageExtractor::requestFacts(builder.factMembers(input));
-        const RequestFacts wholeFacts = UsageExtractor::requestFacts(input);
-        [&] {
-            QCOMPARE(facts.model, wholeFacts.model);
-            QCOMPARE(facts.sessionId, wholeFacts.sessionId);
-            QCOMPARE(facts.isStream, wholeFacts.isStream);
-        }();
-    }
-    return builder.reusedBytes();
+    qsizetype reused = 0;
+    checkPiecewise(input, Ttl::FiveMinutes, random, journals, &reused);
+    return reused;
 }
 
 void CacheInjectorTest::reusesScanOfEarlierTurn()
