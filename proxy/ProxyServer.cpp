@@ -558,9 +558,8 @@ void ProxyServer::completeArriving(ClientConnection *connection, HttpRequest &&r
     if (unscanned <= kInlineInjectionBytes) {
         const PreparedBody prepared =
             prepareBody(*layoutBuilder, request.body, m_config.cacheInjection);
-        exchange->setLayoutReusedBytes(layoutBuilder->reusedBytes());
-        exchange->completeBody(std::move(request.body), &prepared.markers, &prepared.facts);
-        keepJournal(request.headers, *layoutBuilder, exchange->requestBody(), prepared.markers);
+        completeScanned(exchange, std::move(request.body), prepared.markers, prepared.facts,
+                        *layoutBuilder, request.headers);
         return;
     }
     // What is left to scan is one long message: on a worker, as for a body held whole. The
@@ -574,14 +573,23 @@ void ProxyServer::completeArriving(ClientConnection *connection, HttpRequest &&r
         // Safe: the server waits for its workers before it goes (stop()).
         QMetaObject::invokeMethod(
             this, [this, body, target, layoutBuilder, headers, prepared = std::move(prepared)] {
-                if (!target) // gone with its client meanwhile; the worker is done with the body
-                    return;
-                target->setLayoutReusedBytes(layoutBuilder->reusedBytes());
-                target->completeBody(std::move(*body), &prepared.markers, &prepared.facts);
-                keepJournal(headers, *layoutBuilder, target->requestBody(), prepared.markers);
+                if (target) // gone with its client meanwhile; the worker is done with the body
+                    completeScanned(target, std::move(*body), prepared.markers, prepared.facts,
+                                    *layoutBuilder, headers);
             });
     });
     Q_UNUSED(connection)
+}
+
+// The rest of an arriving body goes upstream with the markers its scan found, and the scan's
+// journal is kept for the conversation's next request.
+void ProxyServer::completeScanned(Exchange *exchange, QByteArray &&body,
+                                  const CacheInjector::Result &markers, const RequestFacts &facts,
+                                  const PromptLayoutBuilder &builder, const HeaderList &headers)
+{
+    exchange->setLayoutReusedBytes(builder.reusedBytes());
+    exchange->completeBody(std::move(body), &markers, &facts);
+    keepJournal(headers, builder, exchange->requestBody(), markers);
 }
 
 ClientConnection::HeadDecision ProxyServer::headDecision(const HttpParser &head)

@@ -193,6 +193,9 @@ private:
     void completeArriving(ClientConnection *connection, HttpRequest &&request,
                           const ArrivingBody &arriving,
                           const std::shared_ptr<PromptLayoutBuilder> &layoutBuilder);
+    void completeScanned(Exchange *exchange, QByteArray &&body,
+                         const CacheInjector::Result &markers, const RequestFacts &facts,
+                         const PromptLayoutBuilder &builder, const HeaderList &headers);
     void onAccepted(qintptr descriptor);
     // The first reason this virtual-key request may not go upstream, answered; false when
     // it may (its stream slot is then taken).

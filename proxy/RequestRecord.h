@@ -18,7 +18,6 @@ namespace tollgate {
 struct RequestRecord
 {
     quint64 id = 0;
-
     QDateTime startedAt;
     QByteArray method;
     QByteArray target; // path and query as the client sent it
