@@ -45,12 +45,8 @@ constexpr quint64 kStreamedBodyBytes = 256 * 1024;
 // More of such a body is passed on only while the vendor's connection holds less than this.
 constexpr qint64 kForwardBacklogBytes = 512 * 1024;
 // Journals of scanned bodies kept for a conversation's next turn (PromptLayoutBuilder): the
-// latest few conversations, each for as long as a 5-minute cache entry would make its next
-// turn worth sending, in at most this much memory (what the bodies hold). A Claude Code
-// conversation near its context limit is about 1 MiB; a body larger than the whole is not
-// kept, and the peak memory stays within the 64 MiB the proxy allows itself.
-constexpr qsizetype kJournalCount = 8;
-constexpr qsizetype kJournalBytes = 6 * 1024 * 1024;
+// latest few conversations (GatewayConfig::scanJournalCount, scanJournalBytes), each for as
+// long as a 5-minute cache entry would make its next turn worth sending.
 constexpr qint64 kJournalLifetimeUs = 10 * 60 * 1000 * 1000LL;
 
 // What a large Messages body needs before it goes: its cache markers, and the request log's
@@ -1453,8 +1449,8 @@ void ProxyServer::keepJournal(const HeaderList &headers, const PromptLayoutBuild
     qsizetype unchanged = body.size();
     for (const CacheInjector::Insertion &insertion : markers.insertions)
         unchanged = std::min(unchanged, insertion.offset);
-    std::shared_ptr<const PromptLayoutBuilder::Journal> journal = builder.journal(body, unchanged);
-    if (!journal || PromptLayoutBuilder::bytesHeldBy(*journal) > kJournalBytes)
+    std::shared_ptr<const PromptLayoutBuilder::Journal> journal = builder.journal(unchanged);
+    if (!journal || PromptLayoutBuilder::bytesHeldBy(*journal) > m_config.scanJournalBytes)
         return;
     // The journal this body's scan came from is superseded: this one begins the same way.
     const std::shared_ptr<const PromptLayoutBuilder::Journal> &superseded = builder.reusedJournal();
@@ -1463,7 +1459,7 @@ void ProxyServer::keepJournal(const HeaderList &headers, const PromptLayoutBuild
     qsizetype held = 0;
     for (qsizetype i = 0; i < m_journals.size(); ++i) {
         held += PromptLayoutBuilder::bytesHeldBy(*m_journals.at(i).journal);
-        if (i >= kJournalCount || held > kJournalBytes) {
+        if (i >= m_config.scanJournalCount || held > m_config.scanJournalBytes) {
             m_journals.resize(i);
             break;
         }

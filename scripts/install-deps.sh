@@ -8,7 +8,8 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config ca-certificates
           qt6-base-dev libqt6opengl6-dev libqt6sql6-sqlite libqt6sql6-psql qt6-charts-dev
           qt6-svg-dev qtkeychain-qt6-dev
-          libhttp-parser-dev libsqlite3-dev zlib1g-dev libbrotli-dev libzstd-dev libsimdjson-dev libsecret-1-0)
+          libhttp-parser-dev libsqlite3-dev zlib1g-dev libbrotli-dev libzstd-dev libsimdjson-dev
+          libxxhash-dev libsecret-1-0)
 if [[ "${1:-}" == "--test" ]]; then
     # openssl: the integration tests make throwaway TLS certificates with it.
     packages+=(clang-format nginx-light procps openssl)

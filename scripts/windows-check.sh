@@ -28,7 +28,7 @@ done
 # /usr/include (glibc's dlfcn.h or unistd.h, say) can stand in for what Windows lacks.
 shim=$(mktemp -d /tmp/tollgate-windows-check.XXXXXX)
 trap 'rm -rf "$shim"' EXIT
-for header in http_parser.h simdjson.h zlib.h zconf.h zstd.h brotli qt6keychain; do
+for header in http_parser.h simdjson.h xxhash.h zlib.h zconf.h zstd.h brotli qt6keychain; do
     [[ -e /usr/include/$header ]] || { echo "windows-check: missing /usr/include/$header" >&2; exit 1; }
     ln -s "/usr/include/$header" "$shim/$header"
 done

@@ -90,6 +90,11 @@ struct GatewayConfig
     qint64 maxHeaderBytes = 64 * 1024;
     qint64 maxBodyBytes = 32LL * 1024 * 1024;
     qint64 maxBatchBodyBytes = 256LL * 1024 * 1024;
+    // Prompt-cache scan journals of the latest large Messages bodies, kept for each
+    // conversation's next turn: at most this many, in at most this much memory together
+    // (about 7% of the bodies they stand for).
+    int scanJournalCount = 16;
+    qint64 scanJournalBytes = 4LL * 1024 * 1024;
 
     // The request log: a SQLite file or a PostgreSQL database. None: requests are
     // accounted (signals, metrics) but not kept.

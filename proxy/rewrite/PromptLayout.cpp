@@ -1,12 +1,17 @@
 #include "PromptLayout.h"
 
 #include "json/JsonReader.h"
+#include <QRandomGenerator>
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <xxhash.h>
+#ifdef TOLLGATE_XXH_DISPATCH
+#include <xxh_x86dispatch.h>
+#endif
 
 namespace tollgate {
 
@@ -459,20 +464,20 @@ constexpr qsizetype kMinRetryBytes = 4096;
 // scanned again before its new part.
 constexpr qsizetype kSnapshotSpacing = 16 * 1024;
 
-// How many of the first n bytes of a and b are equal: memcmp a block at a time (it reads
-// memory at full speed), and byte by byte only in the block where they differ.
-qsizetype matchingBytes(const char *a, const char *b, qsizetype n)
+// A later body is compared with a journal by the digests of its blocks, which it takes as its
+// bytes arrive: the bytes of the earlier body are not kept. The seed is drawn once per process,
+// so that no client can know, and so make, two blocks of the same digest.
+PromptLayoutBuilder::BlockDigest digestOf(const char *block)
 {
-    constexpr qsizetype kBlock = 4096;
-    for (qsizetype at = 0; at < n; at += kBlock) {
-        const qsizetype size = std::min(kBlock, n - at);
-        if (std::memcmp(a + at, b + at, size_t(size)) != 0) {
-            while (a[at] == b[at])
-                ++at;
-            return at;
-        }
-    }
-    return n;
+    static const XXH64_hash_t seed = QRandomGenerator::system()->generate64();
+#ifdef TOLLGATE_XXH_DISPATCH // the widest vector unit the CPU has, chosen at run time
+    const XXH128_hash_t digest =
+        XXH3_128bits_withSeed_dispatch(block, size_t(PromptLayoutBuilder::kDigestBlock), seed);
+#else
+    const XXH128_hash_t digest =
+        XXH3_128bits_withSeed(block, size_t(PromptLayoutBuilder::kDigestBlock), seed);
+#endif
+    return {digest.low64, digest.high64};
 }
 
 } // namespace
@@ -502,14 +507,16 @@ PromptLayoutBuilder::PromptLayoutBuilder() = default;
 
 void PromptLayoutBuilder::feed(QByteArrayView bodySoFar, qsizetype longestWait)
 {
-    if (followJournal(bodySoFar, false) || bodySoFar.size() < m_retryAt)
+    takeDigests(bodySoFar);
+    if (followJournal(false) || bodySoFar.size() < m_retryAt)
         return;
     run(bodySoFar, false, longestWait);
 }
 
 PromptLayout PromptLayoutBuilder::finish(QByteArrayView body)
 {
-    followJournal(body, true);
+    takeDigests(body);
+    followJournal(true);
     run(body, true, 0);
     PromptLayout &layout = m_progress.layout;
     if (m_phase == Phase::NotObject) {
@@ -648,21 +655,22 @@ void PromptLayoutBuilder::run(QByteArrayView body, bool isComplete, qsizetype lo
 }
 
 std::shared_ptr<const PromptLayoutBuilder::Journal>
-PromptLayoutBuilder::journal(const QByteArray &body, qsizetype unchangedBytes) const
+PromptLayoutBuilder::journal(qsizetype unchangedBytes) const
 {
     if (m_phase != Phase::Closed || m_progress.layout.status != PromptLayout::Status::Ok)
         return nullptr;
     auto journal = std::make_shared<Journal>();
-    journal->unchangedBytes = std::min(unchangedBytes, body.size());
+    journal->digests =
+        m_digests.first(std::clamp(unchangedBytes / kDigestBlock, qsizetype(0), m_digests.size()));
     // A state is of use when the byte at its checkpoint is the same as well.
+    const qsizetype covered = journal->digests.size() * kDigestBlock;
     for (const Snapshot &snapshot : m_snapshots) {
-        if (snapshot.checkpoint >= journal->unchangedBytes)
+        if (snapshot.checkpoint >= covered)
             break;
         journal->snapshots.append(snapshot);
     }
     if (journal->snapshots.isEmpty())
         return nullptr;
-    journal->body = body;
     journal->messages = m_progress.layout.messages;
     journal->blockMarkers = m_progress.layout.blockMarkers;
     journal->factMembers = m_factMembers;
@@ -677,7 +685,18 @@ void PromptLayoutBuilder::reuseFrom(QList<std::shared_ptr<const Journal>> journa
 
 qsizetype PromptLayoutBuilder::bytesHeldBy(const Journal &journal)
 {
-    return journal.body.capacity();
+    return qsizetype(sizeof(Journal)) + journal.digests.size() * qsizetype(sizeof(BlockDigest))
+        + journal.snapshots.size() * qsizetype(sizeof(Snapshot))
+        + journal.messages.size() * qsizetype(sizeof(PromptLayout::Message))
+        + journal.blockMarkers.size() * qsizetype(sizeof(PromptLayout::Marker))
+        + journal.factMembers.size() * qsizetype(sizeof(journal.factMembers.front()));
+}
+
+void PromptLayoutBuilder::takeDigests(QByteArrayView bodySoFar)
+{
+    const qsizetype blocks = bodySoFar.size() / kDigestBlock;
+    for (qsizetype block = m_digests.size(); block < blocks; ++block)
+        m_digests.append(digestOf(bodySoFar.data() + block * kDigestBlock));
 }
 
 // Kept at a boundary between two messages: the state a later body that begins with the same
@@ -704,7 +723,7 @@ void PromptLayoutBuilder::takeSnapshot()
     m_snapshots.append(std::move(snapshot));
 }
 
-bool PromptLayoutBuilder::followJournal(QByteArrayView body, bool isComplete)
+bool PromptLayoutBuilder::followJournal(bool isComplete)
 {
     if (m_following.isEmpty())
         return false;
@@ -716,11 +735,11 @@ bool PromptLayoutBuilder::followJournal(QByteArrayView body, bool isComplete)
     const Snapshot *bestState = nullptr;
     QList<std::shared_ptr<const Journal>> still;
     for (const std::shared_ptr<const Journal> &journal : std::as_const(m_following)) {
-        const qsizetype limit = std::min(body.size(), journal->unchangedBytes);
-        const qsizetype matched = m_matchedBytes < limit ? m_matchedBytes
-                + matchingBytes(body.data() + m_matchedBytes,
-                                journal->body.constData() + m_matchedBytes, limit - m_matchedBytes)
-                                                         : limit;
+        const qsizetype limit = std::min(m_digests.size(), journal->digests.size());
+        qsizetype blocks = m_matchedBlocks;
+        while (blocks < limit && m_digests.at(blocks) == journal->digests.at(blocks))
+            ++blocks;
+        const qsizetype matched = blocks * kDigestBlock;
         // Its last state whose checkpoint, and the byte there, this body has too.
         const auto after = std::partition_point(
             journal->snapshots.cbegin(), journal->snapshots.cend(),
@@ -732,14 +751,14 @@ bool PromptLayoutBuilder::followJournal(QByteArrayView body, bool isComplete)
                 bestState = &state;
             }
         }
-        if (matched == body.size() && after != journal->snapshots.cend())
+        if (blocks == m_digests.size() && after != journal->snapshots.cend())
             still.append(journal); // matches so far, with states ahead
     }
     if (bestState && bestState->checkpoint > scannedBytes()) {
         m_pendingJournal = best;
         m_pendingState = bestState;
     }
-    m_matchedBytes = body.size();
+    m_matchedBlocks = m_digests.size();
     m_following = isComplete ? QList<std::shared_ptr<const Journal>>() : std::move(still);
     if (!m_following.isEmpty())
         return true;

@@ -129,13 +129,22 @@ public:
     // What a scan that ended in a valid layout leaves for later bodies. A conversation is
     // sent again with each turn, as it was plus the new messages (Claude Code moves its own
     // markers forward, near the end): the bytes a later body shares with an earlier one from
-    // its first byte on need no second scan. It holds the earlier body (shared, not copied)
-    // and the scan's state every few KiB of its messages.
+    // its first byte on need no second scan. It holds a digest of each 4 KiB block of the
+    // earlier body (not the body: 16 bytes for 4 KiB) and the scan's state every few KiB of
+    // its messages.
     struct Journal;
-    // After finish() found the layout Ok: its journal, over `body` as it is now, of which
-    // the first `unchangedBytes` are still the bytes scanned (markers may have gone in after
-    // them). Null when there is nothing to keep.
-    std::shared_ptr<const Journal> journal(const QByteArray &body, qsizetype unchangedBytes) const;
+    // A block's digest: 128 bits of XXH3, seeded afresh in each process.
+    struct BlockDigest
+    {
+        quint64 low = 0;
+        quint64 high = 0;
+        bool operator==(const BlockDigest &other) const = default;
+    };
+    static constexpr qsizetype kDigestBlock = 4096;
+    // After finish() found the layout Ok: its journal, of which the first `unchangedBytes`
+    // bytes of the body are still the bytes scanned (markers may have gone in after them).
+    // Null when there is nothing to keep.
+    std::shared_ptr<const Journal> journal(qsizetype unchangedBytes) const;
     // Before the first feed(): journals of earlier bodies. As long as the bytes that arrive
     // go on matching one of them, its scan's state is taken instead of scanning them again;
     // once they differ from all, or none has more, the scan goes on from the last state
@@ -144,7 +153,7 @@ public:
     // Bytes of this body whose scan was taken from an earlier one, and that one's journal.
     qsizetype reusedBytes() const { return m_reusedBytes; }
     const std::shared_ptr<const Journal> &reusedJournal() const { return m_reusedJournal; }
-    // A journal's size in memory: the body it holds.
+    // A journal's size in memory: its digests, states and lists.
     static qsizetype bytesHeldBy(const Journal &journal);
 
     // The body so far: the first bytes of the whole, more of them each time. A member or
@@ -196,9 +205,11 @@ private:
     void run(QByteArrayView body, bool isComplete, qsizetype longestWait);
     Step step(json::JsonReader &reader, QByteArrayView body, bool isComplete);
     void takeSnapshot();
-    // Follows the journals over the bytes so far; true while one still is (nothing to scan
-    // yet).
-    bool followJournal(QByteArrayView bodySoFar, bool isComplete);
+    // Digests the blocks of the body so far that are whole and not yet digested.
+    void takeDigests(QByteArrayView bodySoFar);
+    // Follows the journals over the blocks digested so far; true while one still is (nothing
+    // to scan yet).
+    bool followJournal(bool isComplete);
     void restore(const std::shared_ptr<const Journal> &journal, const Snapshot &snapshot);
     static qsizetype stableBytesOf(const PromptLayout &layout,
                                    const QList<PromptLayout::Message> &messages,
@@ -214,8 +225,9 @@ private:
     QList<std::pair<qsizetype, qsizetype>> m_factMembers; // key's quote to value's end
     std::string m_storage;
     QList<Snapshot> m_snapshots; // for this body's journal, every kSnapshotSpacing bytes
+    QList<BlockDigest> m_digests; // of each whole block of the body so far
     QList<std::shared_ptr<const Journal>> m_following; // each matches the body so far
-    qsizetype m_matchedBytes = 0; // the body so far, when journals are followed
+    qsizetype m_matchedBlocks = 0; // the whole blocks so far, when journals are followed
     qsizetype m_reusedBytes = 0;
     std::shared_ptr<const Journal> m_reusedJournal;
     // The furthest state of a followed journal that the body so far has reached, taken over
@@ -226,8 +238,7 @@ private:
 
 struct PromptLayoutBuilder::Journal
 {
-    QByteArray body;
-    qsizetype unchangedBytes = 0;
+    QList<BlockDigest> digests; // of the whole blocks within the unchanged bytes
     QList<Snapshot> snapshots; // in the order of their checkpoints, all below unchangedBytes
     // The lists as the scan left them: a snapshot's are their first elements.
     QList<PromptLayout::Message> messages;

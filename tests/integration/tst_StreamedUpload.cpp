@@ -7,6 +7,7 @@
 #include "TestCertificate.h"
 #include "TestClient.h"
 #include "rewrite/CacheInjector.h"
+#include "rewrite/PromptLayout.h"
 
 #include <QJsonDocument>
 #include <QSignalSpy>
@@ -429,9 +430,22 @@ void tst_StreamedUpload::scansOnlyWhatTheNextTurnChanged()
 
 void tst_StreamedUpload::keepsTheLatestConversationsOnly()
 {
-    // What is kept of earlier requests is bounded: of nine conversations in a row, the
-    // first is forgotten (its next turn is scanned whole), the latest is not.
-    QVERIFY(start());
+    // What is kept of earlier requests is bounded: with room for eight, of nine
+    // conversations in a row the first is forgotten (its next turn is scanned whole), the
+    // latest is not.
+    const QList<QByteArray> large {sdkConversation(800, 301), sdkConversation(800, 302),
+                                   sdkConversation(801, 302), sdkConversation(801, 301)};
+    // In bounded memory too: room for the journal of one large conversation, not two.
+    PromptLayoutBuilder builder;
+    builder.finish(large.at(0));
+    const auto journal = builder.journal(large.at(0).size());
+    QVERIFY(journal);
+    const qsizetype journalBytes = PromptLayoutBuilder::bytesHeldBy(*journal);
+    QVERIFY2(journalBytes < large.at(0).size() / 8, qPrintable(QString::number(journalBytes)));
+    QVERIFY(start([&](GatewayConfig &config) {
+        config.scanJournalCount = 8;
+        config.scanJournalBytes = journalBytes * 3 / 2;
+    }));
     TestClient client;
     client.connectTo(m_gateway->port());
     QList<QByteArray> bodies;
@@ -452,9 +466,7 @@ void tst_StreamedUpload::keepsTheLatestConversationsOnly()
              qPrintable(QString::number(rows.at(9).layoutReusedBytes)));
     QVERIFY2(rows.at(10).layoutReusedBytes > bodies.at(8).size() / 2,
              qPrintable(QString::number(rows.at(10).layoutReusedBytes)));
-    // And in bounded memory: two conversations of 3.4 MB do not both fit.
-    const QList<QByteArray> large {sdkConversation(800, 301), sdkConversation(800, 302),
-                                   sdkConversation(801, 302), sdkConversation(801, 301)};
+    // Two conversations of 3.4 MB: the journal of the first goes when the second's comes.
     for (qsizetype i = 0; i < large.size(); ++i) {
         QVERIFY(large.at(i).size() > 3'000'000);
         sendUpTo(client, large.at(i), large.at(i).size());
