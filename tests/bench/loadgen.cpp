@@ -913,6 +913,9 @@ struct Options
     // round again (a conversation that grows turn by turn)
     std::vector<std::string> bodyFiles;
     std::string label; // the "mode" written to the result line (default: the mode)
+    // paired: the subjects' ports and names, the first the floor (direct)
+    std::vector<int> ports;
+    std::vector<std::string> subjects;
     double drainSeconds = -1;
     double timeoutSeconds = 10; // probe
     double rate = -1; // soak: non-stream requests per second
@@ -1033,18 +1036,16 @@ void addLatency(JsonLine &j, const char *prefix, Samples &s)
     j.add((p + "max_us").c_str(), s.max());
 }
 
-int modeLatency(Engine &engine, const Options &o, bool big)
+// The bodies a big run sends: the files given, else one generated body.
+bool loadBodies(const Options &o, bool big, std::vector<std::string> &bodies)
 {
-    int warmup = o.warmup >= 0 ? o.warmup : (big ? 3 : 200);
-    int count = o.requests >= 0 ? o.requests : (big ? 30 : 2000);
     int64_t bodyBytes = o.bodyBytes >= 0 ? o.bodyBytes : 1 << 20;
-    std::vector<std::string> bodies;
     if (big && !o.bodyFiles.empty()) {
         for (const std::string &path : o.bodyFiles) {
             std::FILE *file = std::fopen(path.c_str(), "rb");
             if (!file) {
                 std::fprintf(stderr, "loadgen: cannot read %s\n", path.c_str());
-                return 2;
+                return false;
             }
             std::string &body = bodies.emplace_back();
             char buffer[65536];
@@ -1055,6 +1056,16 @@ int modeLatency(Engine &engine, const Options &o, bool big)
     } else {
         bodies.push_back(big ? bigBody(bodyBytes) : smallBody());
     }
+    return true;
+}
+
+int modeLatency(Engine &engine, const Options &o, bool big)
+{
+    int warmup = o.warmup >= 0 ? o.warmup : (big ? 3 : 200);
+    int count = o.requests >= 0 ? o.requests : (big ? 30 : 2000);
+    std::vector<std::string> bodies;
+    if (!loadBodies(o, big, bodies))
+        return 2;
     std::vector<std::string> wires;
     int64_t bodyTotal = 0;
     for (const std::string &body : bodies) {
@@ -1078,6 +1089,96 @@ int modeLatency(Engine &engine, const Options &o, bool big)
     j.addErrors(r.errors).add("warmup_errors", r.warmupErrors.total());
     j.add("elapsed_s", double(r.elapsed) / 1e6);
     j.print();
+    return 0;
+}
+
+// big, paired: the same bodies go to several subjects in turn, request by request, the
+// order rotating each round, so that whatever else the host does meanwhile falls on all of
+// them alike. The first subject is the floor (direct): another's added latency is the median,
+// over rounds, of its latency minus the floor's in the same round. A round with a failure
+// counts for no one.
+int modePaired(const Options &o)
+{
+    const size_t n = o.ports.size();
+    if (n < 2 || o.subjects.size() != n) {
+        std::fprintf(stderr, "loadgen: paired needs --ports and --subjects, two or more each\n");
+        return 2;
+    }
+    int warmup = o.warmup >= 0 ? o.warmup : 3;
+    int count = o.requests >= 0 ? o.requests : 30;
+    std::vector<std::string> bodies;
+    if (!loadBodies(o, true, bodies))
+        return 2;
+    std::vector<std::unique_ptr<Engine>> engines;
+    std::vector<Connection *> connections;
+    std::vector<std::vector<std::string>> wires(n);
+    for (size_t s = 0; s < n; ++s) {
+        sockaddr_in target {};
+        target.sin_family = AF_INET;
+        target.sin_port = htons(uint16_t(o.ports[s]));
+        inet_pton(AF_INET, o.host.c_str(), &target.sin_addr);
+        engines.push_back(std::make_unique<Engine>(target));
+        connections.push_back(&engines.back()->newConnection());
+        Options own = o;
+        own.port = o.ports[s];
+        for (const std::string &body : bodies)
+            wires[s].push_back(buildRequest(own, body));
+    }
+    std::vector<Samples> latency(n);
+    std::vector<Samples> added(n);
+    std::vector<ErrorCounts> errors(n);
+    int failedRounds = 0;
+    double drain = o.drainSeconds >= 0 ? o.drainSeconds : 60;
+    const Micros deadline = monotonicMicros() + secondsToMicros(drain);
+    const Micros start = monotonicMicros();
+    int round = 0;
+    for (; round < warmup + count && monotonicMicros() < deadline; ++round) {
+        std::vector<int64_t> took(n, -1);
+        for (size_t k = 0; k < n; ++k) {
+            const size_t s = (size_t(round) + k) % n;
+            bool done = false;
+            Outcome outcome;
+            engines[s]->issue(*connections[s], &wires[s][size_t(round) % bodies.size()], false, 0,
+                              nullptr, [&](Connection &, const Outcome &result) {
+                                  done = true;
+                                  outcome = result;
+                              });
+            engines[s]->run(deadline, [&] { return done; });
+            if (!done)
+                outcome.failure = Failure::Timeout;
+            if (outcome.failure == Failure::None)
+                took[s] = outcome.done - outcome.issued;
+            else if (round >= warmup)
+                errors[s].add(outcome.failure);
+        }
+        if (round < warmup)
+            continue;
+        if (std::count(took.begin(), took.end(), -1) > 0) {
+            ++failedRounds;
+            continue;
+        }
+        for (size_t s = 0; s < n; ++s) {
+            latency[s].add(took[s]);
+            if (s > 0)
+                added[s].add(took[s] - took[0]);
+        }
+    }
+    for (; round < warmup + count; ++round, ++failedRounds) // never sent: the deadline came
+        for (ErrorCounts &own : errors)
+            own.add(Failure::Timeout);
+    for (size_t s = 0; s < n; ++s) {
+        JsonLine j;
+        j.add("mode", "paired:" + (!o.label.empty() ? o.label : std::string("big")))
+            .add("subject", o.subjects[s]);
+        j.add("bodies", int64_t(bodies.size())).add("warmup", warmup).add("rounds", count);
+        j.add("ok", int64_t(latency[s].count()));
+        j.add("p50_us", latency[s].percentile(0.5));
+        if (s > 0) // medians of a difference can be below zero: written as they are
+            j.add("added_p50_us", added[s].count() > 0 ? added[s].percentile(0.5) : int64_t(-1));
+        j.addErrors(errors[s]).add("failed_rounds", failedRounds);
+        j.add("elapsed_s", double(monotonicMicros() - start) / 1e6);
+        j.print();
+    }
     return 0;
 }
 
@@ -1420,6 +1521,8 @@ void usage()
             "  big     c=1 non-stream with a large body; --warmup [3] --requests [30]\n"
             "          --body-bytes [1048576] or --body-file PATH (repeated: the files\n"
             "          are sent in turn, round and round); --label NAME\n"
+            "  paired  big, to several subjects in turn: --ports P0,P1,.. --subjects\n"
+            "          direct,NAME,.. (the first is the floor); added latency per round\n"
             "  soak    --streams [500] SSE streams kept open (--events [100] --delay-us\n"
             "          [100000], reopened as each ends) plus --concurrency [4] connections\n"
             "          sending --rate [50] non-stream requests/s, for --seconds [600];\n"
@@ -1479,7 +1582,22 @@ bool parseOptions(int argc, char **argv, Options &o)
             o.bodyFiles.push_back(v);
         else if (arg == "--label")
             o.label = v;
-        else if (arg == "--drain-seconds")
+        else if (arg == "--ports" || arg == "--subjects") {
+            std::string list = v;
+            for (size_t at = 0; at <= list.size();) {
+                size_t comma = list.find(',', at);
+                if (comma == std::string::npos)
+                    comma = list.size();
+                const std::string item = list.substr(at, comma - at);
+                if (arg == "--ports")
+                    o.ports.push_back(atoi(item.c_str()));
+                else
+                    o.subjects.push_back(item);
+                at = comma + 1;
+            }
+            if (arg == "--ports" && o.port == 0 && !o.ports.empty())
+                o.port = o.ports.front();
+        } else if (arg == "--drain-seconds")
             o.drainSeconds = atof(v);
         else if (arg == "--rate")
             o.rate = std::atof(v);
@@ -1521,6 +1639,8 @@ int main(int argc, char **argv)
 
     if (options.mode == "probe")
         return modeProbe(options, target);
+    if (options.mode == "paired")
+        return modePaired(options);
     Engine engine(target);
     if (options.mode == "lat")
         return modeLatency(engine, options, false);

@@ -7,7 +7,8 @@
 #
 # usage: tests/bench/run_bench.sh [--quick] [--subjects "direct tollgate nginx"]
 #                                 [--phases "lat tput stream hold big ..."] [BUILD_DIR]
-# env:   QUICK=1, SUBJECTS, PHASES, BUILD_DIR (default: build/ at the repo root),
+# env:   QUICK=1, SUBJECTS, PHASES, PAIRED=0 (no side-by-side large-body pass), BUILD_DIR
+#        (default: build/ at the repo root),
 #        RESULTS (default: BUILD_DIR/tests/bench/results/bench-<time>.jsonl), KEEP_TMP=1,
 #        MOCK_BIN, LOADGEN_BIN, TOLLGATE_BIN, NGINX_BIN to override binaries.
 # Builds nothing: build the tree first (targets tollgate, tollgate_bench_mock,
@@ -400,5 +401,43 @@ echo "run_bench: mock on 127.0.0.1:$MOCK_PORT (CPU $HARNESS_CPU), results in $RE
 for subject in $SUBJECTS; do
     run_subject "$subject"
 done
+
+# The large-body phases once more, with direct, tollgate and nginx side by side: each body
+# goes to the three in turn, request by request, so that whatever else the host does
+# meanwhile (its figures for the same body swing by 2x from one minute to the next) falls on
+# all three alike. Added latency is then the median of per-round differences from direct.
+run_paired() {
+    local phases=() phase tg_pid tg_port ngx_pid ngx_port line
+    for phase in $PHASES; do
+        [[ $phase == big || $phase == fixture || $phase == session* || $phase == big8m ]] &&
+            phases+=("$phase")
+    done
+    ((${#phases[@]})) || return 0
+    start_subject tollgate || { stop_pid "$SUBJECT_PID"; return 0; }
+    tg_pid=$SUBJECT_PID tg_port=$SUBJECT_PORT
+    if ! start_subject nginx; then
+        stop_pid "$SUBJECT_PID"
+        stop_pid "$tg_pid"
+        return 0
+    fi
+    ngx_pid=$SUBJECT_PID ngx_port=$SUBJECT_PORT
+    for phase in "${phases[@]}"; do
+        echo "run_bench: paired: $phase" >&2
+        # shellcheck disable=SC2046 # phase_args is a word list on purpose
+        timeout 300 taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode paired \
+            --ports "$MOCK_PORT,$tg_port,$ngx_port" --subjects direct,tollgate,nginx \
+            --key "$VIRTUAL_KEY" $(phase_args "$phase") --label "$phase" \
+            >"$TMP/paired.json" || echo "run_bench: paired $phase failed" >&2
+        while IFS= read -r line; do
+            [[ $line == "{"* ]] && echo "$line" >>"$RESULTS" && echo "  $line" >&2
+        done <"$TMP/paired.json"
+    done
+    stop_pid "$ngx_pid"
+    stop_pid "$tg_pid"
+}
+if [[ ${PAIRED:-1} == 1 && " $SUBJECTS " == *" direct "* && " $SUBJECTS " == *" tollgate "* &&
+    " $SUBJECTS " == *" nginx "* && -x $TOLLGATE_BIN && -x $NGINX_BIN ]]; then
+    run_paired
+fi
 
 python3 "$here/summarize.py" "$RESULTS"
