@@ -3,7 +3,6 @@
 #include "json/JsonReader.h"
 #include <QRandomGenerator>
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>

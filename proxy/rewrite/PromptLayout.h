@@ -239,7 +239,7 @@ private:
 struct PromptLayoutBuilder::Journal
 {
     QList<BlockDigest> digests; // of the whole blocks within the unchanged bytes
-    QList<Snapshot> snapshots; // in the order of their checkpoints, all below unchangedBytes
+    QList<Snapshot> snapshots; // in the order of their checkpoints, all within those blocks
     // The lists as the scan left them: a snapshot's are their first elements.
     QList<PromptLayout::Message> messages;
     QList<PromptLayout::Marker> blockMarkers;
