@@ -1036,6 +1036,14 @@ void addLatency(JsonLine &j, const char *prefix, Samples &s)
     j.add((p + "max_us").c_str(), s.max());
 }
 
+// An IPv4 host and port as a socket address; false when host is no IPv4 address.
+bool addressOf(const std::string &host, int port, sockaddr_in &address)
+{
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(port));
+    return inet_pton(AF_INET, host.c_str(), &address.sin_addr) == 1;
+}
+
 // The bodies a big run sends: the files given, else one generated body.
 bool loadBodies(const Options &o, bool big, std::vector<std::string> &bodies)
 {
@@ -1114,9 +1122,7 @@ int modePaired(const Options &o)
     std::vector<std::vector<std::string>> wires(n);
     for (size_t s = 0; s < n; ++s) {
         sockaddr_in target {};
-        target.sin_family = AF_INET;
-        target.sin_port = htons(uint16_t(o.ports[s]));
-        inet_pton(AF_INET, o.host.c_str(), &target.sin_addr);
+        addressOf(o.host, o.ports[s], target); // the host was checked in main()
         engines.push_back(std::make_unique<Engine>(target));
         connections.push_back(&engines.back()->newConnection());
         Options own = o;
@@ -1623,9 +1629,7 @@ int main(int argc, char **argv)
         return 2;
     }
     sockaddr_in target {};
-    target.sin_family = AF_INET;
-    target.sin_port = htons(uint16_t(options.port));
-    if (inet_pton(AF_INET, options.host.c_str(), &target.sin_addr) != 1) {
+    if (!addressOf(options.host, options.port, target)) {
         fprintf(stderr, "loadgen: --host must be an IPv4 address\n");
         return 2;
     }

@@ -297,6 +297,10 @@ EOF
     STARTUP_S=$(awk -v us=$((answered - t0)) 'BEGIN { printf "%.4f", us / 1e6 }')
 }
 
+is_big_phase() { # the phases that send one large body at a time (loadgen's big mode)
+    [[ $1 == big || $1 == fixture || $1 == session* || $1 == big8m ]]
+}
+
 run_phases() { # run_phases SUBJECT PORT [PID]
     local name=$1 port=$2 pid=${3:-} phase line limit
     local pid_args=()
@@ -310,7 +314,7 @@ run_phases() { # run_phases SUBJECT PORT [PID]
         # In the background plus `wait`, so Ctrl-C or a TERM reaches the cleanup trap at
         # once instead of after the phase. timeout(1) passes a TERM on to loadgen.
         local mode=$phase
-        [[ $phase == fixture || $phase == session* || $phase == big8m ]] && mode=big
+        is_big_phase "$phase" && mode=big
         # shellcheck disable=SC2046 # phase_args is a word list on purpose
         timeout "$limit" taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode "$mode" \
             --subject "$name" --port "$port" --key "$VIRTUAL_KEY" "${pid_args[@]}" \
@@ -409,8 +413,7 @@ done
 run_paired() {
     local phases=() phase tg_pid tg_port ngx_pid ngx_port line
     for phase in $PHASES; do
-        [[ $phase == big || $phase == fixture || $phase == session* || $phase == big8m ]] &&
-            phases+=("$phase")
+        is_big_phase "$phase" && phases+=("$phase")
     done
     ((${#phases[@]})) || return 0
     start_subject tollgate || { stop_pid "$SUBJECT_PID"; return 0; }
