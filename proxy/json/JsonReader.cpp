@@ -493,7 +493,35 @@ bool JsonReader::scanString(bool &hasEscapes)
             hasEscapes = true;
             if (!scanEscape())
                 return false;
-        } else if (c < 0x20 || !scanMultibyte()) {
+        } else if (c < 0x20 || !scanMultibyte(m_end)) {
+            return fail();
+        }
+    }
+}
+
+bool JsonReader::crossString(bool isWhole, bool &isClosed)
+{
+    isClosed = false;
+    // Enough for any escape (a surrogate pair is 12 bytes) or UTF-8 sequence (4).
+    constexpr qsizetype kLongestCharacter = 12;
+    for (;;) {
+        m_at = findSpecial(m_at, m_end);
+        if (m_at >= m_end)
+            return isWhole ? fail() : true;
+        const uchar c = uchar(*m_at);
+        if (c == '"') {
+            ++m_at;
+            isClosed = true;
+            return true;
+        }
+        if (c < 0x20)
+            return fail();
+        if (!isWhole && m_end - m_at < kLongestCharacter)
+            return true;
+        if (c == '\\') {
+            if (!scanEscape())
+                return false;
+        } else if (!scanMultibyte(isWhole ? m_end : m_end - kLongestCharacter)) {
             return fail();
         }
     }
@@ -536,17 +564,19 @@ bool JsonReader::scanEscape()
     return true;
 }
 
-// A run of multi-byte UTF-8 sequences (text in most scripts other than Latin is one long run).
-bool JsonReader::scanMultibyte()
+// A run of multi-byte UTF-8 sequences (text in most scripts other than Latin is one long run);
+// no sequence after the first starts at or past `stop`.
+bool JsonReader::scanMultibyte(const char *stop)
 {
     const auto *at = reinterpret_cast<const uchar *>(m_at);
     const auto *end = reinterpret_cast<const uchar *>(m_end);
+    const auto *last = reinterpret_cast<const uchar *>(stop);
     do {
         const int length = utf8SequenceLength(at, end);
         if (length == 0)
             return false;
         at += length;
-    } while (at < end && *at >= 0x80);
+    } while (at < last && *at >= 0x80);
     m_at = reinterpret_cast<const char *>(at);
     return true;
 }

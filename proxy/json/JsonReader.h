@@ -88,6 +88,13 @@ public:
     }
     // Bytes of the document after the cursor.
     qsizetype bytesLeft() const { return qsizetype(m_end - m_at); }
+    // A string taken a piece at a time, for one too long to wait for. With the cursor just past
+    // its opening quote, or where an earlier call over less of the document stopped: validates
+    // its text up to the closing quote (isClosed, the cursor past the quote) or up to the end
+    // of the input. When the input is not the whole document (isWhole false), a character
+    // the end may have cut (an escape or a multi-byte sequence in the last 12 bytes) is left
+    // with the cursor on it for a call over more bytes. False on malformed text.
+    bool crossString(bool isWhole, bool &isClosed);
 
 private:
     bool scanKey();
@@ -95,7 +102,7 @@ private:
     // The string at m_at (its opening quote), unescaped into storage only when it has escapes.
     bool takeString(std::string_view &text, std::string &storage);
     bool scanEscape();
-    bool scanMultibyte();
+    bool scanMultibyte(const char *stop);
     bool scanNumber();
     bool scanLiteral(std::string_view literal);
     bool fail();

@@ -68,6 +68,9 @@ struct Candidate
     Place place;
     Spot spot;
     QString missing; // why there is no spot, when !spot.isValid()
+    // Marked by a top-level cache_control, which automatic caching puts on the spot: the
+    // last cacheable block of the prompt.
+    bool isAutomatic = false;
 };
 
 Candidate turnCandidate(const PromptLayout &layout, Place place, qsizetype index)
@@ -78,12 +81,29 @@ Candidate turnCandidate(const PromptLayout &layout, Place place, qsizetype index
         return candidate;
     }
     const PromptLayout::Message &message = layout.messages.at(index);
-    if (message.hasMarker)
+    if (message.hasMarker) {
         candidate.missing = QStringLiteral("%1 already marked by the client").arg(nameOf(place));
-    else if (!message.lastEligible.isValid())
-        candidate.missing = QStringLiteral("%1 has no block that can be marked").arg(nameOf(place));
-    else
+    } else if (message.lastEligible.isValid()) {
         candidate.spot = message.lastEligible;
+    } else if (!message.longString.isValid()) {
+        candidate.missing = QStringLiteral("%1 has no block that can be marked").arg(nameOf(place));
+    } else if (place != Place::NewestUserTurn || !layout.hasAutomaticTarget()
+               || layout.automaticTarget() != message.longString.order) {
+        candidate.missing = QStringLiteral("%1 is a string of over %2 KiB, left unwrapped")
+                                .arg(nameOf(place))
+                                .arg(PromptLayout::kLongestWrappedString / 1024);
+    } else if (layout.hasTopLevelCacheControlKey && !layout.hasTopLevelMarker) {
+        candidate.missing = QStringLiteral("%1 is a string of over %2 KiB, and the client's "
+                                           "top-level cache_control is not a marker")
+                                .arg(nameOf(place))
+                                .arg(PromptLayout::kLongestWrappedString / 1024);
+    } else {
+        // A string content too long to wrap (PromptLayout::kLongestWrappedString) that ends
+        // the prompt: a top-level marker, at the body's end, lands on it. (A client's own
+        // top-level marker covers it already: the planner passes it over then.)
+        candidate.spot = message.longString;
+        candidate.isAutomatic = true;
+    }
     return candidate;
 }
 
@@ -164,8 +184,13 @@ private:
     QList<PromptLayout::Marker> m_markers;
 };
 
-QList<CacheInjector::Insertion> insertionsFor(const Spot &spot, Ttl ttl)
+QList<CacheInjector::Insertion> insertionsFor(const PromptLayout &layout,
+                                              const Candidate &candidate, Ttl ttl)
 {
+    const Spot &spot = candidate.spot;
+    // A member of the top-level object, which has "messages" at least.
+    if (candidate.isAutomatic)
+        return {{layout.topLevelClose, ',' + markerJson(ttl)}};
     if (spot.wrapsString()) {
         // "text": <the same string token, bytes unchanged>
         return {{spot.offset, QByteArrayLiteral(R"([{"type":"text","text":)")},
@@ -246,7 +271,7 @@ public:
         }
         m_markers.add(candidate.spot.order, ttl == Ttl::OneHour);
         m_placed.append(candidate.spot.order);
-        result.insertions.append(insertionsFor(candidate.spot, ttl));
+        result.insertions.append(insertionsFor(m_layout, candidate, ttl));
         result.added.append({candidate.place, ttl});
         result.needsExtendedTtlBeta = result.needsExtendedTtlBeta || ttl == Ttl::OneHour;
         ++result.markersAdded;
@@ -360,10 +385,10 @@ CacheInjector::Result CacheInjector::inject(QByteArrayView body, const Policy &p
 
 qsizetype CacheInjector::maxInsertedBytes()
 {
-    Spot wrapped;
-    wrapped.offset = 0;
-    wrapped.stringEnd = 2;
-    return kMaxBreakpoints * insertedBytes(insertionsFor(wrapped, Ttl::OneHour));
+    Candidate wrapped {Place::NewestUserTurn, Spot(), QString()};
+    wrapped.spot.offset = 0;
+    wrapped.spot.stringEnd = 2;
+    return kMaxBreakpoints * insertedBytes(insertionsFor(PromptLayout(), wrapped, Ttl::OneHour));
 }
 
 void CacheInjector::spliceInPlace(QByteArray &body, const QList<Insertion> &insertions)

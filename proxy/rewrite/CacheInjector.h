@@ -29,7 +29,10 @@ public:
     enum class Place {
         LastTool, // the last tool definition: caches the tools prefix
         SystemPrompt, // the last system block: caches tools + system
-        NewestUserTurn, // the last block of the newest user message: the moving breakpoint
+        // The last block of the newest user message: the moving breakpoint. When that message
+        // is a string content too long to wrap (PromptLayout::kLongestWrappedString) and ends
+        // the prompt, a top-level cache_control, which automatic caching puts on it.
+        NewestUserTurn,
         PreviousUserTurn, // the last block of the user turn before the last assistant reply
     };
     struct Breakpoint

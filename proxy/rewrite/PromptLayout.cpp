@@ -26,13 +26,11 @@ bool isJsonSpace(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-// Whether a raw JSON string token ("..." with its quotes) holds only whitespace, escaped or
-// not. Returns at the first other character, so a long text costs nothing.
-bool isBlankString(std::string_view token)
+// Whether the raw text of a JSON string (between its quotes, escapes as written; or a piece
+// of it that cuts no escape) holds only whitespace, escaped or not. Returns at the first other
+// character, so a long text costs nothing.
+bool isBlankText(std::string_view text)
 {
-    if (token.size() < 2 || token.front() != '"' || token.back() != '"')
-        return true;
-    const std::string_view text = token.substr(1, token.size() - 2);
     for (size_t i = 0; i < text.size(); ++i) {
         if (isJsonSpace(text[i]))
             continue;
@@ -53,6 +51,14 @@ bool isBlankString(std::string_view token)
         return false;
     }
     return true;
+}
+
+// The same for a string token ("..." with its quotes).
+bool isBlankString(std::string_view token)
+{
+    if (token.size() < 2 || token.front() != '"' || token.back() != '"')
+        return true;
+    return isBlankText(token.substr(1, token.size() - 2));
 }
 
 // Block types that may carry cache_control (Anthropic's prompt-caching guide, "What can be
@@ -94,6 +100,7 @@ class Scanner
 {
 public:
     using Progress = PromptLayoutBuilder::Progress;
+    using OpenMessage = PromptLayoutBuilder::OpenMessage;
 
     Scanner(const char *base, json::JsonReader &reader, Progress &progress, std::string &storage)
         : m_base(base)
@@ -108,6 +115,12 @@ public:
     bool scanRootField(std::string_view key);
     // With the reader on the element.
     bool scanMessage(PromptLayout::Message &message);
+    // A message a member at a time: with the reader on the member's value; then, after its
+    // last member, what the members told.
+    bool scanMessageMember(std::string_view key, OpenMessage &open);
+    void endMessage(OpenMessage &open);
+    // A string content, whole.
+    void takeContentString(PromptLayout::Message &message, const Spot &spot, bool isBlank);
     void noteSection(std::string_view key);
     void setSection(Section section, qsizetype begin, qsizetype end);
 
@@ -216,6 +229,7 @@ bool Scanner::scanRootField(std::string_view key)
         return true;
     }
     if (key == "cache_control") {
+        m_layout.hasTopLevelCacheControlKey = true;
         Block automatic;
         if (!scanCacheControl(automatic))
             return false;
@@ -276,44 +290,52 @@ bool Scanner::scanMessage(PromptLayout::Message &message)
         return false;
     if (type != Type::Object)
         return true;
-    const qsizetype markersBefore = m_layout.blockMarkers.size();
-    bool hasRole = false;
-    bool hasContent = false;
-    bool isAmbiguous = false;
-    const bool isScanned = m_reader.forEachMember([&](std::string_view key) {
-        if (key == "role") {
-            isAmbiguous = isAmbiguous || hasRole;
-            hasRole = true;
-            std::string_view role;
-            if (m_reader.readString(role, m_storage))
-                message.role = role == "user" ? PromptLayout::Message::Role::User
-                    : role == "assistant"     ? PromptLayout::Message::Role::Assistant
-                                              : PromptLayout::Message::Role::Other;
-            return true;
-        }
-        if (key == "content") {
-            isAmbiguous = isAmbiguous || hasContent;
-            hasContent = true;
-            return scanContent(message);
-        }
-        if (key != "cache_control")
-            return true;
-        // Not where the API takes a marker, but count it: never risk a fifth.
-        Block misplaced;
-        if (!scanCacheControl(misplaced))
-            return false;
-        if (misplaced.hasMarker)
-            m_layout.blockMarkers.append({nextOrder(Section::Messages), misplaced.isOneHour});
-        return true;
-    });
-    if (!isScanned)
+    OpenMessage open;
+    open.markersBefore = m_layout.blockMarkers.size();
+    if (!m_reader.forEachMember([&](std::string_view key) { return scanMessageMember(key, open); }))
         return false;
-    message.hasMarker = m_layout.blockMarkers.size() > markersBefore;
-    if (isAmbiguous) {
+    endMessage(open);
+    message = open.message;
+    return true;
+}
+
+bool Scanner::scanMessageMember(std::string_view key, OpenMessage &open)
+{
+    if (key == "role") {
+        open.isAmbiguous = open.isAmbiguous || open.hasRole;
+        open.hasRole = true;
+        std::string_view role;
+        if (m_reader.readString(role, m_storage))
+            open.message.role = role == "user" ? PromptLayout::Message::Role::User
+                : role == "assistant"          ? PromptLayout::Message::Role::Assistant
+                                               : PromptLayout::Message::Role::Other;
+        return true;
+    }
+    if (key == "content") {
+        open.isAmbiguous = open.isAmbiguous || open.hasContent;
+        open.hasContent = true;
+        return scanContent(open.message);
+    }
+    if (key != "cache_control")
+        return true;
+    // Not where the API takes a marker, but count it: never risk a fifth.
+    Block misplaced;
+    if (!scanCacheControl(misplaced))
+        return false;
+    if (misplaced.hasMarker)
+        m_layout.blockMarkers.append({nextOrder(Section::Messages), misplaced.isOneHour});
+    return true;
+}
+
+void Scanner::endMessage(OpenMessage &open)
+{
+    PromptLayout::Message &message = open.message;
+    message.hasMarker = m_layout.blockMarkers.size() > open.markersBefore;
+    if (open.isAmbiguous) {
         message.role = PromptLayout::Message::Role::Other;
         message.lastEligible = Spot();
+        message.longString = Spot();
     }
-    return true;
 }
 
 bool Scanner::scanContent(PromptLayout::Message &message)
@@ -326,10 +348,7 @@ bool Scanner::scanContent(PromptLayout::Message &message)
         bool isBlank = true;
         if (!stringSpot(Section::Messages, spot, isBlank))
             return false;
-        if (!isBlank) {
-            message.lastEligible = spot;
-            noteCacheable(Section::Messages, spot.order);
-        }
+        takeContentString(message, spot, isBlank);
         return true;
     }
     if (type != Type::Array)
@@ -341,6 +360,17 @@ bool Scanner::scanContent(PromptLayout::Message &message)
         if (!block.hasCacheControlKey)
             message.lastEligible = block.spot;
     }));
+}
+
+void Scanner::takeContentString(PromptLayout::Message &message, const Spot &spot, bool isBlank)
+{
+    if (isBlank)
+        return;
+    noteCacheable(Section::Messages, spot.order);
+    if (spot.stringEnd - spot.offset > PromptLayout::kLongestWrappedString)
+        message.longString = spot;
+    else
+        message.lastEligible = spot;
 }
 
 // A string that may be wrapped into [{"type":"text","text":<the string>}]: its token's
@@ -544,14 +574,21 @@ qsizetype PromptLayoutBuilder::stableBytes() const
 {
     if (m_pendingState) {
         const Snapshot &state = *m_pendingState;
+        qsizetype checkpoint = state.checkpoint;
+        // Bytes the same as the journal's before its string ended are inside the string here
+        // too: no marker goes into that message.
+        if (state.phase == Phase::InContent)
+            checkpoint = std::max(checkpoint, std::min(m_pendingMatched, state.stringEnd - 1));
         return stableBytesOf(state.progress.layout, m_pendingJournal->messages, state.messageCount,
-                             state.markerCount, state.checkpoint);
+                             state.markerCount, checkpoint);
     }
     if (m_phase == Phase::Start)
         return 0;
     const PromptLayout &layout = m_progress.layout;
+    // A top-level marker goes before the closing brace.
+    const qsizetype checkpoint = m_phase == Phase::Closed ? layout.topLevelClose : m_checkpoint;
     return stableBytesOf(layout, layout.messages, layout.messages.size(),
-                         layout.blockMarkers.size(), m_checkpoint);
+                         layout.blockMarkers.size(), checkpoint);
 }
 
 // Of a layout taken up to `checkpoint`, with the first messageCount of messages and
@@ -634,6 +671,10 @@ void PromptLayoutBuilder::run(QByteArrayView body, bool isComplete, qsizetype lo
             takeSnapshot();
             continue;
         }
+        if (result == Step::Partial) {
+            m_retryAt = 0; // each new piece of the string is crossed as it comes
+            return;
+        }
         if (isComplete) {
             m_phase = Phase::Failed;
             return;
@@ -705,6 +746,11 @@ void PromptLayoutBuilder::takeSnapshot()
     const qsizetype last = m_snapshots.isEmpty() ? 0 : m_snapshots.constLast().checkpoint;
     if (m_phase != Phase::Elements || m_isFirst || m_checkpoint - last < kSnapshotSpacing)
         return;
+    m_snapshots.append(stateNow());
+}
+
+PromptLayoutBuilder::Snapshot PromptLayoutBuilder::stateNow()
+{
     Snapshot snapshot;
     // The lists are set aside so that the copy shares none of their storage.
     QList<PromptLayout::Message> messages = std::move(m_progress.layout.messages);
@@ -719,7 +765,8 @@ void PromptLayoutBuilder::takeSnapshot()
     snapshot.checkpoint = m_checkpoint;
     snapshot.messagesBegin = m_messagesBegin;
     snapshot.factCount = m_factMembers.size();
-    m_snapshots.append(std::move(snapshot));
+    snapshot.open = m_open;
+    return snapshot;
 }
 
 bool PromptLayoutBuilder::followJournal(bool isComplete)
@@ -732,6 +779,7 @@ bool PromptLayoutBuilder::followJournal(bool isComplete)
     // it differs.
     std::shared_ptr<const Journal> best;
     const Snapshot *bestState = nullptr;
+    qsizetype bestMatched = 0;
     QList<std::shared_ptr<const Journal>> still;
     for (const std::shared_ptr<const Journal> &journal : std::as_const(m_following)) {
         const qsizetype limit = std::min(m_digests.size(), journal->digests.size());
@@ -739,6 +787,8 @@ bool PromptLayoutBuilder::followJournal(bool isComplete)
         while (blocks < limit && m_digests.at(blocks) == journal->digests.at(blocks))
             ++blocks;
         const qsizetype matched = blocks * kDigestBlock;
+        if (journal == m_pendingJournal)
+            m_pendingMatched = matched;
         // Its last state whose checkpoint, and the byte there, this body has too.
         const auto after = std::partition_point(
             journal->snapshots.cbegin(), journal->snapshots.cend(),
@@ -748,6 +798,7 @@ bool PromptLayoutBuilder::followJournal(bool isComplete)
             if (!bestState || state.checkpoint > bestState->checkpoint) {
                 best = journal;
                 bestState = &state;
+                bestMatched = matched;
             }
         }
         if (blocks == m_digests.size() && after != journal->snapshots.cend())
@@ -756,6 +807,7 @@ bool PromptLayoutBuilder::followJournal(bool isComplete)
     if (bestState && bestState->checkpoint > scannedBytes()) {
         m_pendingJournal = best;
         m_pendingState = bestState;
+        m_pendingMatched = bestMatched;
     }
     m_matchedBlocks = m_digests.size();
     m_following = isComplete ? QList<std::shared_ptr<const Journal>>() : std::move(still);
@@ -765,8 +817,10 @@ bool PromptLayoutBuilder::followJournal(bool isComplete)
     // the scan it saves.
     if (m_pendingState) {
         restore(m_pendingJournal, *m_pendingState);
+        // A state inside a long string is kept again once this body's string has ended.
         m_snapshots = m_pendingJournal->snapshots.first(
-            m_pendingState - m_pendingJournal->snapshots.constData() + 1);
+            m_pendingState - m_pendingJournal->snapshots.constData()
+            + (m_pendingState->phase == Phase::InContent ? 0 : 1));
         m_pendingState = nullptr;
         m_pendingJournal.reset();
     }
@@ -786,6 +840,12 @@ void PromptLayoutBuilder::restore(const std::shared_ptr<const Journal> &from,
     m_isFirst = snapshot.isFirst;
     m_checkpoint = snapshot.checkpoint;
     m_messagesBegin = snapshot.messagesBegin;
+    m_open = snapshot.open;
+    m_contentEntry.reset();
+    if (m_phase == Phase::InContent) {
+        m_contentEntry = snapshot;
+        m_contentEntry->stringEnd = -1;
+    }
     m_retryAt = 0;
     m_reusedBytes = snapshot.checkpoint;
 }
@@ -807,7 +867,7 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::step(json::JsonReader &reader, QB
         return Step::Taken;
     };
     const auto closeTop = [&](bool isEmpty) {
-        if (!reader.close('}', isEmpty, nullptr))
+        if (!reader.close('}', isEmpty, &m_progress.layout.topLevelClose))
             return Step::Failed;
         m_phase = Phase::Closed;
         m_checkpoint = reader.offset();
@@ -877,6 +937,11 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::step(json::JsonReader &reader, QB
         }
         reader.skipWhitespace();
         const qsizetype elementBegin = reader.offset();
+        if (!isComplete && body.size() - elementBegin > PromptLayout::kLongestWrappedString) {
+            if (const Step entered = enterLongContent(reader, body); entered != Step::NeedMore)
+                return entered;
+            reader.resumeAt(elementBegin, 2);
+        }
         PromptLayout::Message message;
         if (!scanner.scanMessage(message) || reader.hasFailed())
             return Step::Failed;
@@ -885,12 +950,136 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::step(json::JsonReader &reader, QB
         m_progress.layout.messages.append(message);
         return commit(Phase::Elements, false);
     }
+    case Phase::InContent:
+        return crossContent(reader, body, isComplete);
+    case Phase::AfterContent:
+        return finishOpenMessage(reader, body, isComplete);
     case Phase::Closed:
     case Phase::NotObject:
     case Phase::Failed:
         break;
     }
     return Step::Failed;
+}
+
+PromptLayoutBuilder::Step PromptLayoutBuilder::enterLongContent(json::JsonReader &reader,
+                                                                QByteArrayView body)
+{
+    bool isEmpty = false;
+    if (reader.peek() != Type::Object || !reader.open('{', '}', isEmpty) || isEmpty)
+        return Step::NeedMore;
+    Scanner scanner(body.data(), reader, m_progress, m_storage);
+    OpenMessage open;
+    open.markersBefore = m_progress.layout.blockMarkers.size();
+    std::string keyStorage;
+    std::string_view key;
+    // Before the content, only members that leave the layout as it is: the role, and other
+    // scalars. A message of another shape waits to be whole.
+    for (bool isFirst = true;; isFirst = false) {
+        if ((!isFirst && !reader.hasNext('}')) || !reader.readKey(key, keyStorage))
+            return Step::NeedMore;
+        const Type type = reader.peek();
+        if (key == "content" && type == Type::String)
+            break;
+        if (key == "role" && type == Type::String) {
+            if (!scanner.scanMessageMember(key, open) || reader.hasFailed())
+                return Step::NeedMore;
+            continue;
+        }
+        if (key == "content" || key == "cache_control"
+            || (type != Type::String && type != Type::Number && type != Type::Boolean
+                && type != Type::Null)
+            || !reader.skipValue())
+            return Step::NeedMore;
+    }
+    const qsizetype quote = reader.offset();
+    reader.resumeAt(quote + 1, 3);
+    bool isClosed = false;
+    if (!reader.crossString(false, isClosed))
+        return Step::NeedMore; // malformed: the scan of the whole body says so
+    // A string short enough to wrap, or not yet known to be longer, waits to be whole.
+    if (reader.offset() - quote <= PromptLayout::kLongestWrappedString)
+        return Step::NeedMore;
+    // Its closing quote, if it has come, is taken by crossContent().
+    const qsizetype crossed = isClosed ? reader.offset() - 1 : reader.offset();
+    open.hasContent = true;
+    open.content.section = Section::Messages;
+    open.content.offset = quote;
+    open.content.order = PromptLayout::orderOf(Section::Messages, m_progress.next[2]++);
+    open.isBlank =
+        isBlankText(std::string_view(body.data() + quote + 1, size_t(crossed - quote - 1)));
+    m_open = std::move(open);
+    m_phase = Phase::InContent;
+    m_checkpoint = crossed;
+    m_contentEntry = stateNow();
+    return Step::Taken;
+}
+
+PromptLayoutBuilder::Step PromptLayoutBuilder::crossContent(json::JsonReader &reader,
+                                                            QByteArrayView body, bool isComplete)
+{
+    reader.resumeAt(m_checkpoint, 3);
+    bool isClosed = false;
+    if (!reader.crossString(isComplete, isClosed))
+        return Step::Failed;
+    const qsizetype crossed = isClosed ? reader.offset() - 1 : reader.offset();
+    const bool isBlank = m_open.isBlank
+        && isBlankText(std::string_view(body.data() + m_checkpoint,
+                                        size_t(crossed - m_checkpoint)));
+    if (!isClosed) {
+        m_open.isBlank = isBlank;
+        m_checkpoint = crossed;
+        return Step::Partial;
+    }
+    OpenMessage open = m_open;
+    open.isBlank = isBlank;
+    open.content.stringEnd = reader.offset();
+    Scanner scanner(body.data(), reader, m_progress, m_storage);
+    scanner.takeContentString(open.message, open.content, open.isBlank);
+    reader.skipWhitespace();
+    if (!isComplete && reader.bytesLeft() == 0)
+        return Step::NeedMore;
+    m_open = std::move(open);
+    m_phase = Phase::AfterContent;
+    m_checkpoint = reader.offset();
+    if (m_contentEntry) {
+        m_contentEntry->stringEnd = m_open.content.stringEnd;
+        m_snapshots.append(std::move(*m_contentEntry));
+        m_contentEntry.reset();
+    }
+    return Step::Taken;
+}
+
+PromptLayoutBuilder::Step PromptLayoutBuilder::finishOpenMessage(json::JsonReader &reader,
+                                                                 QByteArrayView body,
+                                                                 bool isComplete)
+{
+    reader.resumeAt(m_checkpoint, 3);
+    Scanner scanner(body.data(), reader, m_progress, m_storage);
+    OpenMessage open = m_open;
+    std::string keyStorage;
+    while (reader.hasNext('}')) {
+        std::string_view key;
+        if (!reader.readKey(key, keyStorage))
+            return Step::Failed;
+        const qsizetype valueBegin = reader.offset();
+        if (!scanner.scanMessageMember(key, open) || reader.hasFailed())
+            return Step::Failed;
+        if (reader.offset() == valueBegin && !reader.skipValue())
+            return Step::Failed;
+    }
+    if (reader.hasFailed() || !reader.close('}', false, nullptr))
+        return Step::Failed;
+    scanner.endMessage(open);
+    m_progress.layout.messages.append(open.message);
+    reader.skipWhitespace();
+    if (!isComplete && reader.bytesLeft() == 0)
+        return Step::NeedMore;
+    m_phase = Phase::Elements;
+    m_isFirst = false;
+    m_checkpoint = reader.offset();
+    m_open = OpenMessage();
+    return Step::Taken;
 }
 
 QList<PromptLayout::Marker> PromptLayout::markers() const

@@ -5,6 +5,7 @@
 #include <QList>
 #include <QtGlobal>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -57,8 +58,17 @@ struct PromptLayout
         enum class Role { User, Assistant, Other };
         Role role = Role::Other;
         Spot lastEligible; // its last block that may carry a marker and has none yet
+        // Its content, when that is a string longer than kLongestWrappedString: not wrapped
+        // (lastEligible is then invalid), though a top-level marker may land on it.
+        Spot longString;
         bool hasMarker = false; // a client marker on it or on any of its blocks
     };
+
+    // The longest string content (its token, quotes included) that may be wrapped into a
+    // text block to carry a marker. A wrapper goes in before the string's first byte, so
+    // none of the string could go upstream before the body's last byte had come and the
+    // whole had been scanned; a longer string is left as it is, and crossed as it arrives.
+    static constexpr qsizetype kLongestWrappedString = 64 * 1024;
 
     static PromptLayout scan(QByteArrayView body);
 
@@ -78,6 +88,8 @@ struct PromptLayout
     QList<Marker> markers() const;
     bool hasTopLevelMarker = false;
     bool isTopLevelOneHour = false;
+    bool hasTopLevelCacheControlKey = false; // a marker, or anything else such as null
+    qsizetype topLevelClose = -1; // the top-level object's closing brace
     // Where automatic caching would put the top-level marker: the last block of a cacheable
     // type in prefix order. Valid only when hasAutomaticTarget.
     quint64 automaticTarget() const;
@@ -124,6 +136,19 @@ public:
         bool hasDuplicates = false;
     };
 
+    // A message whose content is a long string (PromptLayout::kLongestWrappedString), taken
+    // while the string arrives: what its members so far have told.
+    struct OpenMessage
+    {
+        PromptLayout::Message message;
+        qsizetype markersBefore = 0; // the layout's block markers before the message's
+        bool hasRole = false;
+        bool hasContent = false;
+        bool isAmbiguous = false; // "role" or "content" twice
+        PromptLayout::Spot content; // the string's opening quote and order
+        bool isBlank = true; // its text so far holds only whitespace
+    };
+
     PromptLayoutBuilder();
 
     // What a scan that ended in a valid layout leaves for later bodies. A conversation is
@@ -156,9 +181,11 @@ public:
     // A journal's size in memory: its digests, states and lists.
     static qsizetype bytesHeldBy(const Journal &journal);
 
-    // The body so far: the first bytes of the whole, more of them each time. A member or
-    // message still incomplete at longestWait bytes is left, with the rest of the body, to
-    // finish(): scanned again as it grows, it would cost more than one scan of the whole.
+    // The body so far: the first bytes of the whole, more of them each time. A message whose
+    // content is a string longer than PromptLayout::kLongestWrappedString is crossed as it
+    // comes. Any other member or message still incomplete at longestWait bytes is left,
+    // with the rest of the body, to finish(): scanned again as it grows, it would cost more
+    // than one scan of the whole.
     void feed(QByteArrayView bodySoFar, qsizetype longestWait = kDefaultLongestWait);
     static constexpr qsizetype kDefaultLongestWait = 256 * 1024;
     // The whole body; the builder is done with then.
@@ -170,8 +197,10 @@ public:
     }
     // How many of the first bytes of the body no cache marker can go into, whatever follows:
     // they may be sent on before the rest has arrived. Markers go only to the last tool and
-    // the end of the system prompt (while the client has placed none) and to the newest and
-    // the previous user turn, which only move forward as messages arrive.
+    // the end of the system prompt (while the client has placed none), to the newest and
+    // the previous user turn, which only move forward as messages arrive, and before the
+    // top-level object's closing brace. Inside a long string that the bytes so far share
+    // with an earlier body's (reuseFrom()), this may be more than scannedBytes().
     qsizetype stableBytes() const;
     // The top-level members the request log reads (model, stream, speed, metadata, system),
     // as a JSON object of their own bytes, in the body's order. Valid after finish() found
@@ -183,11 +212,14 @@ private:
         Start, // before the top-level value
         Members, // in the top-level object, between members
         Elements, // in its messages array, between elements
+        InContent, // inside the long string content of a message (m_open)
+        AfterContent, // in that message, after the string
         Closed, // after the top-level object
         NotObject, // the top-level value is not an object
         Failed, // not JSON
     };
-    enum class Step { Taken, NeedMore, Failed };
+    // Partial: progress inside a long string is kept, and more bytes are needed.
+    enum class Step { Taken, Partial, NeedMore, Failed };
 
     // The state between two steps, without the lists (which only grow: their lengths then).
     struct Snapshot
@@ -200,10 +232,22 @@ private:
         qsizetype messageCount = 0;
         qsizetype markerCount = 0;
         qsizetype factCount = 0;
+        OpenMessage open; // in InContent
+        // In InContent: one past the closing quote of the string, in the body it was taken
+        // from. A later body whose bytes are the same up to a point before it is inside the
+        // string up to that point as well.
+        qsizetype stringEnd = -1;
     };
 
     void run(QByteArrayView body, bool isComplete, qsizetype longestWait);
     Step step(json::JsonReader &reader, QByteArrayView body, bool isComplete);
+    // At a message that may have a long string content: crosses the members before it and
+    // what has come of the string. NeedMore (nothing changed) when the message is not of that
+    // shape or the string is not yet known to be long.
+    Step enterLongContent(json::JsonReader &reader, QByteArrayView body);
+    Step crossContent(json::JsonReader &reader, QByteArrayView body, bool isComplete);
+    Step finishOpenMessage(json::JsonReader &reader, QByteArrayView body, bool isComplete);
+    Snapshot stateNow();
     void takeSnapshot();
     // Digests the blocks of the body so far that are whole and not yet digested.
     void takeDigests(QByteArrayView bodySoFar);
@@ -222,6 +266,10 @@ private:
     qsizetype m_checkpoint = 0; // where the next step starts
     qsizetype m_messagesBegin = -1; // the messages array's opening bracket
     qsizetype m_retryAt = 0; // feed() waits for this many bytes before it tries again
+    OpenMessage m_open; // in InContent and AfterContent
+    // The state where the long string being crossed was entered, kept as a snapshot (with its
+    // stringEnd) once the string ends.
+    std::optional<Snapshot> m_contentEntry;
     QList<std::pair<qsizetype, qsizetype>> m_factMembers; // key's quote to value's end
     std::string m_storage;
     QList<Snapshot> m_snapshots; // for this body's journal, every kSnapshotSpacing bytes
@@ -234,6 +282,7 @@ private:
     // (restore()) once the journals are no longer followed.
     std::shared_ptr<const Journal> m_pendingJournal;
     const Snapshot *m_pendingState = nullptr;
+    qsizetype m_pendingMatched = 0; // bytes of the body the same as that journal's
 };
 
 struct PromptLayoutBuilder::Journal

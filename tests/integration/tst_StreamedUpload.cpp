@@ -66,6 +66,7 @@ private slots:
 
     void sendsTheBodyOnBeforeItsEnd();
     void sendsABodyWithoutMarkersAsItCame();
+    void sendsOneLongMessageOnAsItArrives();
     void answersThePipelinedRequestAfterIt();
     void movesToAnotherKeyWithTheWholeBody();
     void stopsTheUpstreamWhenTheClientLeaves();
@@ -172,6 +173,60 @@ void tst_StreamedUpload::sendsABodyWithoutMarkersAsItCame()
 
 // The next request, sent right behind the body on the same connection, is read once the
 // first is answered and gets its own answer.
+void tst_StreamedUpload::sendsOneLongMessageOnAsItArrives()
+{
+    // One user message of 1.5 MiB of text (a pasted log, a file): the message is not wrapped
+    // into a block, so its bytes go on as they come, and its marker is a top-level
+    // cache_control at the body's end. Twice: the second time the first one's scan is
+    // followed.
+    QVERIFY(start());
+    m_mock->enablePromptCache(1024);
+    QByteArray text;
+    while (text.size() < 1536 * 1024)
+        text += "2026-11-27 12:00:01 INFO worker \\\"build\\\" step done \\u00e9 ";
+    const QByteArray body = R"({"model":"claude-sonnet-4-5","max_tokens":1024,)"
+                            R"("messages":[{"role":"user","content":")"
+        + text + R"("}]})";
+    const CacheInjector::Result expected = CacheInjector::inject(body, {});
+    QCOMPARE(expected.markersAdded, 1);
+    QVERIFY(expected.body.endsWith("\"}],\"cache_control\":{\"type\":\"ephemeral\"}}"));
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    for (int i = 0; i < 2; ++i) {
+        const qint64 before = m_mock->bytesReceived();
+        const qsizetype cut = body.size() - kPiece;
+        sendUpTo(client, body, cut);
+        // All that has come is upstream but the last few bytes, before the last piece is sent.
+        QTRY_VERIFY_WITH_TIMEOUT(m_mock->bytesReceived() - before > cut - 1024, 5000);
+        QCOMPARE(m_mock->requests().size(), i);
+        sendRest(client, body, cut);
+        QVERIFY(client.waitForResponses(i + 1, 10'000));
+        QCOMPARE(client.responses().at(i).status, 200);
+        QTRY_COMPARE_WITH_TIMEOUT(m_mock->requests().size(), i + 1, 5000);
+        const MockRequest &sent = m_mock->requests().at(i);
+        const qsizetype announced = body.size() + CacheInjector::maxInsertedBytes();
+        QCOMPARE(sent.body.size(), announced);
+        QVERIFY(sent.body.first(expected.body.size()) == expected.body);
+        QCOMPARE(m_mock->cacheReports().at(i).markers, 1);
+        QCOMPARE(m_mock->cacheReports().at(i).breakpoints, 1);
+        QVERIFY(QJsonDocument::fromJson(sent.body).isObject());
+    }
+    QVERIFY(m_gateway->waitForRecords(2));
+    const QList<RequestRecord> rows = m_gateway->records();
+    for (const RequestRecord &row : rows) {
+        QCOMPARE(row.status, 200);
+        QCOMPARE(row.cacheMarkersAdded, 1);
+        QCOMPARE(row.requestBytes, body.size());
+    }
+    QCOMPARE(rows.at(0).layoutReusedBytes, 0);
+    QVERIFY(rows.at(1).layoutReusedBytes > PromptLayout::kLongestWrappedString);
+    // The top-level marker wrote the whole prompt to the cache, and the second request read it.
+    QCOMPARE(m_mock->cacheReports().at(0).hitBlock, -1);
+    QVERIFY(m_mock->cacheReports().at(1).usage.cacheReadTokens > 300'000);
+    QCOMPARE(rows.at(1).usage.cacheReadTokens, m_mock->cacheReports().at(1).usage.cacheReadTokens);
+    QVERIFY(rows.at(1).cacheReadsByTollgate);
+}
+
 void tst_StreamedUpload::answersThePipelinedRequestAfterIt()
 {
     QVERIFY(start());

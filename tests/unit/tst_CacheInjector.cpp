@@ -250,6 +250,7 @@ private:
     {
         QByteArray role;
         bool isString = false;
+        int longText = 0; // a string content of about this many bytes, beyond any other
         QList<Block> blocks;
     };
     struct Plan
@@ -286,6 +287,12 @@ private:
         Message m;
         m.role = role;
         m.isString = role == "system" || chance(25);
+        // Now and then a string content near the longest one that is wrapped, or far beyond.
+        if (m.isString && chance(4)) {
+            const qsizetype threshold = PromptLayout::kLongestWrappedString;
+            m.longText = int(chance(50) ? threshold - 300 + bounded(600)
+                                        : 2 * threshold + bounded(int(3 * threshold)));
+        }
         if (m.isString)
             return m;
         static const Kind kUser[] = {Kind::Text,  Kind::Text,     Kind::ToolResult,
@@ -372,7 +379,7 @@ private:
         return kSpaces[bounded(10)];
     }
 
-    QByteArray text(int maxLength)
+    QByteArray text(int maxLength, int minLength = 0)
     {
         static const char *const kPieces[] = {
             "lorem ",
@@ -393,7 +400,7 @@ private:
             "} ] , : ",
         };
         QByteArray out;
-        const int length = bounded(maxLength + 1);
+        const int length = std::max(minLength, bounded(maxLength + 1));
         while (out.size() < length)
             out += kPieces[bounded(16)];
         return out;
@@ -566,7 +573,10 @@ private:
             for (const Block &b : m.blocks)
                 blocks.append(writeBlock(b));
             messages.append(object({{"role", '"' + m.role + '"'},
-                                    {"content", m.isString ? string(2000) : array(blocks)}}));
+                                    {"content",
+                                     m.longText > 0   ? '"' + text(0, m.longText) + '"'
+                                         : m.isString ? string(2000)
+                                                      : array(blocks)}}));
         }
         members.append({"messages", array(messages)});
         if (plan.hasTopLevel)
@@ -608,10 +618,13 @@ QString layoutDifference(const PromptLayout &a, const PromptLayout &b)
         }
         for (const PromptLayout::Marker &marker : layout.blockMarkers)
             parts << QStringLiteral("m%1/%2").arg(marker.order).arg(marker.isOneHour);
+        parts << QStringLiteral("top %1 at %2")
+                     .arg(layout.hasTopLevelCacheControlKey)
+                     .arg(layout.topLevelClose);
         for (const PromptLayout::Message &message : layout.messages) {
-            parts << QStringLiteral("r%1 %2 %3")
+            parts << QStringLiteral("r%1 %2 %3 %4")
                          .arg(int(message.role))
-                         .arg(spotText(message.lastEligible))
+                         .arg(spotText(message.lastEligible), spotText(message.longString))
                          .arg(message.hasMarker);
         }
         return parts;
@@ -711,6 +724,7 @@ private:
     int m_bodiesWithAdditions = 0;
     int m_addedNextToClientMarkers = 0;
     int m_wrappedStrings = 0;
+    int m_topLevelMarkers = 0;
     int m_ttlsOtherThanPolicy = 0;
     qint64 m_stableBytes = 0; // of bodies fed in pieces: what was stable before their end
     qint64 m_piecewiseBytes = 0;
@@ -751,6 +765,8 @@ private slots:
     void keepsPropertiesOnFixtures();
     void keepsPropertiesOnGeneratedBodies();
     void takesLayoutWhileBodyArrives();
+    void marksLongStringContentFromTheTopLevel();
+    void crossesLongStringContentWhileItArrives();
     void reusesScanOfEarlierTurn();
     void reusesScanOnlyWhereBytesMatch();
 };
@@ -1331,6 +1347,8 @@ void CacheInjectorTest::checkProperties(const QByteArray &input, Ttl ttl)
     m_addedNextToClientMarkers += before.isEmpty() ? 0 : 1;
     for (const CacheInjector::Insertion &insertion : result.insertions)
         m_wrappedStrings += insertion.bytes.startsWith('[') ? 1 : 0;
+    if (pathsOf(after).contains("top") && !pathsOf(before).contains("top"))
+        ++m_topLevelMarkers;
     for (const CacheInjector::Breakpoint &breakpoint : result.added)
         m_ttlsOtherThanPolicy += breakpoint.ttl != ttl ? 1 : 0;
 }
@@ -1351,7 +1369,8 @@ void CacheInjectorTest::checkPiecewise(
         size = std::min(input.size(), size + 1 + random.bounded(longest));
         builder.feed(QByteArrayView(input).first(size));
         QVERIFY(builder.scannedBytes() <= size);
-        QVERIFY(builder.stableBytes() <= builder.scannedBytes());
+        // Past what is scanned only inside a long string that matches an earlier body's.
+        QVERIFY(builder.stableBytes() <= size);
         stable = std::max(stable, builder.stableBytes());
     }
     const PromptLayout layout = builder.finish(input);
@@ -1477,6 +1496,7 @@ void CacheInjectorTest::keepsPropertiesOnGeneratedBodies()
     m_bodiesWithAdditions = 0;
     m_addedNextToClientMarkers = 0;
     m_wrappedStrings = 0;
+    m_topLevelMarkers = 0;
     m_ttlsOtherThanPolicy = 0;
     int brokenBodies = 0;
     for (int i = 0; i < 3000; ++i) {
@@ -1501,9 +1521,9 @@ void CacheInjectorTest::keepsPropertiesOnGeneratedBodies()
         }
     }
     qInfo("%d bodies checked, %d got markers (%d beside client markers), %d strings wrapped, "
-          "%d markers with the other ttl, %d broken copies left alone",
+          "%d top-level markers, %d markers with the other ttl, %d broken copies left alone",
           m_checkedBodies, m_bodiesWithAdditions, m_addedNextToClientMarkers, m_wrappedStrings,
-          m_ttlsOtherThanPolicy, brokenBodies);
+          m_topLevelMarkers, m_ttlsOtherThanPolicy, brokenBodies);
     qInfo("fed in pieces: %lld of %lld bytes could go on before the last byte", m_stableBytes,
           m_piecewiseBytes);
     QVERIFY(m_stableBytes > m_piecewiseBytes / 10); // the marker property above is not idle
@@ -1511,6 +1531,7 @@ void CacheInjectorTest::keepsPropertiesOnGeneratedBodies()
     QVERIFY2(m_bodiesWithAdditions > 1000, qPrintable(QString::number(m_bodiesWithAdditions)));
     QVERIFY(m_addedNextToClientMarkers > 300);
     QVERIFY(m_wrappedStrings > 300);
+    QVERIFY2(m_topLevelMarkers >= 8, qPrintable(QString::number(m_topLevelMarkers)));
     QVERIFY(m_ttlsOtherThanPolicy > 50);
     QVERIFY2(brokenBodies > 1500, qPrintable(QString::number(brokenBodies)));
 }
@@ -1651,6 +1672,170 @@ void CacheInjectorTest::reusesScanOnlyWhereBytesMatch()
     }
     // Most variants share a long prefix with the earlier body, and took its scan.
     QVERIFY2(reusing > 200, qPrintable(QString::number(reusing)));
+}
+
+void CacheInjectorTest::marksLongStringContentFromTheTopLevel()
+{
+    // A string content is wrapped into a text block up to PromptLayout::kLongestWrappedString
+    // bytes (quotes included); a longer one that ends the prompt is marked by a top-level
+    // cache_control at the body's end, which automatic caching puts on it.
+    const qsizetype longest = PromptLayout::kLongestWrappedString;
+    const auto oneMessage = [](qsizetype tokenBytes) {
+        const QByteArray text = R"(caf\u00e9 \ud83d\ude00 \"quoted\" )" + filler(int(tokenBytes));
+        return body(R"("messages":[{"role":"user","content":")" + text.left(tokenBytes - 2)
+                    + R"("}] )");
+    };
+    const QByteArray wrapped = oneMessage(longest);
+    CacheInjector::Result result = inject(wrapped);
+    QCOMPARE(markerPaths(result.body), QByteArrayList {"messages[0].content[0]"});
+    const QByteArray input = oneMessage(longest + 1);
+    result = inject(input);
+    QCOMPARE(result.added,
+             (QList<CacheInjector::Breakpoint> {{Place::NewestUserTurn, Ttl::FiveMinutes}}));
+    QCOMPARE(result.body,
+             input.left(input.size() - 2) + R"( ,"cache_control":{"type":"ephemeral"}})");
+    QCOMPARE(markerPaths(result.body), QByteArrayList {"top"});
+    // The content is still the client's string; nothing else moved.
+    const QJsonObject root = QJsonDocument::fromJson(result.body).object();
+    QVERIFY(root.value(QLatin1String("messages"))
+                .toArray()
+                .at(0)
+                .toObject()
+                .value(QLatin1String("content"))
+                .isString());
+    QVERIFY(result.ownsCacheReads);
+    // The policy's ttl, with the beta a 1h entry may want.
+    result = inject(input, Ttl::OneHour);
+    QCOMPARE(markerPaths(result.body), QByteArrayList {"top@1h"});
+    QVERIFY(result.needsExtendedTtlBeta);
+
+    // Not the last block (an assistant prefill follows): automatic caching would land there.
+    const QByteArray longText = '"' + filler(int(longest)) + '"';
+    result = inject(body(R"("messages":[{"role":"user","content":)" + longText
+                         + R"(},{"role":"assistant","content":"Sure"}])"));
+    QCOMPARE(result.markersAdded, 0);
+    QVERIFY2(result.skipped.contains(QStringLiteral("newest user turn is a string of over 64 KiB")),
+             qPrintable(result.skipped));
+    // A long previous user turn is left as it is; the newest is marked as before.
+    result =
+        inject(body(R"("system":")" + filler(4000) + R"(","messages":[{"role":"user","content":)"
+                    + longText + R"(},{"role":"assistant","content":"ok"},)"
+                    + R"({"role":"user","content":"and now?"}])"));
+    QCOMPARE(markerPaths(result.body), (QByteArrayList {"system[0]", "messages[2].content[0]"}));
+    QVERIFY(result.skipped.isEmpty());
+    // A top-level cache_control of the client's, even null, is never given a twin.
+    result = inject(
+        body(R"("messages":[{"role":"user","content":)" + longText + R"(}],"cache_control":null)"));
+    QCOMPARE(result.markersAdded, 0);
+    result = inject(body(R"("messages":[{"role":"user","content":)" + longText
+                         + R"(}],"cache_control":{"type":"ephemeral"})"));
+    QCOMPARE(result.markersAdded, 0);
+    QVERIFY2(result.skipped.contains(QStringLiteral("automatic caching already covers")),
+             qPrintable(result.skipped));
+    // Whitespace only: nothing to cache, so nothing marked.
+    result = inject(body(R"("messages":[{"role":"user","content":")" + QByteArray(int(longest), ' ')
+                         + R"("}])"));
+    QCOMPARE(result.markersAdded, 0);
+}
+
+void CacheInjectorTest::crossesLongStringContentWhileItArrives()
+{
+    // One user message of a megabyte of text, with escapes and UTF-8 throughout: nearly all of
+    // it may go upstream while it arrives, in pieces of any size.
+    QByteArray text;
+    static const char *const kPieces[] = {"lorem ipsum ",
+                                          R"(caf\u00e9 )",
+                                          R"(\ud83d\ude00 )",
+                                          R"(\"q\" )",
+                                          "\xe6\x97\xa5\xe6\x9c\xac ",
+                                          "\xf0\x9f\x98\x80 ",
+                                          R"(a\\nb )",
+                                          R"(tab\t )"};
+    QRandomGenerator random(20261128);
+    while (text.size() < 1024 * 1024)
+        text += kPieces[random.bounded(8)];
+    const QByteArray input = body(R"("messages":[{"role":"user","content":")" + text
+                                  + R"("}],"metadata":{"user_id":"u"})");
+    for (qsizetype piece :
+         {qsizetype(1000), qsizetype(4096), qsizetype(65536), qsizetype(300000)}) {
+        PromptLayoutBuilder builder;
+        qsizetype stable = 0;
+        qsizetype size = 0;
+        while (size < input.size()) {
+            size = std::min(input.size(), size + piece);
+            builder.feed(QByteArrayView(input).first(size));
+            if (size < input.size())
+                stable = builder.stableBytes();
+        }
+        // All but the last piece, less the last character or two.
+        QVERIFY2(stable > input.size() - piece - 40,
+                 qPrintable(QStringLiteral("%1 of %2").arg(stable).arg(input.size())));
+        // What is left at the end is the few bytes after the string.
+        QVERIFY2(input.size() - builder.scannedBytes() < piece + 40,
+                 qPrintable(QString::number(builder.scannedBytes())));
+        const PromptLayout layout = builder.finish(input);
+        QCOMPARE(layoutDifference(layout, PromptLayout::scan(input)), QString());
+        const CacheInjector::Result result = CacheInjector::plan(layout, {});
+        QCOMPARE(result.markersAdded, 1);
+        QVERIFY(result.insertions.first().offset >= stable);
+    }
+    checkPiecewise(input, Ttl::FiveMinutes, random);
+
+    // A conversation's next request follows the journal of the one before. Here the tools
+    // and the system prompt come after the messages (keys in another order), so the journal
+    // holds a state after the long message as well as the one inside its string.
+    const QByteArray tail = R"(],"tools":[{"name":"Read","description":")" + filler(8000)
+        + R"(","input_schema":{"type":"object"}}],"system":")" + filler(8000) + R"("})";
+    const QByteArray first = input.left(input.indexOf(R"(],"metadata")")) + tail;
+    const auto journal = journalOf(first, firstInsertion(first));
+    QVERIFY(journal);
+    const qsizetype messagesEnd = first.indexOf(R"(],"tools")");
+    // The same body again: its bytes go on as they match, and none of the string is scanned
+    // a second time.
+    PromptLayoutBuilder again;
+    again.reuseFrom({journal});
+    qsizetype stable = 0;
+    for (qsizetype size = 65536; size < first.size(); size += 65536) {
+        again.feed(QByteArrayView(first).first(size));
+        stable = again.stableBytes();
+    }
+    QVERIFY2(stable > messagesEnd - 65536 - 4096,
+             qPrintable(QStringLiteral("%1 of %2").arg(stable).arg(messagesEnd)));
+    QCOMPARE(layoutDifference(again.finish(first), PromptLayout::scan(first)), QString());
+    QVERIFY2(again.reusedBytes() >= messagesEnd,
+             qPrintable(QStringLiteral("%1 of %2").arg(again.reusedBytes()).arg(messagesEnd)));
+    // A body whose string ends sooner, a new turn after it, the end of the string 100 bytes
+    // into a block: the bytes of that block, not yet compared, are not taken as the string's.
+    const qsizetype block = PromptLayoutBuilder::kDigestBlock;
+    const qsizetype cut = first.lastIndexOf(' ', (500000 / block) * block + 100) + 1;
+    QVERIFY(cut % block < 200);
+    const QByteArray later = first.left(cut)
+        + R"("},{"role":"assistant","content":"ok"},{"role":"user","content":"next?"})" + tail;
+    PromptLayoutBuilder shorter;
+    shorter.reuseFrom({journal});
+    shorter.feed(QByteArrayView(later).first(cut - cut % block + block - 1));
+    const qsizetype wrapAt = later.indexOf(R"("next?")");
+    QVERIFY2(shorter.stableBytes() <= wrapAt,
+             qPrintable(QStringLiteral("%1, marker at %2").arg(shorter.stableBytes()).arg(wrapAt)));
+    checkPiecewise(later, Ttl::FiveMinutes, random, {journal});
+    QVERIFY(CacheInjector::plan(later, {}).insertions.size() >= 2);
+    // Bodies that differ inside the string: taken from the journal up to there only.
+    for (qsizetype at : {qsizetype(70000), qsizetype(500000), messagesEnd - 100}) {
+        QByteArray changed = first;
+        changed[at] = changed.at(at) == 'a' ? 'b' : 'a';
+        if (!parses(changed))
+            continue;
+        qsizetype reused = 0;
+        checkPiecewise(changed, Ttl::FiveMinutes, random, {journal}, &reused);
+        QVERIFY2(reused <= at, qPrintable(QStringLiteral("%1 at %2").arg(reused).arg(at)));
+    }
+    // A bad escape deep in the string: not JSON, so no marker, however it arrived.
+    QByteArray broken = input;
+    broken.insert(broken.indexOf(' ', 600000) + 1, R"(\x)");
+    QCOMPARE(PromptLayout::scan(broken).status, PromptLayout::Status::NotJson);
+    checkPiecewise(broken, Ttl::FiveMinutes, random);
+    checkPiecewise(broken, Ttl::FiveMinutes, random, {journal});
+    QCOMPARE(CacheInjector::plan(broken, {}).markersAdded, 0);
 }
 
 QTEST_GUILESS_MAIN(CacheInjectorTest)

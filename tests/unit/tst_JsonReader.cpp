@@ -21,6 +21,8 @@ private slots:
     void agreesWithSimdjsonOnMutatedRequests();
     void givesOffsetsOfTheBytesItNames();
     void readsEscapedStringsAndKeys();
+    void crossesAStringAPieceAtATime_data();
+    void crossesAStringAPieceAtATime();
 };
 
 namespace {
@@ -213,6 +215,60 @@ void tst_JsonReader::readsEscapedStringsAndKeys()
         return true;
     }));
     QCOMPARE(seen, (QStringList {QStringLiteral("key=café \"q\""), QStringLiteral("plain=x")}));
+}
+
+void tst_JsonReader::crossesAStringAPieceAtATime_data()
+{
+    QTest::addColumn<QByteArray>("token");
+    const QByteArray plain = QByteArray(40, 'a');
+    QTest::newRow("plain") << '"' + plain + '"';
+    QTest::newRow("escapes") << QByteArray(R"("a\"b\\c\/d\n\t\u00e9\ud83d\ude00 end")");
+    QTest::newRow("utf-8") << QByteArray(
+        "\"\xc3\xa9\xe6\x97\xa5\xe6\x9c\xac\xf0\x9f\x98\x80 \xc3\xa9\"");
+    QTest::newRow("bad escape") << QByteArray(R"("abc \x def")");
+    QTest::newRow("lone low surrogate") << QByteArray(R"("abc \ude00 def")");
+    QTest::newRow("high surrogate without a low one") << QByteArray(R"("abc \ud83d def ghi jkl")");
+    QTest::newRow("raw control") << QByteArray("\"abc \x01 def\"");
+    QTest::newRow("overlong UTF-8") << QByteArray("\"abc \xc0\xaf def\"");
+    QTest::newRow("cut UTF-8") << QByteArray("\"abc \xe6\x97 def\"");
+    QTest::newRow("unclosed") << QByteArray(R"("abc def)");
+}
+
+// However the string is cut into pieces, crossing it piece by piece finds what one scan of
+// the whole finds: valid or not, and where it ends; and no call over a piece stops more than
+// one character short of the piece's end.
+void tst_JsonReader::crossesAStringAPieceAtATime()
+{
+    QFETCH(QByteArray, token);
+    const QByteArray document = token + ",1]";
+    json::JsonReader whole(document);
+    std::string_view scanned;
+    const qsizetype wholeEnd = whole.readStringToken(scanned) ? qsizetype(scanned.size()) : -1;
+    for (qsizetype first = 1; first <= document.size(); ++first) {
+        for (qsizetype step : {qsizetype(1), qsizetype(3), qsizetype(7), document.size()}) {
+            qsizetype at = 1; // past the opening quote
+            bool isClosed = false;
+            bool isOk = true;
+            for (qsizetype end = first; isOk && !isClosed;
+                 end = std::min(end + step, document.size())) {
+                const bool isWhole = end == document.size();
+                json::JsonReader reader(QByteArrayView(document).first(end));
+                reader.resumeAt(at, 1);
+                isOk = reader.crossString(isWhole, isClosed);
+                if (isOk) {
+                    QVERIFY(reader.offset() >= at);
+                    QVERIFY2(
+                        isClosed || isWhole || end - reader.offset() < 12,
+                        qPrintable(
+                            QStringLiteral("stopped at %1 of %2").arg(reader.offset()).arg(end)));
+                    at = reader.offset();
+                }
+                if (isWhole)
+                    break;
+            }
+            QCOMPARE(isOk && isClosed ? at : -1, wholeEnd);
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_JsonReader)
