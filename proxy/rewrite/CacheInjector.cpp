@@ -83,12 +83,12 @@ Candidate turnCandidate(const PromptLayout &layout, Place place, qsizetype index
     const PromptLayout::Message &message = layout.messages.at(index);
     if (message.hasMarker) {
         candidate.missing = QStringLiteral("%1 already marked by the client").arg(nameOf(place));
-    } else if (message.lastEligible.isValid()) {
+    } else if (message.hasMarkableBlock()) {
         candidate.spot = message.lastEligible;
-    } else if (!message.longString.isValid()) {
+    } else if (!message.lastEligible.isValid()) {
         candidate.missing = QStringLiteral("%1 has no block that can be marked").arg(nameOf(place));
     } else if (place != Place::NewestUserTurn || !layout.hasAutomaticTarget()
-               || layout.automaticTarget() != message.longString.order) {
+               || layout.automaticTarget() != message.lastEligible.order) {
         candidate.missing = QStringLiteral("%1 is a string of over %2 KiB, left unwrapped")
                                 .arg(nameOf(place))
                                 .arg(PromptLayout::kLongestWrappedString / 1024);
@@ -101,7 +101,7 @@ Candidate turnCandidate(const PromptLayout &layout, Place place, qsizetype index
         // A string content too long to wrap (PromptLayout::kLongestWrappedString) that ends
         // the prompt: a top-level marker, at the body's end, lands on it. (A client's own
         // top-level marker covers it already: the planner passes it over then.)
-        candidate.spot = message.longString;
+        candidate.spot = message.lastEligible;
         candidate.isAutomatic = true;
     }
     return candidate;

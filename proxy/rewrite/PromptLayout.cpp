@@ -334,7 +334,7 @@ void Scanner::endMessage(OpenMessage &open)
     if (open.isAmbiguous) {
         message.role = PromptLayout::Message::Role::Other;
         message.lastEligible = Spot();
-        message.longString = Spot();
+        message.isLongString = false;
     }
 }
 
@@ -357,8 +357,10 @@ bool Scanner::scanContent(PromptLayout::Message &message)
         if (!block.isCacheable())
             return;
         noteCacheable(Section::Messages, block.spot.order);
-        if (!block.hasCacheControlKey)
+        if (!block.hasCacheControlKey) {
             message.lastEligible = block.spot;
+            message.isLongString = false;
+        }
     }));
 }
 
@@ -367,10 +369,8 @@ void Scanner::takeContentString(PromptLayout::Message &message, const Spot &spot
     if (isBlank)
         return;
     noteCacheable(Section::Messages, spot.order);
-    if (spot.stringEnd - spot.offset > PromptLayout::kLongestWrappedString)
-        message.longString = spot;
-    else
-        message.lastEligible = spot;
+    message.lastEligible = spot;
+    message.isLongString = spot.stringEnd - spot.offset > PromptLayout::kLongestWrappedString;
 }
 
 // A string that may be wrapped into [{"type":"text","text":<the string>}]: its token's
@@ -615,7 +615,7 @@ qsizetype PromptLayoutBuilder::stableBytesOf(const PromptLayout &layout,
     for (qsizetype i = std::max<qsizetype>(previous, 0); i < messageCount; ++i) {
         const PromptLayout::Message &message = messages.at(i);
         if (message.role == PromptLayout::Message::Role::User && !message.hasMarker
-            && message.lastEligible.isValid()) {
+            && message.hasMarkableBlock()) {
             stable = std::min(stable, message.lastEligible.offset);
             break;
         }
@@ -704,11 +704,12 @@ PromptLayoutBuilder::journal(qsizetype unchangedBytes) const
         m_digests.first(std::clamp(unchangedBytes / kDigestBlock, qsizetype(0), m_digests.size()));
     // A state is of use when the byte at its checkpoint is the same as well.
     const qsizetype covered = journal->digests.size() * kDigestBlock;
-    for (const Snapshot &snapshot : m_snapshots) {
-        if (snapshot.checkpoint >= covered)
-            break;
-        journal->snapshots.append(snapshot);
-    }
+    const auto usable =
+        std::partition_point(m_snapshots.cbegin(), m_snapshots.cend(),
+                             [covered](const std::shared_ptr<const Snapshot> &snapshot) {
+                                 return snapshot->checkpoint < covered;
+                             });
+    journal->snapshots = m_snapshots.first(usable - m_snapshots.cbegin());
     if (journal->snapshots.isEmpty())
         return nullptr;
     journal->messages = m_progress.layout.messages;
@@ -743,10 +744,10 @@ void PromptLayoutBuilder::takeDigests(QByteArrayView bodySoFar)
 // bytes up to there would reach.
 void PromptLayoutBuilder::takeSnapshot()
 {
-    const qsizetype last = m_snapshots.isEmpty() ? 0 : m_snapshots.constLast().checkpoint;
+    const qsizetype last = m_snapshots.isEmpty() ? 0 : m_snapshots.constLast()->checkpoint;
     if (m_phase != Phase::Elements || m_isFirst || m_checkpoint - last < kSnapshotSpacing)
         return;
-    m_snapshots.append(stateNow());
+    m_snapshots.append(std::make_shared<const Snapshot>(stateNow()));
 }
 
 PromptLayoutBuilder::Snapshot PromptLayoutBuilder::stateNow()
@@ -790,11 +791,13 @@ bool PromptLayoutBuilder::followJournal(bool isComplete)
         if (journal == m_pendingJournal)
             m_pendingMatched = matched;
         // Its last state whose checkpoint, and the byte there, this body has too.
-        const auto after = std::partition_point(
-            journal->snapshots.cbegin(), journal->snapshots.cend(),
-            [matched](const Snapshot &snapshot) { return snapshot.checkpoint < matched; });
+        const auto after =
+            std::partition_point(journal->snapshots.cbegin(), journal->snapshots.cend(),
+                                 [matched](const std::shared_ptr<const Snapshot> &snapshot) {
+                                     return snapshot->checkpoint < matched;
+                                 });
         if (after != journal->snapshots.cbegin()) {
-            const Snapshot &state = *std::prev(after);
+            const Snapshot &state = **std::prev(after);
             if (!bestState || state.checkpoint > bestState->checkpoint) {
                 best = journal;
                 bestState = &state;
@@ -818,9 +821,13 @@ bool PromptLayoutBuilder::followJournal(bool isComplete)
     if (m_pendingState) {
         restore(m_pendingJournal, *m_pendingState);
         // A state inside a long string is kept again once this body's string has ended.
-        m_snapshots = m_pendingJournal->snapshots.first(
-            m_pendingState - m_pendingJournal->snapshots.constData()
-            + (m_pendingState->phase == Phase::InContent ? 0 : 1));
+        const auto &kept = m_pendingJournal->snapshots;
+        const qsizetype index = std::find_if(kept.cbegin(), kept.cend(),
+                                             [this](const std::shared_ptr<const Snapshot> &state) {
+                                                 return state.get() == m_pendingState;
+                                             })
+            - kept.cbegin();
+        m_snapshots = kept.first(index + (m_pendingState->phase == Phase::InContent ? 0 : 1));
         m_pendingState = nullptr;
         m_pendingJournal.reset();
     }
@@ -1044,7 +1051,7 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::crossContent(json::JsonReader &re
     m_checkpoint = reader.offset();
     if (m_contentEntry) {
         m_contentEntry->stringEnd = m_open.content.stringEnd;
-        m_snapshots.append(std::move(*m_contentEntry));
+        m_snapshots.append(std::make_shared<const Snapshot>(std::move(*m_contentEntry)));
         m_contentEntry.reset();
     }
     return Step::Taken;

@@ -31,17 +31,17 @@ struct PromptLayout
         DuplicateKeys, // "tools", "system", "messages" or "cache_control" given twice
     };
     // Prefix order is tools -> system -> messages whatever order the keys come in.
-    enum class Section { Tools = 0, System = 1, Messages = 2 };
+    enum class Section : quint8 { Tools = 0, System = 1, Messages = 2 };
 
     // A place a marker may go: inside a block object, just before its closing brace; or a
     // string system prompt or message content, to be wrapped in a one-block text array.
     struct Spot
     {
-        Section section = Section::Messages;
         qsizetype offset = -1; // the object's '}', or the string token's opening quote
         qsizetype stringEnd = -1; // one past the string's closing quote; -1 for an object
-        bool isEmptyObject = false;
         quint64 order = 0; // position in prefix order; comparable across sections
+        Section section = Section::Messages;
+        bool isEmptyObject = false;
         bool isValid() const { return offset >= 0; }
         bool wrapsString() const { return stringEnd >= 0; }
         qsizetype end() const { return wrapsString() ? stringEnd : offset + 1; }
@@ -53,15 +53,20 @@ struct PromptLayout
         bool isOneHour = false;
     };
 
+    // A conversation is thousands of these, copied when a journal is taken up: kept small.
     struct Message
     {
-        enum class Role { User, Assistant, Other };
+        enum class Role : quint8 { User, Assistant, Other };
+        // Its last block that may carry a marker and has none yet. When isLongString, that is
+        // its content, a string longer than kLongestWrappedString: not wrapped, so only a
+        // top-level marker, which automatic caching puts on the prompt's last block, can
+        // reach it.
+        Spot lastEligible;
         Role role = Role::Other;
-        Spot lastEligible; // its last block that may carry a marker and has none yet
-        // Its content, when that is a string longer than kLongestWrappedString: not wrapped
-        // (lastEligible is then invalid), though a top-level marker may land on it.
-        Spot longString;
+        bool isLongString = false;
         bool hasMarker = false; // a client marker on it or on any of its blocks
+        // A block that may be given a marker of its own.
+        bool hasMarkableBlock() const { return lastEligible.isValid() && !isLongString; }
     };
 
     // The longest string content (its token, quotes included) that may be wrapped into a
@@ -272,7 +277,9 @@ private:
     std::optional<Snapshot> m_contentEntry;
     QList<std::pair<qsizetype, qsizetype>> m_factMembers; // key's quote to value's end
     std::string m_storage;
-    QList<Snapshot> m_snapshots; // for this body's journal, every kSnapshotSpacing bytes
+    // For this body's journal, every kSnapshotSpacing bytes. Shared with the journals they
+    // came from and go to: a journal taken up or kept copies pointers, not states.
+    QList<std::shared_ptr<const Snapshot>> m_snapshots;
     QList<BlockDigest> m_digests; // of each whole block of the body so far
     QList<std::shared_ptr<const Journal>> m_following; // each matches the body so far
     qsizetype m_matchedBlocks = 0; // the whole blocks so far, when journals are followed
@@ -288,7 +295,8 @@ private:
 struct PromptLayoutBuilder::Journal
 {
     QList<BlockDigest> digests; // of the whole blocks within the unchanged bytes
-    QList<Snapshot> snapshots; // in the order of their checkpoints, all within those blocks
+    // In the order of their checkpoints, all within those blocks.
+    QList<std::shared_ptr<const Snapshot>> snapshots;
     // The lists as the scan left them: a snapshot's are their first elements.
     QList<PromptLayout::Message> messages;
     QList<PromptLayout::Marker> blockMarkers;

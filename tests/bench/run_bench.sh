@@ -410,6 +410,17 @@ done
 # goes to the three in turn, request by request, so that whatever else the host does
 # meanwhile (its figures for the same body swing by 2x from one minute to the next) falls on
 # all three alike. Added latency is then the median of per-round differences from direct.
+# More rounds than the sequential phases have requests: a round costs three requests, and the
+# median of per-round differences needs many of them to settle (20 rounds of 8 MiB bodies gave
+# medians from 435 to 1,735 µs for the same binary within minutes).
+paired_rounds() {
+    [[ $QUICK == 1 ]] && return 0
+    case $1 in
+    big | session1m) echo --requests 150 ;;
+    big8m | session8m) echo --requests 80 ;;
+    esac
+}
+
 run_paired() {
     local phases=() phase tg_pid tg_port ngx_pid ngx_port line
     for phase in $PHASES; do
@@ -429,7 +440,7 @@ run_paired() {
         # shellcheck disable=SC2046 # phase_args is a word list on purpose
         timeout 300 taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode paired \
             --ports "$MOCK_PORT,$tg_port,$ngx_port" --subjects direct,tollgate,nginx \
-            --key "$VIRTUAL_KEY" $(phase_args "$phase") --label "$phase" \
+            --key "$VIRTUAL_KEY" $(phase_args "$phase") $(paired_rounds "$phase") --label "$phase" \
             >"$TMP/paired.json" || echo "run_bench: paired $phase failed" >&2
         while IFS= read -r line; do
             [[ $line == "{"* ]] && echo "$line" >>"$RESULTS" && echo "  $line" >&2

@@ -624,7 +624,8 @@ QString layoutDifference(const PromptLayout &a, const PromptLayout &b)
         for (const PromptLayout::Message &message : layout.messages) {
             parts << QStringLiteral("r%1 %2 %3 %4")
                          .arg(int(message.role))
-                         .arg(spotText(message.lastEligible), spotText(message.longString))
+                         .arg(spotText(message.lastEligible))
+                         .arg(message.isLongString)
                          .arg(message.hasMarker);
         }
         return parts;
