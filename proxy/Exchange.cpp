@@ -87,15 +87,28 @@ void Exchange::setArrivingBody(qsizetype upstreamBytes)
 {
     m_arrivingBytes = upstreamBytes;
     m_forwardedBytes = 0;
+    m_markersSent.clear();
+    m_markerBytesSent = 0;
 }
 
-void Exchange::forwardBody(QByteArrayView bytes)
+void Exchange::forwardBody(QByteArrayView bytes, const QList<CacheInjector::Insertion> &markers)
 {
-    if (m_arrivingBytes < 0 || m_isFinished || bytes.isEmpty())
+    if (m_arrivingBytes < 0 || m_isFinished || (bytes.isEmpty() && markers.isEmpty()))
         return;
+    qsizetype at = 0; // in bytes
+    for (const CacheInjector::Insertion &marker : markers) {
+        const qsizetype upTo = std::clamp(marker.offset - m_forwardedBytes, at, bytes.size());
+        if (m_upstream && upTo > at)
+            m_upstream->appendBody(bytes.data() + at, upTo - at);
+        at = upTo;
+        if (m_upstream)
+            m_upstream->appendBody(marker.bytes.constData(), marker.bytes.size());
+        m_markersSent.append(marker);
+        m_markerBytesSent += marker.bytes.size();
+    }
+    if (m_upstream && bytes.size() > at)
+        m_upstream->appendBody(bytes.data() + at, bytes.size() - at);
     m_forwardedBytes += bytes.size();
-    if (m_upstream)
-        m_upstream->appendBody(bytes.data(), bytes.size());
 }
 
 void Exchange::completeBody(QByteArray body, const CacheInjector::Result *markers,
@@ -104,32 +117,48 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
     if (m_arrivingBytes < 0 || m_isFinished)
         return;
     const qsizetype announced = m_arrivingBytes;
+    // What went ahead must be what the whole body's plan puts there: the same markers at the
+    // same places among the bytes sent, and none other.
+    QList<CacheInjector::Insertion> planned;
     if (markers) {
-        const bool fits = std::all_of(markers->insertions.begin(), markers->insertions.end(),
-                                      [this](const CacheInjector::Insertion &insertion) {
-                                          return insertion.offset >= m_forwardedBytes;
-                                      });
-        if (fits) {
-            applyCacheMarkers(*markers, body, m_record);
-        } else {
-            // Cannot happen (PromptLayoutBuilder::stableBytes() keeps them apart); should
-            // it, the body goes on unmarked rather than wrong.
-            qCWarning(lcExchange).noquote()
-                << QStringLiteral("request %1: cache markers planned inside bytes already sent; "
-                                  "none added")
-                       .arg(m_record.id);
-            m_record.cacheMarkersClient = markers->clientMarkers;
+        for (const CacheInjector::Insertion &insertion : markers->insertions) {
+            if (insertion.offset < m_forwardedBytes)
+                planned.append(insertion);
         }
     }
+    const bool holds =
+        std::equal(planned.begin(), planned.end(), m_markersSent.begin(), m_markersSent.end(),
+                   [](const CacheInjector::Insertion &a, const CacheInjector::Insertion &b) {
+                       return a.offset == b.offset && a.bytes == b.bytes;
+                   });
+    if (markers)
+        applyCacheMarkers(*markers, body, m_record);
     if (facts)
         m_record.requestFacts = RequestFacts::ready(*facts);
     m_request.body = std::move(body);
     m_request.receivedAtUs = monotonicUs();
     m_record.requestBody = m_request.body;
     m_providerBody = m_request.body;
+    bool isSentAgain = false;
     if (m_upstream) {
-        if (m_providerBody.size() > announced || m_forwardedBytes > m_providerBody.size()) {
-            // Again impossible (maxInsertedBytes() bounds the markers): resent whole.
+        const qsizetype sent = m_forwardedBytes + m_markerBytesSent;
+        if (!holds) {
+            // The rest of the body held a client marker, a top-level one or something else that
+            // the markers sent ahead did not foresee. The vendor has not had the whole body,
+            // so it has answered nothing: it gets it again, as planned now, on a new
+            // connection.
+            qCInfo(lcExchange).noquote()
+                << QStringLiteral("request %1: the cache markers sent ahead of the body's end "
+                                  "differ from its plan (%2 sent, %3 planned there); the body "
+                                  "is sent again")
+                       .arg(m_record.id)
+                       .arg(m_markersSent.size())
+                       .arg(planned.size());
+            m_upstream->abort();
+            m_upstream = nullptr;
+            isSentAgain = true;
+        } else if (m_providerBody.size() > announced || sent > m_providerBody.size()) {
+            // Impossible (maxInsertedBytes() bounds the markers): resent whole.
             m_upstream->abort();
             m_upstream = nullptr;
             m_failureWhileArriving = UpstreamFailure {
@@ -137,7 +166,7 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
                 QStringLiteral("the body outgrew its announced length"), false, false, true};
         } else {
             // A failure while these go is still one before the vendor had the whole body.
-            m_upstream->appendBody(m_providerBody, m_forwardedBytes);
+            m_upstream->appendBody(m_providerBody, sent);
             // JSON allows whitespace after the value: the room left by markers not needed.
             const QByteArray padding(announced - m_providerBody.size(), ' ');
             if (m_upstream)
@@ -152,6 +181,8 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
     if (m_failureWhileArriving) {
         const UpstreamFailure failure = *std::exchange(m_failureWhileArriving, std::nullopt);
         handleUpstreamFailure(failure);
+    } else if (isSentAgain) {
+        sendUpstream(true);
     }
 }
 

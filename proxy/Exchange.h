@@ -61,7 +61,13 @@ public:
     // read only after that, and a failure meanwhile is handled then, with the whole body.
     void setArrivingBody(qsizetype upstreamBytes);
     void start();
-    void forwardBody(QByteArrayView bytes);
+    // `bytes` continue the body; `markers` (offsets in the client's body, ascending, within
+    // those bytes or at their end) go in among them: markers planned ahead of the body's end
+    // (PromptLayoutBuilder::provisionalLayout()). completeBody() checks them against the
+    // whole body's plan, and sends the body again on a new connection if they differ.
+    void forwardBody(QByteArrayView bytes, const QList<CacheInjector::Insertion> &markers = {});
+    // The markers forwardBody() has sent so far.
+    const QList<CacheInjector::Insertion> &markersSent() const { return m_markersSent; }
     // The whole body as the client sent it, with the markers planned for it and its facts
     // when the request gets markers.
     void completeBody(QByteArray body, const CacheInjector::Result *markers,
@@ -153,6 +159,8 @@ private:
     bool m_isFinished = false;
     qsizetype m_arrivingBytes = -1; // see setArrivingBody(); -1 once the body is whole
     qsizetype m_forwardedBytes = 0; // of the arriving body, passed on so far
+    QList<CacheInjector::Insertion> m_markersSent; // in among those bytes
+    qsizetype m_markerBytesSent = 0;
     std::optional<UpstreamFailure> m_failureWhileArriving;
 };
 

@@ -495,14 +495,59 @@ void ProxyServer::bodyArrived(ClientConnection *connection, QByteArrayView bodyS
         m_arriving.remove(connection);
         return;
     }
-    const qsizetype stable = arriving.injects && builder
-        ? std::min(builder->stableBytes(), bodySoFar.size())
-        : bodySoFar.size();
+    qsizetype stable = bodySoFar.size();
+    QList<CacheInjector::Insertion> markers;
+    if (arriving.injects && builder) {
+        stable = std::min(builder->stableBytes(), bodySoFar.size());
+        planAhead(*builder, arriving, *exchange, bodySoFar.size(), stable, markers);
+    }
     // A vendor slower than the client: what it has not taken waits in the body rather than
     // in a second copy, and goes at a later read or with the last byte.
     if (stable > arriving.forwarded && exchange->upstreamBacklog() < kForwardBacklogBytes) {
-        exchange->forwardBody(bodySoFar.sliced(arriving.forwarded, stable - arriving.forwarded));
+        exchange->forwardBody(bodySoFar.sliced(arriving.forwarded, stable - arriving.forwarded),
+                              markers);
         arriving.forwarded = stable;
+    }
+}
+
+// Past the messages array, where Claude Code's system prompt and tools come, the markers of
+// the body are known but for what its rest may hold: a plan of the layout so far puts them,
+// and they go ahead with the bytes around them. Each later plan must agree with those sent;
+// once one does not, nothing more goes ahead, and the body is sent again at its end
+// (Exchange::completeBody()).
+void ProxyServer::planAhead(const PromptLayoutBuilder &builder, ArrivingBody &arriving,
+                            const Exchange &exchange, qsizetype bodySize, qsizetype &stable,
+                            QList<CacheInjector::Insertion> &markers) const
+{
+    if (arriving.isPlanAheadBroken)
+        return;
+    const std::optional<PromptLayout> layout = builder.provisionalLayout();
+    if (!layout)
+        return;
+    const CacheInjector::Result plan = CacheInjector::plan(*layout, m_config.cacheInjection);
+    const QList<CacheInjector::Insertion> &sent = exchange.markersSent();
+    qsizetype matched = 0;
+    for (const CacheInjector::Insertion &insertion : plan.insertions) {
+        if (insertion.offset >= arriving.forwarded)
+            break;
+        if (matched >= sent.size() || sent.at(matched).offset != insertion.offset
+            || sent.at(matched).bytes != insertion.bytes) {
+            arriving.isPlanAheadBroken = true;
+            return;
+        }
+        ++matched;
+    }
+    if (matched != sent.size()) {
+        arriving.isPlanAheadBroken = true;
+        return;
+    }
+    const qsizetype covered = std::min(builder.provisionalBytes(), bodySize);
+    if (covered <= stable)
+        return;
+    stable = covered;
+    for (const CacheInjector::Insertion &insertion : plan.insertions) {
+        if (insertion.offset >= arriving.forwarded && insertion.offset < covered)
+            markers.append(insertion);
     }
 }
 

@@ -174,7 +174,11 @@ private:
         bool injects = false;
         QPointer<Exchange> exchange;
         qsizetype forwarded = 0;
+        bool isPlanAheadBroken = false; // a later plan differed: no more go ahead
     };
+    void planAhead(const PromptLayoutBuilder &builder, ArrivingBody &arriving,
+                   const Exchange &exchange, qsizetype bodySize, qsizetype &stable,
+                   QList<CacheInjector::Insertion> &markers) const;
     bool dispatchEarly(ClientConnection *connection, ArrivingBody &arriving);
     // Who a request's credential names: a virtual key (with its state), a passthrough
     // credential, or none.

@@ -623,6 +623,23 @@ qsizetype PromptLayoutBuilder::stableBytesOf(const PromptLayout &layout,
     return stable;
 }
 
+std::optional<PromptLayout> PromptLayoutBuilder::provisionalLayout() const
+{
+    if (m_pendingState || !m_following.isEmpty() || m_progress.hasDuplicates
+        || (m_phase != Phase::Members && m_phase != Phase::Closed)
+        || m_progress.layout.sectionBegin[int(Section::Messages)] < 0)
+        return std::nullopt;
+    PromptLayout layout = m_progress.layout; // its lists shared, not copied
+    layout.status = PromptLayout::Status::Ok;
+    layout.hasMaxTokens = true;
+    return layout;
+}
+
+qsizetype PromptLayoutBuilder::provisionalBytes() const
+{
+    return m_phase == Phase::Closed ? m_progress.layout.topLevelClose : m_checkpoint;
+}
+
 QByteArray PromptLayoutBuilder::factMembers(QByteArrayView body) const
 {
     QByteArray out;

@@ -207,6 +207,17 @@ public:
     // top-level object's closing brace. Inside a long string that the bytes so far share
     // with an earlier body's (reuseFrom()), this may be more than scannedBytes().
     qsizetype stableBytes() const;
+    // Once the messages array has closed: the layout so far, as the whole body's would be if
+    // the rest of it added no client marker and had max_tokens (Claude Code sends its system
+    // prompt, its tools and max_tokens after the messages). The markers a plan of it puts
+    // within provisionalBytes() are then the whole body's: they may go upstream ahead, with
+    // the bytes around them, on the understanding that the body is sent again should the
+    // whole body be planned otherwise. Empty before then, while a journal is followed, and
+    // once the body is known to be refused.
+    std::optional<PromptLayout> provisionalLayout() const;
+    // The bytes a provisional plan covers: those scanned, short of the top-level closing
+    // brace, where a top-level marker goes.
+    qsizetype provisionalBytes() const;
     // The top-level members the request log reads (model, stream, speed, metadata, system),
     // as a JSON object of their own bytes, in the body's order. Valid after finish() found
     // the body a JSON object.

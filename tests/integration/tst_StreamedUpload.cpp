@@ -2,6 +2,7 @@
 // byte (a rate limit, a refused key, a client that leaves or stalls, a vendor that cannot be
 // reached, a TLS handshake still under way) ends the way it ends for a body held whole.
 #include "GatewayHarness.h"
+#include "LogCapture.h"
 #include "MockUpstream.h"
 #include "SdkBodies.h"
 #include "TestCertificate.h"
@@ -48,6 +49,21 @@ void sendRest(TestClient &client, const QByteArray &body, qsizetype from)
     }
 }
 
+// A Claude Code request late in a session: 1.3 MiB of messages, then 70 KB of system prompt
+// and tools. `tail` replaces what follows the tools.
+QByteArray claudeCodeBody(const QByteArray &toolMarker = {},
+                          const QByteArray &tail = R"(,"max_tokens":32000,"stream":false})")
+{
+    ClaudeCodeShape shape;
+    shape.assistantTextBytes = 300;
+    shape.toolResultBytes = 4000;
+    shape.secondSystemBlockBytes = 40000;
+    shape.toolDescriptionBytes = 30000;
+    shape.toolMarker = toolMarker;
+    shape.tail = tail;
+    return claudeCodeConversation(300, shape);
+}
+
 MockResponse rateLimited()
 {
     MockResponse response = MockUpstream::errorJson(429, "rate_limit_error", "from the mock");
@@ -67,6 +83,9 @@ private slots:
     void sendsTheBodyOnBeforeItsEnd();
     void sendsABodyWithoutMarkersAsItCame();
     void sendsOneLongMessageOnAsItArrives();
+    void sendsClaudeCodesSystemAndToolsAhead();
+    void sendsTheBodyAgainWhenItsEndChangesThePlan_data();
+    void sendsTheBodyAgainWhenItsEndChangesThePlan();
     void answersThePipelinedRequestAfterIt();
     void movesToAnotherKeyWithTheWholeBody();
     void stopsTheUpstreamWhenTheClientLeaves();
@@ -225,6 +244,79 @@ void tst_StreamedUpload::sendsOneLongMessageOnAsItArrives()
     QVERIFY(m_mock->cacheReports().at(1).usage.cacheReadTokens > 300'000);
     QCOMPARE(rows.at(1).usage.cacheReadTokens, m_mock->cacheReports().at(1).usage.cacheReadTokens);
     QVERIFY(rows.at(1).cacheReadsByTollgate);
+}
+
+void tst_StreamedUpload::sendsClaudeCodesSystemAndToolsAhead()
+{
+    // The marker Tollgate adds (the previous user turn) sits before the system prompt and the
+    // tools, some 70 KB, which Claude Code sends after the messages. They go on as they come,
+    // with the marker before them, planned once the messages array has closed.
+    QVERIFY(start());
+    const QByteArray body = claudeCodeBody();
+    QVERIFY(body.size() > 1024 * 1024);
+    const CacheInjector::Result expected = CacheInjector::inject(body, {});
+    QVERIFY2(expected.markersAdded == 1, qPrintable(expected.skipped));
+    QCOMPARE(expected.added.first().place, CacheInjector::Place::PreviousUserTurn);
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    // Up to and with the comma after the tools.
+    const qsizetype cut = body.indexOf(R"(,"max_tokens")") + 1;
+    sendUpTo(client, body, cut);
+    QTRY_VERIFY_WITH_TIMEOUT(m_mock->bytesReceived() > cut - 1024, 5000);
+    QVERIFY(m_mock->requests().isEmpty());
+    sendRest(client, body, cut);
+    QVERIFY(client.waitForResponses(1, 10'000));
+    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(m_mock->connectionCount(), 1);
+    const MockRequest &sent = m_mock->requests().first();
+    QVERIFY(sent.body.first(expected.body.size()) == expected.body);
+    QVERIFY(QJsonDocument::fromJson(sent.body).isObject());
+    QVERIFY(m_gateway->waitForRecords(1));
+    QCOMPARE(m_gateway->records().first().cacheMarkersAdded, 1);
+    QCOMPARE(m_gateway->records().first().cacheMarkersClient, 3);
+}
+
+void tst_StreamedUpload::sendsTheBodyAgainWhenItsEndChangesThePlan_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<int>("markersAdded");
+    // A fourth client marker, on the tool: a fifth would be a 400, so Tollgate adds none.
+    QTest::newRow("a fourth client marker after the messages")
+        << claudeCodeBody(R"(,"cache_control":{"type":"ephemeral"})") << 0;
+    // Not JSON after all: it goes upstream as it came, and the API says what is wrong.
+    QTest::newRow("broken after the messages")
+        << claudeCodeBody({}, R"(,"max_tokens":32000,})") << 0;
+    // A top-level marker: automatic caching takes a slot too.
+    QTest::newRow("a top-level marker after the messages")
+        << claudeCodeBody({}, R"(,"cache_control":{"type":"ephemeral"},"max_tokens":32000})") << 0;
+}
+
+void tst_StreamedUpload::sendsTheBodyAgainWhenItsEndChangesThePlan()
+{
+    // The marker planned once the messages had closed went upstream ahead; the rest of the
+    // body makes the whole body's plan another. The first upload stops before its end (the
+    // vendor never had a whole request) and the body goes again, as planned now.
+    QFETCH(QByteArray, body);
+    QFETCH(int, markersAdded);
+    QVERIFY(start());
+    LogCapture log;
+    const CacheInjector::Result expected = CacheInjector::inject(body, {});
+    QCOMPARE(expected.markersAdded, markersAdded);
+    TestClient client;
+    client.connectTo(m_gateway->port());
+    sendUpTo(client, body, body.size());
+    QVERIFY(client.waitForResponses(1, 10'000));
+    QCOMPARE(client.responses().first().status, 200);
+    QCOMPARE(m_mock->connectionCount(), 2);
+    QCOMPARE(m_mock->requests().size(), 1);
+    const MockRequest &sent = m_mock->requests().first();
+    QCOMPARE(sent.header("content-length"), QByteArray::number(expected.body.size()));
+    QVERIFY(sent.body == expected.body);
+    QVERIFY(m_gateway->waitForRecords(1));
+    const RequestRecord &row = m_gateway->records().first();
+    QCOMPARE(row.status, 200);
+    QCOMPARE(row.cacheMarkersAdded, markersAdded);
+    QCOMPARE(log.linesWith({QStringLiteral("sent ahead"), QStringLiteral("sent again")}).size(), 1);
 }
 
 void tst_StreamedUpload::answersThePipelinedRequestAfterIt()

@@ -1,3 +1,4 @@
+#include "SdkBodies.h"
 #include "http/HttpParser.h"
 #include "rewrite/CacheInjector.h"
 #include "rewrite/CacheMinimum.h"
@@ -50,15 +51,8 @@ QStringList fixtureBodies()
         .entryList({QStringLiteral("*.body.json")}, QDir::Files, QDir::Name);
 }
 
-// About n bytes of plain words, so a prompt clears the minimum cacheable length.
-QByteArray filler(int n)
-{
-    static const QByteArray kWords = "lorem ipsum dolor sit amet consectetur adipiscing elit ";
-    QByteArray text;
-    while (text.size() < n)
-        text += kWords;
-    return text.left(n);
-}
+// Plain words, so a prompt clears the minimum cacheable length.
+using tollgate::test::filler;
 
 QByteArray body(const QByteArray &members, const QByteArray &model = "claude-opus-4-8")
 {
@@ -664,33 +658,7 @@ QByteArray corrupted(const QByteArray &json, QRandomGenerator &random)
     }
 }
 
-// A Claude Code conversation after `turns` tool-loop rounds, as it sends it: the client's
-// moving marker on the newest user turn, two more on the system prompt. Each round is an
-// assistant tool_use and the user's tool_result of a few KiB.
-QByteArray claudeCodeConversation(int turns)
-{
-    QByteArray messages = R"({"role":"user","content":[{"type":"text","text":"fix the build"}]})";
-    for (int i = 0; i < turns; ++i) {
-        const QByteArray id = "toolu_" + QByteArray::number(i);
-        messages += R"(,{"role":"assistant","content":[{"type":"text","text":")" + filler(200)
-            + R"("},{"type":"tool_use","id":")" + id
-            + R"(","name":"Read","input":{"file_path":"/src/main.cpp"}}]})";
-        messages += R"(,{"role":"user","content":[{"type":"tool_result","tool_use_id":")" + id
-            + R"(","content":")" + filler(3000) + R"("})";
-        if (i == turns - 1)
-            messages.insert(messages.size() - 1, R"(,"cache_control":{"type":"ephemeral"})");
-        messages += "]}";
-    }
-    return R"({"model":"claude-sonnet-4-5","messages":[)" + messages
-        + R"(],"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.0.14"},)"
-          R"({"type":"text","text":")"
-        + filler(3000) + R"(","cache_control":{"type":"ephemeral"}},{"type":"text","text":")"
-        + filler(2000)
-        + R"(","cache_control":{"type":"ephemeral"}}],"tools":[{"name":"Read","description":")"
-        + filler(1000)
-        + R"(","input_schema":{"type":"object"}}],"metadata":{"user_id":"user_ab_account__)"
-          R"(session_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},"max_tokens":32000,"stream":true})";
-}
+using tollgate::test::claudeCodeConversation;
 
 // Where the body's first marker would go: the bytes before it are sent as the client wrote
 // them.
