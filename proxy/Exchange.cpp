@@ -157,6 +157,7 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
             m_upstream->abort();
             m_upstream = nullptr;
             isSentAgain = true;
+            m_wasSentAgain = true;
         } else if (m_providerBody.size() > announced || sent > m_providerBody.size()) {
             // Impossible (maxInsertedBytes() bounds the markers): resent whole.
             m_upstream->abort();

@@ -68,6 +68,9 @@ public:
     void forwardBody(QByteArrayView bytes, const QList<CacheInjector::Insertion> &markers = {});
     // The markers forwardBody() has sent so far.
     const QList<CacheInjector::Insertion> &markersSent() const { return m_markersSent; }
+    // completeBody() found those markers differ from the whole body's plan, and sent the
+    // body again.
+    bool wasSentAgain() const { return m_wasSentAgain; }
     // The whole body as the client sent it, with the markers planned for it and its facts
     // when the request gets markers.
     void completeBody(QByteArray body, const CacheInjector::Result *markers,
@@ -161,6 +164,7 @@ private:
     qsizetype m_forwardedBytes = 0; // of the arriving body, passed on so far
     QList<CacheInjector::Insertion> m_markersSent; // in among those bytes
     qsizetype m_markerBytesSent = 0;
+    bool m_wasSentAgain = false;
     std::optional<UpstreamFailure> m_failureWhileArriving;
 };
 

@@ -48,6 +48,20 @@ constexpr qint64 kForwardBacklogBytes = 512 * 1024;
 // latest few conversations (GatewayConfig::scanJournalCount, scanJournalBytes), each for as
 // long as a 5-minute cache entry would make its next turn worth sending.
 constexpr qint64 kJournalLifetimeUs = 10 * 60 * 1000 * 1000LL;
+// A credential whose body planned ahead had to be sent again (its rest held more client
+// markers than foreseen: a client that marks its tools too, say) plans no more ahead for this
+// long: such a client would otherwise upload each large body twice.
+constexpr qint64 kPlanAheadPauseUs = 10 * 60 * 1000 * 1000LL;
+
+// Who sent a request, for what Tollgate keeps per client: a digest of its credential headers.
+QByteArray journalOwner(const HeaderList &headers)
+{
+    QCryptographicHash digest(QCryptographicHash::Sha256);
+    digest.addData(headers.value(QByteArrayLiteral("x-api-key")));
+    digest.addData(QByteArrayView("\n"));
+    digest.addData(headers.value(QByteArrayLiteral("authorization")));
+    return digest.result();
+}
 
 // What a large Messages body needs before it goes: its cache markers, and the request log's
 // facts while it is at hand (markers change none of them).
@@ -521,6 +535,9 @@ void ProxyServer::planAhead(const PromptLayoutBuilder &builder, ArrivingBody &ar
 {
     if (arriving.isPlanAheadBroken)
         return;
+    const auto missed = m_planAheadMisses.constFind(arriving.owner);
+    if (missed != m_planAheadMisses.cend() && monotonicUs() - *missed < kPlanAheadPauseUs)
+        return;
     const std::optional<PromptLayout> layout = builder.provisionalLayout();
     if (!layout)
         return;
@@ -581,6 +598,8 @@ bool ProxyServer::dispatchEarly(ClientConnection *connection, ArrivingBody &arri
     ArrivingBody &still = m_arriving[connection];
     still.exchange = exchange;
     still.injects = injects;
+    if (injects)
+        still.owner = journalOwner(still.head.headers);
     return true;
 }
 
@@ -630,6 +649,12 @@ void ProxyServer::completeScanned(Exchange *exchange, QByteArray &&body,
 {
     exchange->setLayoutReusedBytes(builder.reusedBytes());
     exchange->completeBody(std::move(body), &markers, &facts);
+    if (exchange->wasSentAgain()) {
+        const qint64 now = monotonicUs();
+        m_planAheadMisses.removeIf(
+            [now](const auto &miss) { return now - miss.value() >= kPlanAheadPauseUs; });
+        m_planAheadMisses.insert(journalOwner(headers), now);
+    }
     keepJournal(headers, builder, exchange->requestBody(), markers);
 }
 
@@ -1459,19 +1484,6 @@ void ProxyServer::sweep()
     m_journals.removeIf(
         [now](const KeptJournal &kept) { return now - kept.keptAtUs > kJournalLifetimeUs; });
 }
-
-namespace {
-
-QByteArray journalOwner(const HeaderList &headers)
-{
-    QCryptographicHash digest(QCryptographicHash::Sha256);
-    digest.addData(headers.value(QByteArrayLiteral("x-api-key")));
-    digest.addData(QByteArrayView("\n"));
-    digest.addData(headers.value(QByteArrayLiteral("authorization")));
-    return digest.result();
-}
-
-} // namespace
 
 std::shared_ptr<PromptLayoutBuilder> ProxyServer::newLayoutBuilder(const HeaderList &headers) const
 {

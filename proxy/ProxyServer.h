@@ -175,6 +175,7 @@ private:
         QPointer<Exchange> exchange;
         qsizetype forwarded = 0;
         bool isPlanAheadBroken = false; // a later plan differed: no more go ahead
+        QByteArray owner; // its credential's digest (journalOwner())
     };
     void planAhead(const PromptLayoutBuilder &builder, ArrivingBody &arriving,
                    const Exchange &exchange, qsizetype bodySize, qsizetype &stable,
@@ -290,6 +291,8 @@ private:
         qint64 keptAtUs = 0;
     };
     QList<KeptJournal> m_journals;
+    // Credentials (their digests) whose body planned ahead was sent again, and when.
+    QHash<QByteArray, qint64> m_planAheadMisses;
     // Large Messages bodies sent on as they arrive: all but the part where cache markers may
     // still go leaves before the last byte is in, as a streaming proxy would send it.
     QHash<ClientConnection *, ArrivingBody> m_arriving;

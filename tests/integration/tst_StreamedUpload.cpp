@@ -316,7 +316,20 @@ void tst_StreamedUpload::sendsTheBodyAgainWhenItsEndChangesThePlan()
     const RequestRecord &row = m_gateway->records().first();
     QCOMPARE(row.status, 200);
     QCOMPARE(row.cacheMarkersAdded, markersAdded);
-    QCOMPARE(log.linesWith({QStringLiteral("sent ahead"), QStringLiteral("sent again")}).size(), 1);
+    const QStringList sentAgain = {QStringLiteral("sent ahead"), QStringLiteral("sent again")};
+    QCOMPARE(log.linesWith(sentAgain).size(), 1);
+    // The same client's next large body plans nothing ahead for a while: one upload, with
+    // the same markers (the room for those it did not need is sent as spaces).
+    sendUpTo(client, body, body.size());
+    QVERIFY(client.waitForResponses(2, 10'000));
+    QCOMPARE(client.responses().at(1).status, 200);
+    QTRY_COMPARE_WITH_TIMEOUT(m_mock->requests().size(), 2, 5000);
+    QCOMPARE(m_mock->connectionCount(), 2);
+    const QByteArray next = m_mock->requests().at(1).body;
+    QVERIFY(next.first(expected.body.size()) == expected.body);
+    QCOMPARE(next.sliced(expected.body.size()),
+             QByteArray(next.size() - expected.body.size(), ' '));
+    QCOMPARE(log.linesWith(sentAgain).size(), 1);
 }
 
 void tst_StreamedUpload::answersThePipelinedRequestAfterIt()
