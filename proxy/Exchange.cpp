@@ -111,6 +111,15 @@ void Exchange::forwardBody(QByteArrayView bytes, const QList<CacheInjector::Inse
     m_forwardedBytes += bytes.size();
 }
 
+bool Exchange::agreesWithMarkersSent(const QList<CacheInjector::Insertion> &planned) const
+{
+    const auto sentPart = std::partition_point(planned.begin(), planned.end(),
+                                               [this](const CacheInjector::Insertion &insertion) {
+                                                   return insertion.offset < m_forwardedBytes;
+                                               });
+    return std::equal(planned.begin(), sentPart, m_markersSent.begin(), m_markersSent.end());
+}
+
 void Exchange::completeBody(QByteArray body, const CacheInjector::Result *markers,
                             const RequestFacts *facts)
 {
@@ -119,18 +128,8 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
     const qsizetype announced = m_arrivingBytes;
     // What went ahead must be what the whole body's plan puts there: the same markers at the
     // same places among the bytes sent, and none other.
-    QList<CacheInjector::Insertion> planned;
-    if (markers) {
-        for (const CacheInjector::Insertion &insertion : markers->insertions) {
-            if (insertion.offset < m_forwardedBytes)
-                planned.append(insertion);
-        }
-    }
     const bool holds =
-        std::equal(planned.begin(), planned.end(), m_markersSent.begin(), m_markersSent.end(),
-                   [](const CacheInjector::Insertion &a, const CacheInjector::Insertion &b) {
-                       return a.offset == b.offset && a.bytes == b.bytes;
-                   });
+        agreesWithMarkersSent(markers ? markers->insertions : QList<CacheInjector::Insertion>());
     if (markers)
         applyCacheMarkers(*markers, body, m_record);
     if (facts)
@@ -153,7 +152,12 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
                                   "is sent again")
                        .arg(m_record.id)
                        .arg(m_markersSent.size())
-                       .arg(planned.size());
+                       .arg(markers ? std::count_if(markers->insertions.begin(),
+                                                    markers->insertions.end(),
+                                                    [this](const CacheInjector::Insertion &i) {
+                                                        return i.offset < m_forwardedBytes;
+                                                    })
+                                    : 0);
             m_upstream->abort();
             m_upstream = nullptr;
             isSentAgain = true;

@@ -66,8 +66,8 @@ public:
     // (PromptLayoutBuilder::provisionalLayout()). completeBody() checks them against the
     // whole body's plan, and sends the body again on a new connection if they differ.
     void forwardBody(QByteArrayView bytes, const QList<CacheInjector::Insertion> &markers = {});
-    // The markers forwardBody() has sent so far.
-    const QList<CacheInjector::Insertion> &markersSent() const { return m_markersSent; }
+    // Whether a plan's markers among the bytes forwardBody() has sent are those it sent.
+    bool agreesWithMarkersSent(const QList<CacheInjector::Insertion> &planned) const;
     // completeBody() found those markers differ from the whole body's plan, and sent the
     // body again.
     bool wasSentAgain() const { return m_wasSentAgain; }

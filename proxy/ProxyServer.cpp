@@ -542,19 +542,7 @@ void ProxyServer::planAhead(const PromptLayoutBuilder &builder, ArrivingBody &ar
     if (!layout)
         return;
     const CacheInjector::Result plan = CacheInjector::plan(*layout, m_config.cacheInjection);
-    const QList<CacheInjector::Insertion> &sent = exchange.markersSent();
-    qsizetype matched = 0;
-    for (const CacheInjector::Insertion &insertion : plan.insertions) {
-        if (insertion.offset >= arriving.forwarded)
-            break;
-        if (matched >= sent.size() || sent.at(matched).offset != insertion.offset
-            || sent.at(matched).bytes != insertion.bytes) {
-            arriving.isPlanAheadBroken = true;
-            return;
-        }
-        ++matched;
-    }
-    if (matched != sent.size()) {
+    if (!exchange.agreesWithMarkersSent(plan.insertions)) {
         arriving.isPlanAheadBroken = true;
         return;
     }

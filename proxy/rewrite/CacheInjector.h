@@ -47,6 +47,7 @@ public:
     {
         qsizetype offset = 0;
         QByteArray bytes;
+        bool operator==(const Insertion &other) const = default;
     };
     struct Result
     {

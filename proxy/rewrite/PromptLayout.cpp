@@ -123,6 +123,11 @@ public:
     void takeContentString(PromptLayout::Message &message, const Spot &spot, bool isBlank);
     void noteSection(std::string_view key);
     void setSection(Section section, qsizetype begin, qsizetype end);
+    // The next block's position in prefix order.
+    quint64 nextOrder(Section section)
+    {
+        return PromptLayout::orderOf(section, m_progress.next[int(section)]++);
+    }
 
 private:
     bool scanTools();
@@ -138,10 +143,6 @@ private:
     template<typename OnBlock>
     auto blockVisitor(Section section, bool withNestedContent, OnBlock onBlock);
     qsizetype offsetOf(const char *at) const { return qsizetype(at - m_base); }
-    quint64 nextOrder(Section section)
-    {
-        return PromptLayout::orderOf(section, m_progress.next[int(section)]++);
-    }
     void noteCacheable(Section section, quint64 order);
 
     const char *m_base;
@@ -878,17 +879,8 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::step(json::JsonReader &reader, QB
                                                     bool isComplete)
 {
     Scanner scanner(body.data(), reader, m_progress, m_storage);
-    // A step is kept only when a byte follows what it took: no number or literal was then
-    // cut short by the end of the bytes so far, and an opening bracket saw whether its
-    // container is empty.
     const auto commit = [&](Phase phase, bool isFirst) {
-        reader.skipWhitespace();
-        if (!isComplete && reader.bytesLeft() == 0)
-            return Step::NeedMore;
-        m_phase = phase;
-        m_isFirst = isFirst;
-        m_checkpoint = reader.offset();
-        return Step::Taken;
+        return commitStep(reader, phase, isFirst, isComplete);
     };
     const auto closeTop = [&](bool isEmpty) {
         if (!reader.close('}', isEmpty, &m_progress.layout.topLevelClose))
@@ -986,6 +978,20 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::step(json::JsonReader &reader, QB
     return Step::Failed;
 }
 
+// A step is kept only when a byte follows what it took: no number or literal was then cut short
+// by the end of the bytes so far, and an opening bracket saw whether its container is empty.
+PromptLayoutBuilder::Step PromptLayoutBuilder::commitStep(json::JsonReader &reader, Phase phase,
+                                                          bool isFirst, bool isComplete)
+{
+    reader.skipWhitespace();
+    if (!isComplete && reader.bytesLeft() == 0)
+        return Step::NeedMore;
+    m_phase = phase;
+    m_isFirst = isFirst;
+    m_checkpoint = reader.offset();
+    return Step::Taken;
+}
+
 PromptLayoutBuilder::Step PromptLayoutBuilder::enterLongContent(json::JsonReader &reader,
                                                                 QByteArrayView body)
 {
@@ -1029,7 +1035,7 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::enterLongContent(json::JsonReader
     open.hasContent = true;
     open.content.section = Section::Messages;
     open.content.offset = quote;
-    open.content.order = PromptLayout::orderOf(Section::Messages, m_progress.next[2]++);
+    open.content.order = scanner.nextOrder(Section::Messages);
     open.isBlank =
         isBlankText(std::string_view(body.data() + quote + 1, size_t(crossed - quote - 1)));
     m_open = std::move(open);
@@ -1060,12 +1066,9 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::crossContent(json::JsonReader &re
     open.content.stringEnd = reader.offset();
     Scanner scanner(body.data(), reader, m_progress, m_storage);
     scanner.takeContentString(open.message, open.content, open.isBlank);
-    reader.skipWhitespace();
-    if (!isComplete && reader.bytesLeft() == 0)
+    if (commitStep(reader, Phase::AfterContent, false, isComplete) != Step::Taken)
         return Step::NeedMore;
     m_open = std::move(open);
-    m_phase = Phase::AfterContent;
-    m_checkpoint = reader.offset();
     if (m_contentEntry) {
         m_contentEntry->stringEnd = m_open.content.stringEnd;
         m_snapshots.append(std::make_shared<const Snapshot>(std::move(*m_contentEntry)));
@@ -1096,12 +1099,8 @@ PromptLayoutBuilder::Step PromptLayoutBuilder::finishOpenMessage(json::JsonReade
         return Step::Failed;
     scanner.endMessage(open);
     m_progress.layout.messages.append(open.message);
-    reader.skipWhitespace();
-    if (!isComplete && reader.bytesLeft() == 0)
+    if (commitStep(reader, Phase::Elements, false, isComplete) != Step::Taken)
         return Step::NeedMore;
-    m_phase = Phase::Elements;
-    m_isFirst = false;
-    m_checkpoint = reader.offset();
     m_open = OpenMessage();
     return Step::Taken;
 }

@@ -261,6 +261,8 @@ private:
     // what has come of the string. NeedMore (nothing changed) when the message is not of that
     // shape or the string is not yet known to be long.
     Step enterLongContent(json::JsonReader &reader, QByteArrayView body);
+    // Takes the step that ended at the reader: the walk goes on from there, in `phase`.
+    Step commitStep(json::JsonReader &reader, Phase phase, bool isFirst, bool isComplete);
     Step crossContent(json::JsonReader &reader, QByteArrayView body, bool isComplete);
     Step finishOpenMessage(json::JsonReader &reader, QByteArrayView body, bool isComplete);
     Snapshot stateNow();
