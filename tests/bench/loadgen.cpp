@@ -1179,8 +1179,12 @@ int modePaired(const Options &o)
         j.add("bodies", int64_t(bodies.size())).add("warmup", warmup).add("rounds", count);
         j.add("ok", int64_t(latency[s].count()));
         j.add("p50_us", latency[s].percentile(0.5));
-        if (s > 0) // medians of a difference can be below zero: written as they are
+        if (s > 0) { // medians of a difference can be below zero: written as they are
             j.add("added_p50_us", added[s].count() > 0 ? added[s].percentile(0.5) : int64_t(-1));
+            // The spread of the per-round differences, to judge how settled the median is.
+            j.add("added_p25_us", added[s].count() > 0 ? added[s].percentile(0.25) : int64_t(-1));
+            j.add("added_p75_us", added[s].count() > 0 ? added[s].percentile(0.75) : int64_t(-1));
+        }
         j.addErrors(errors[s]).add("failed_rounds", failedRounds);
         j.add("elapsed_s", double(monotonicMicros() - start) / 1e6);
         j.print();
