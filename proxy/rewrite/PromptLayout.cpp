@@ -1,5 +1,7 @@
 #include "PromptLayout.h"
 
+#include "BlockDigest.h"
+
 #include "json/JsonReader.h"
 #include <QRandomGenerator>
 #include <algorithm>
@@ -7,10 +9,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <xxhash.h>
-#ifdef TOLLGATE_XXH_DISPATCH
-#include <xxh_x86dispatch.h>
-#endif
 
 namespace tollgate {
 
@@ -499,15 +497,9 @@ constexpr qsizetype kSnapshotSpacing = 16 * 1024;
 // so that no client can know, and so make, two blocks of the same digest.
 PromptLayoutBuilder::BlockDigest digestOf(const char *block)
 {
-    static const XXH64_hash_t seed = QRandomGenerator::system()->generate64();
-#ifdef TOLLGATE_XXH_DISPATCH // the widest vector unit the CPU has, chosen at run time
-    const XXH128_hash_t digest =
-        XXH3_128bits_withSeed_dispatch(block, size_t(PromptLayoutBuilder::kDigestBlock), seed);
-#else
-    const XXH128_hash_t digest =
-        XXH3_128bits_withSeed(block, size_t(PromptLayoutBuilder::kDigestBlock), seed);
-#endif
-    return {digest.low64, digest.high64};
+    static const quint64 seed = QRandomGenerator::system()->generate64();
+    const Xxh3Digest digest = xxh3Digest(block, PromptLayoutBuilder::kDigestBlock, seed);
+    return {digest.low, digest.high};
 }
 
 } // namespace

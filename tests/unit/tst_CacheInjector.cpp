@@ -1,5 +1,6 @@
 #include "SdkBodies.h"
 #include "http/HttpParser.h"
+#include "rewrite/BlockDigest.h"
 #include "rewrite/CacheInjector.h"
 #include "rewrite/CacheMinimum.h"
 #include "rewrite/PromptLayout.h"
@@ -13,6 +14,10 @@
 #include <QJsonObject>
 #include <QRandomGenerator>
 #include <QTest>
+// XXH3's portable scalar code, inline here: the reference the digests are checked against.
+#define XXH_INLINE_ALL
+#define XXH_VECTOR 0
+#include <xxhash.h>
 
 using namespace tollgate;
 
@@ -736,6 +741,7 @@ private slots:
     void takesLayoutWhileBodyArrives();
     void marksLongStringContentFromTheTopLevel();
     void crossesLongStringContentWhileItArrives();
+    void digestsBlocksAsXxh3Does();
     void reusesScanOfEarlierTurn();
     void reusesScanOnlyWhereBytesMatch();
 };
@@ -1805,6 +1811,28 @@ void CacheInjectorTest::crossesLongStringContentWhileItArrives()
     checkPiecewise(broken, Ttl::FiveMinutes, random);
     checkPiecewise(broken, Ttl::FiveMinutes, random, {journal});
     QCOMPARE(CacheInjector::plan(broken, {}).markersAdded, 0);
+}
+
+void CacheInjectorTest::digestsBlocksAsXxh3Does()
+{
+    // Journals are compared by XXH3-128 digests of 4 KiB blocks: whichever code this CPU
+    // runs for them (AVX2 built in, or the library's), each is XXH3's, as its portable code
+    // computes it.
+    QRandomGenerator random(20261128);
+    QByteArray bytes(3 * PromptLayoutBuilder::kDigestBlock + 7, Qt::Uninitialized);
+    for (char &byte : bytes)
+        byte = char(random.bounded(256));
+    for (int round = 0; round < 200; ++round) {
+        const quint64 seed = round == 0 ? 0 : random.generate64();
+        const qsizetype size = round % 3 == 0 ? PromptLayoutBuilder::kDigestBlock
+                                              : qsizetype(random.bounded(int(bytes.size()) - 1));
+        const qsizetype at = random.bounded(int(bytes.size() - size) + 1);
+        const Xxh3Digest digest = xxh3Digest(bytes.constData() + at, size, seed);
+        const XXH128_hash_t expected =
+            XXH3_128bits_withSeed(bytes.constData() + at, size_t(size), seed);
+        QCOMPARE(digest.low, quint64(expected.low64));
+        QCOMPARE(digest.high, quint64(expected.high64));
+    }
 }
 
 QTEST_GUILESS_MAIN(CacheInjectorTest)
