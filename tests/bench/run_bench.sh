@@ -411,13 +411,14 @@ done
 # meanwhile (its figures for the same body swing by 2x from one minute to the next) falls on
 # all three alike. Added latency is then the median of per-round differences from direct.
 # More rounds than the sequential phases have requests: a round costs three requests, and the
-# median of per-round differences needs many of them to settle (20 rounds of 8 MiB bodies gave
-# medians from 435 to 1,735 µs for the same binary within minutes).
+# median of per-round differences needs many of them to settle. The host drifts between
+# states minutes apart, so a run must span several: for the same binaries, 150 rounds of the
+# 1 MiB session gave nginx medians from 183 to 570 µs, 1,000 rounds (5 s) 329 to 521 µs.
 paired_rounds() {
     [[ $QUICK == 1 ]] && return 0
     case $1 in
-    big | session1m) echo --requests 150 ;;
-    big8m | session8m) echo --requests 80 ;;
+    fixture | big | session1m) echo --requests 1000 ;;
+    big8m | session8m) echo --requests 300 ;;
     esac
 }
 
