@@ -436,8 +436,10 @@ run_paired() {
         return 0
     fi
     ngx_pid=$SUBJECT_PID ngx_port=$SUBJECT_PORT
+    local faults0 faults1 stat
     for phase in "${phases[@]}"; do
         echo "run_bench: paired: $phase" >&2
+        read -r -a stat <"/proc/$tg_pid/stat" && faults0=${stat[9]}
         # shellcheck disable=SC2046 # phase_args is a word list on purpose
         timeout 300 taskset -c "$HARNESS_CPU" "$LOADGEN_BIN" --mode paired \
             --ports "$MOCK_PORT,$tg_port,$ngx_port" --subjects direct,tollgate,nginx \
@@ -446,6 +448,11 @@ run_paired() {
         while IFS= read -r line; do
             [[ $line == "{"* ]] && echo "$line" >>"$RESULTS" && echo "  $line" >&2
         done <"$TMP/paired.json"
+        # Page faults of tollgate's over the phase: a body buffer the allocator hands back to
+        # the system between requests is faulted in again, page by page, by the next.
+        read -r -a stat <"/proc/$tg_pid/stat" && faults1=${stat[9]}
+        line="{\"mode\":\"paired-faults:$phase\",\"subject\":\"tollgate\",\"minor_faults\":$((faults1 - faults0))}"
+        echo "$line" >>"$RESULTS" && echo "  $line" >&2
     done
     stop_pid "$ngx_pid"
     stop_pid "$tg_pid"
