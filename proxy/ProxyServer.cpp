@@ -767,19 +767,22 @@ void ProxyServer::handleRequest(ClientConnection *connection, HttpRequest &&requ
     const qsizetype unscanned = pending.request.body.size()
         - (layoutBuilder ? layoutBuilder->scannedBytes() : qsizetype(0));
     if (unscanned <= kInlineInjectionBytes) {
-        if (layoutBuilder) {
-            const PreparedBody prepared =
-                prepareBody(*layoutBuilder, pending.request.body, m_config.cacheInjection);
-            applyPreparedBody(pending, prepared.markers, prepared.facts);
-            pending.record.layoutReusedBytes = layoutBuilder->reusedBytes();
-            keepJournal(pending.request.headers, *layoutBuilder, pending.request.body,
-                        prepared.markers);
-        } else {
+        if (!layoutBuilder) {
             Exchange::applyCacheMarkers(
                 CacheInjector::plan(pending.request.body, m_config.cacheInjection),
                 pending.request.body, pending.record);
+            startExchange(connection, std::move(pending));
+            return;
         }
+        const PreparedBody prepared =
+            prepareBody(*layoutBuilder, pending.request.body, m_config.cacheInjection);
+        applyPreparedBody(pending, prepared.markers, prepared.facts);
+        pending.record.layoutReusedBytes = layoutBuilder->reusedBytes();
+        // The journal once the body is on its way: shared with the exchange, not copied.
+        const QByteArray body = pending.request.body;
+        const HeaderList headers = pending.request.headers;
         startExchange(connection, std::move(pending));
+        keepJournal(headers, *layoutBuilder, body, prepared.markers);
         return;
     }
     // A large body is scanned on a worker so that other streams are not held up meanwhile
@@ -1494,7 +1497,7 @@ void ProxyServer::keepJournal(const HeaderList &headers, const PromptLayoutBuild
     qsizetype unchanged = body.size();
     for (const CacheInjector::Insertion &insertion : markers.insertions)
         unchanged = std::min(unchanged, insertion.offset);
-    std::shared_ptr<const PromptLayoutBuilder::Journal> journal = builder.journal(unchanged);
+    std::shared_ptr<const PromptLayoutBuilder::Journal> journal = builder.journal(body, unchanged);
     if (!journal || PromptLayoutBuilder::bytesHeldBy(*journal) > m_config.scanJournalBytes)
         return;
     // The journal this body's scan came from is superseded: this one begins the same way.

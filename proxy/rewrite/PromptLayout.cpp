@@ -529,7 +529,10 @@ PromptLayoutBuilder::PromptLayoutBuilder() = default;
 
 void PromptLayoutBuilder::feed(QByteArrayView bodySoFar, qsizetype longestWait)
 {
-    takeDigests(bodySoFar);
+    // Compared as they arrive while journals are followed; else taken by journal(), after
+    // the body has gone on.
+    if (!m_following.isEmpty())
+        takeDigests(bodySoFar);
     if (followJournal(false) || bodySoFar.size() < m_retryAt)
         return;
     run(bodySoFar, false, longestWait);
@@ -537,7 +540,8 @@ void PromptLayoutBuilder::feed(QByteArrayView bodySoFar, qsizetype longestWait)
 
 PromptLayout PromptLayoutBuilder::finish(QByteArrayView body)
 {
-    takeDigests(body);
+    if (!m_following.isEmpty())
+        takeDigests(body);
     followJournal(true);
     run(body, true, 0);
     PromptLayout &layout = m_progress.layout;
@@ -705,23 +709,31 @@ void PromptLayoutBuilder::run(QByteArrayView body, bool isComplete, qsizetype lo
 }
 
 std::shared_ptr<const PromptLayoutBuilder::Journal>
-PromptLayoutBuilder::journal(qsizetype unchangedBytes) const
+PromptLayoutBuilder::journal(QByteArrayView body, qsizetype unchangedBytes) const
 {
     if (m_phase != Phase::Closed || m_progress.layout.status != PromptLayout::Status::Ok)
         return nullptr;
     auto journal = std::make_shared<Journal>();
-    journal->digests =
-        m_digests.first(std::clamp(unchangedBytes / kDigestBlock, qsizetype(0), m_digests.size()));
-    // A state is of use when the byte at its checkpoint is the same as well.
-    const qsizetype covered = journal->digests.size() * kDigestBlock;
+    // A state is of use when the byte at its checkpoint is unchanged as well.
+    const qsizetype unchangedBlocks =
+        std::max<qsizetype>(std::min(unchangedBytes, body.size()) / kDigestBlock, 0);
     const auto usable =
         std::partition_point(m_snapshots.cbegin(), m_snapshots.cend(),
-                             [covered](const std::shared_ptr<const Snapshot> &snapshot) {
-                                 return snapshot->checkpoint < covered;
+                             [unchangedBlocks](const std::shared_ptr<const Snapshot> &snapshot) {
+                                 return snapshot->checkpoint < unchangedBlocks * kDigestBlock;
                              });
     journal->snapshots = m_snapshots.first(usable - m_snapshots.cbegin());
     if (journal->snapshots.isEmpty())
         return nullptr;
+    // A later body is followed only as long as a state lies ahead: the blocks after the last
+    // state's are never compared. A body of one long message then keeps its digests up to
+    // where the message began, not for its megabytes of text.
+    const qsizetype blocks =
+        std::min(unchangedBlocks, journal->snapshots.constLast()->checkpoint / kDigestBlock + 1);
+    journal->digests = m_digests.first(std::min(blocks, m_digests.size()));
+    journal->digests.reserve(blocks);
+    for (qsizetype block = journal->digests.size(); block < blocks; ++block)
+        journal->digests.append(digestOf(body.data() + block * kDigestBlock));
     journal->messages = m_progress.layout.messages;
     journal->blockMarkers = m_progress.layout.blockMarkers;
     journal->factMembers = m_factMembers;

@@ -172,9 +172,11 @@ public:
     };
     static constexpr qsizetype kDigestBlock = 4096;
     // After finish() found the layout Ok: its journal, of which the first `unchangedBytes`
-    // bytes of the body are still the bytes scanned (markers may have gone in after them).
-    // Null when there is nothing to keep.
-    std::shared_ptr<const Journal> journal(qsizetype unchangedBytes) const;
+    // bytes of `body` are still the bytes scanned (markers may have gone in after them).
+    // Null when there is nothing to keep. The blocks compared with earlier journals were
+    // digested as they arrived; those the journal needs beyond them are digested here, once
+    // the body has gone on.
+    std::shared_ptr<const Journal> journal(QByteArrayView body, qsizetype unchangedBytes) const;
     // Before the first feed(): journals of earlier bodies. As long as the bytes that arrive
     // go on matching one of them, its scan's state is taken instead of scanning them again;
     // once they differ from all, or none has more, the scan goes on from the last state

@@ -598,7 +598,7 @@ void tst_StreamedUpload::keepsTheLatestConversationsOnly()
     // In bounded memory too: room for the journal of one large conversation, not two.
     PromptLayoutBuilder builder;
     builder.finish(large.at(0));
-    const auto journal = builder.journal(large.at(0).size());
+    const auto journal = builder.journal(large.at(0), large.at(0).size());
     QVERIFY(journal);
     const qsizetype journalBytes = PromptLayoutBuilder::bytesHeldBy(*journal);
     QVERIFY2(journalBytes < large.at(0).size() / 8, qPrintable(QString::number(journalBytes)));

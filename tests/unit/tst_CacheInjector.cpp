@@ -1520,7 +1520,7 @@ std::shared_ptr<const PromptLayoutBuilder::Journal> journalOf(const QByteArray &
     for (qsizetype size = 65536; size < body.size(); size += 65536)
         builder.feed(QByteArrayView(body).first(size));
     builder.finish(body);
-    return builder.journal(unchangedBytes);
+    return builder.journal(body, unchangedBytes);
 }
 
 } // namespace
@@ -1755,6 +1755,12 @@ void CacheInjectorTest::crossesLongStringContentWhileItArrives()
         QVERIFY(result.insertions.first().offset >= stable);
     }
     checkPiecewise(input, Ttl::FiveMinutes, random);
+    // Its journal ends where the message began: no later state lies past the string, so no
+    // later body is compared beyond it, and the megabyte of text is not digested at all.
+    const auto oneMessage = journalOf(input, firstInsertion(input));
+    QVERIFY(oneMessage);
+    QVERIFY2(PromptLayoutBuilder::bytesHeldBy(*oneMessage) < input.size() / 512,
+             qPrintable(QString::number(PromptLayoutBuilder::bytesHeldBy(*oneMessage))));
 
     // A conversation's next request follows the journal of the one before. Here the tools
     // and the system prompt come after the messages (keys in another order), so the journal
