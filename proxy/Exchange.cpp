@@ -111,13 +111,19 @@ void Exchange::forwardBody(QByteArrayView bytes, const QList<CacheInjector::Inse
     m_forwardedBytes += bytes.size();
 }
 
+qsizetype Exchange::plannedAmongSent(const QList<CacheInjector::Insertion> &planned) const
+{
+    return std::partition_point(planned.begin(), planned.end(),
+                                [this](const CacheInjector::Insertion &insertion) {
+                                    return insertion.offset < m_forwardedBytes;
+                                })
+        - planned.begin();
+}
+
 bool Exchange::agreesWithMarkersSent(const QList<CacheInjector::Insertion> &planned) const
 {
-    const auto sentPart = std::partition_point(planned.begin(), planned.end(),
-                                               [this](const CacheInjector::Insertion &insertion) {
-                                                   return insertion.offset < m_forwardedBytes;
-                                               });
-    return std::equal(planned.begin(), sentPart, m_markersSent.begin(), m_markersSent.end());
+    return std::equal(planned.begin(), planned.begin() + plannedAmongSent(planned),
+                      m_markersSent.begin(), m_markersSent.end());
 }
 
 void Exchange::completeBody(QByteArray body, const CacheInjector::Result *markers,
@@ -152,12 +158,7 @@ void Exchange::completeBody(QByteArray body, const CacheInjector::Result *marker
                                   "is sent again")
                        .arg(m_record.id)
                        .arg(m_markersSent.size())
-                       .arg(markers ? std::count_if(markers->insertions.begin(),
-                                                    markers->insertions.end(),
-                                                    [this](const CacheInjector::Insertion &i) {
-                                                        return i.offset < m_forwardedBytes;
-                                                    })
-                                    : 0);
+                       .arg(markers ? plannedAmongSent(markers->insertions) : 0);
             m_upstream->abort();
             m_upstream = nullptr;
             isSentAgain = true;

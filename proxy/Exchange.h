@@ -102,6 +102,9 @@ signals:
 private:
     enum class Outcome { Complete, Failed };
 
+    // How many of a plan's markers (in body order) go in among the bytes forwarded so far.
+    qsizetype plannedAmongSent(const QList<CacheInjector::Insertion> &planned) const;
+
     // Sends the request to the plan's provider at index; false when it was answered instead.
     bool beginProvider(int index);
     // Whether a failure with this status moves on to the plan's next provider, and doing so.

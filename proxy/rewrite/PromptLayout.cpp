@@ -502,6 +502,14 @@ PromptLayoutBuilder::BlockDigest digestOf(const char *block)
     return {digest.low, digest.high};
 }
 
+// Digests the blocks of `body` after those `digests` has, up to `blocks` of them.
+void appendDigests(QList<PromptLayoutBuilder::BlockDigest> &digests, QByteArrayView body,
+                   qsizetype blocks)
+{
+    for (qsizetype block = digests.size(); block < blocks; ++block)
+        digests.append(digestOf(body.data() + block * PromptLayoutBuilder::kDigestBlock));
+}
+
 } // namespace
 
 PromptLayout::UserTurns PromptLayout::userTurns() const
@@ -732,8 +740,7 @@ PromptLayoutBuilder::journal(QByteArrayView body, qsizetype unchangedBytes) cons
         std::min(unchangedBlocks, journal->snapshots.constLast()->checkpoint / kDigestBlock + 1);
     journal->digests = m_digests.first(std::min(blocks, m_digests.size()));
     journal->digests.reserve(blocks);
-    for (qsizetype block = journal->digests.size(); block < blocks; ++block)
-        journal->digests.append(digestOf(body.data() + block * kDigestBlock));
+    appendDigests(journal->digests, body, blocks);
     journal->messages = m_progress.layout.messages;
     journal->blockMarkers = m_progress.layout.blockMarkers;
     journal->factMembers = m_factMembers;
@@ -757,9 +764,7 @@ qsizetype PromptLayoutBuilder::bytesHeldBy(const Journal &journal)
 
 void PromptLayoutBuilder::takeDigests(QByteArrayView bodySoFar)
 {
-    const qsizetype blocks = bodySoFar.size() / kDigestBlock;
-    for (qsizetype block = m_digests.size(); block < blocks; ++block)
-        m_digests.append(digestOf(bodySoFar.data() + block * kDigestBlock));
+    appendDigests(m_digests, bodySoFar, bodySoFar.size() / kDigestBlock);
 }
 
 // Kept at a boundary between two messages: the state a later body that begins with the same

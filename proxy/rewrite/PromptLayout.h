@@ -160,8 +160,8 @@ public:
     // sent again with each turn, as it was plus the new messages (Claude Code moves its own
     // markers forward, near the end): the bytes a later body shares with an earlier one from
     // its first byte on need no second scan. It holds a digest of each 4 KiB block of the
-    // earlier body (not the body: 16 bytes for 4 KiB) and the scan's state every few KiB of
-    // its messages.
+    // earlier body up to its last state (not the body: 16 bytes for 4 KiB) and the scan's
+    // state every few KiB of its messages.
     struct Journal;
     // A block's digest: 128 bits of XXH3, seeded afresh in each process.
     struct BlockDigest
@@ -295,7 +295,7 @@ private:
     // For this body's journal, every kSnapshotSpacing bytes. Shared with the journals they
     // came from and go to: a journal taken up or kept copies pointers, not states.
     QList<std::shared_ptr<const Snapshot>> m_snapshots;
-    QList<BlockDigest> m_digests; // of each whole block of the body so far
+    QList<BlockDigest> m_digests; // of the whole blocks so far, while journals are followed
     QList<std::shared_ptr<const Journal>> m_following; // each matches the body so far
     qsizetype m_matchedBlocks = 0; // the whole blocks so far, when journals are followed
     qsizetype m_reusedBytes = 0;
@@ -309,7 +309,9 @@ private:
 
 struct PromptLayoutBuilder::Journal
 {
-    QList<BlockDigest> digests; // of the whole blocks within the unchanged bytes
+    // Of the whole blocks within the unchanged bytes, up to the one of the last state's
+    // checkpoint: a later body is compared only while a state lies ahead.
+    QList<BlockDigest> digests;
     // In the order of their checkpoints, all within those blocks.
     QList<std::shared_ptr<const Snapshot>> snapshots;
     // The lists as the scan left them: a snapshot's are their first elements.
